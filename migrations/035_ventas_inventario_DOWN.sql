@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS inventario;
+DROP TABLE IF EXISTS ventas;

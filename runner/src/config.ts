@@ -1,0 +1,37 @@
+// The runner's configuration, read once from the environment by main.ts / cli.ts and passed
+// down as a value. A bad variable stops the process with a message that names it.
+import { z } from 'zod'
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback)
+
+export const runnerConfigSchema = z.object({
+  // Unset → the embedded PostgreSQL that `npm start` runs (DESIGN §9).
+  DATABASE_URL: z.string().min(1).default(`postgres://fluxion:fluxion@127.0.0.1:${process.env.EMBEDDED_PG_PORT ?? 54329}/fluxion`),
+  SOURCE_CONNECT_TIMEOUT_MS: positiveInt(10_000),
+  SOURCE_REQUEST_TIMEOUT_MS: positiveInt(90_000),
+  SOURCE_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  ETL_CONCURRENCY: positiveInt(4),
+  KLK_API_TOKEN: z.string().default(''),
+  STELLAR_USER: z.string().default(''),
+  STELLAR_PASSWORD: z.string().default(''),
+  STELLAR_DATABASE: z.string().default('stellar'),
+  RUNNER_HEARTBEAT_S: positiveInt(10),
+  RUNNER_STALE_AFTER_S: positiveInt(60),
+  VENTAS_CRON: z.string().default('*/30 * * * *'),
+  INVENTARIO_CRON: z.string().default('0 * * * *'),
+  /** How far back a scheduled ventas run reaches (minutes): the last slot plus a margin. */
+  VENTAS_WINDOW_MIN: positiveInt(60),
+  TZ_TIENDAS: z.string().default('America/Caracas'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+})
+
+export type RunnerConfig = z.infer<typeof runnerConfigSchema>
+
+export function parseRunnerConfig(env: NodeJS.ProcessEnv): RunnerConfig {
+  const result = runnerConfigSchema.safeParse(env)
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`)
+    throw new Error(`invalid runner configuration:\n${lines.join('\n')}`)
+  }
+  return result.data
+}

@@ -1,0 +1,64 @@
+// Runs once per `vitest run`: migrates a template database (reused while the migrations are
+// unchanged) and removes databases left behind by test runs that died.
+import postgres from 'postgres'
+import type { TestProject } from 'vitest/node'
+import { migrateUp } from '../../scripts/lib/migrations.ts'
+import { adminSql, templateName, urlFor } from './pg-admin.ts'
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    templateDatabase: string
+    runId: string
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const admin = adminSql()
+  try {
+    await admin`select 1`
+  } catch (error) {
+    throw new Error(
+      `Tests need PostgreSQL at DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres): ${(error as Error).message}`,
+    )
+  }
+  const template = await templateName()
+  try {
+    // Several vitest runs may start at once: one of them builds the template, the others wait.
+    await admin.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(88033)`
+      for (const { datname } of await tx<{ datname: string }[]>`
+        select datname from pg_database where datname like 'fluxion\_test\_%' or datname like 'fluxion\_tpl\_%'`) {
+        const pid = Number(/^fluxion_test_(\d+)_/.exec(datname)?.[1])
+        const staleTemplate = datname.startsWith('fluxion_tpl_') && datname !== template
+        if (staleTemplate || (pid && !alive(pid))) {
+          await admin.unsafe(`drop database if exists "${datname}" with (force)`)
+        }
+      }
+      const [exists] = await tx`select 1 from pg_database where datname = ${template}`
+      if (exists) return
+      await admin.unsafe(`create database "${template}"`)
+      const sql = postgres(urlFor(template), { max: 1, onnotice: () => {} })
+      try {
+        await migrateUp(sql)
+      } catch (error) {
+        await sql.end()
+        await admin.unsafe(`drop database if exists "${template}" with (force)`)
+        throw error
+      }
+      await sql.end()
+    })
+  } finally {
+    await admin.end()
+  }
+  project.provide('templateDatabase', template)
+  project.provide('runId', String(process.pid))
+}

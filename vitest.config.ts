@@ -1,0 +1,37 @@
+import { defineConfig } from 'vitest/config'
+
+// One config, four projects. Integration tests get a throwaway database cloned from a
+// migrated template (see test/helpers/db.ts); nothing here mocks PostgreSQL.
+export default defineConfig({
+  test: {
+    globalSetup: ['test/helpers/global-setup.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['runner/src/**/*.test.ts', 'history-api/src/**/*.test.ts', 'scripts/**/*.test.ts'],
+          exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['**/*.int.test.ts', 'test/fakes/**/*.test.ts', 'test/reliability/**/*.test.ts'],
+          exclude: ['**/node_modules/**', 'admin/**'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'contract', include: ['test/contract/**/*.test.ts'], testTimeout: 60_000 },
+      },
+      {
+        extends: true,
+        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 180_000 },
+      },
+    ],
+  },
+})
