@@ -23,7 +23,7 @@ import type { Server, ServerResponse } from 'node:http'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type Blackhole, blackholeListener } from './blackhole.ts'
-import { inventoryFor, salesFor } from './sales-data.ts'
+import { inventoryFor, type SaleLine, type StockItem, salesFor } from './sales-data.ts'
 
 /** Fault → what the store does. Data faults corrupt the first item of every page they serve. */
 export const KLK_FAULTS = {
@@ -82,6 +82,7 @@ export async function startKlkStore(options: KlkStoreOptions): Promise<KlkStore>
   let fault: KlkFault | null = null
   let requests = 0
   let closed = false
+  let closing: Promise<void> | undefined
   let listening: Listening = { kind: 'none' }
   // Timers of stalled answers: close() must not leave the process waiting on them.
   const timers = new Set<NodeJS.Timeout>()
@@ -158,7 +159,10 @@ export async function startKlkStore(options: KlkStoreOptions): Promise<KlkStore>
     const server = createServer((req, res) => {
       requests++
       // A real peer reset, not an orderly FIN: the client sees ECONNRESET.
-      if (fault === 'reset') return void req.socket.resetAndDestroy()
+      if (fault === 'reset') {
+        req.socket.resetAndDestroy()
+        return
+      }
       req.resume()
       req.on('end', () => send(res, handle(req.headers.authorization, req.method ?? 'GET', req.url ?? '/')))
     })
@@ -223,13 +227,14 @@ export async function startKlkStore(options: KlkStoreOptions): Promise<KlkStore>
       return requests
     },
     setFault,
-    close: async () => {
-      await switching
-      if (closed) return
-      closed = true
-      for (const timer of timers) clearTimeout(timer)
-      timers.clear()
-      await stopListening()
+    close() {
+      closing ??= switching.then(async () => {
+        closed = true
+        for (const timer of timers) clearTimeout(timer)
+        timers.clear()
+        await stopListening()
+      })
+      return closing
     },
   }
 }
@@ -276,10 +281,10 @@ function parseWindow(q: URLSearchParams): { desde: Date; hasta: Date } | string 
   return { desde: new Date(desde), hasta: new Date(hasta) }
 }
 
-function envelope<T extends object>(
+function envelope(
   tiendaId: string,
   { page, page_size }: Paging,
-  all: T[],
+  all: readonly (SaleLine | StockItem)[],
   corrupt: (item: Record<string, unknown>) => void,
 ) {
   const data: Record<string, unknown>[] = all

@@ -43,7 +43,7 @@ const COLLATION = Buffer.from([0x09, 0x04, 0xd0, 0x00, 0x34])
 
 /** Reassembles client packets into messages; an ATTENTION is a message of its own. */
 export function messageReader(onMessage: (type: number, payload: Buffer) => void) {
-  let pending = Buffer.alloc(0)
+  let pending: Buffer = Buffer.alloc(0)
   let parts: Buffer[] = []
   return (chunk: Buffer) => {
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk
@@ -191,13 +191,19 @@ export function loginAck(): Buffer {
   const version = Buffer.alloc(5)
   version.writeUInt8(1, 0) // interface SQL_TSQL
   version.writeUInt32BE(0x74000004, 1) // TDS 7.4
-  return withLength(Token.loginAck, Buffer.concat([version, bVarChar('Microsoft SQL Server'), Buffer.from([16, 0, 0x10, 0x00])]))
+  return withLength(
+    Token.loginAck,
+    Buffer.concat([version, bVarChar('Microsoft SQL Server'), Buffer.from([16, 0, 0x10, 0x00])]),
+  )
 }
 
 const EnvType = { database: 1, packetSize: 4, collation: 7 } as const
 
 export function envDatabase(name: string): Buffer {
-  return withLength(Token.envChange, Buffer.concat([Buffer.from([EnvType.database]), bVarChar(name), bVarChar('master')]))
+  return withLength(
+    Token.envChange,
+    Buffer.concat([Buffer.from([EnvType.database]), bVarChar(name), bVarChar('master')]),
+  )
 }
 
 export function envPacketSize(size: number): Buffer {

@@ -19,7 +19,7 @@
 //
 // Faults (at start or any time through setFault; queries only fault on `ventas_detalle`, so
 // mssql's pool validation `SELECT 1` still passes):
-// - refuse: nothing listens on the port, so connect gets ECONNREFUSED
+// - refuse: nothing listens on the port (open connections are cut), so connect gets ECONNREFUSED
 // - silent_prelogin: TCP accepts, nothing is ever answered
 // - login_failed: LOGIN7 gets error 18456 and DONE(ERROR)
 // - sql_error: the query gets error 208 "Invalid object name 'dbo.ventas_detalle'."
@@ -151,7 +151,8 @@ export async function startTdsServer(options: {
 }): Promise<{ stores: Record<string, StellarStore>; close(): Promise<void> }> {
   const entries = await Promise.all(
     Object.entries(options.stores).map(
-      async ([tiendaId, store]) => [tiendaId, await startStellarStore({ ...store, tiendaId, host: options.host })] as const,
+      async ([tiendaId, store]) =>
+        [tiendaId, await startStellarStore({ ...store, tiendaId, host: options.host })] as const,
     ),
   )
   const stores = Object.fromEntries(entries)
@@ -194,7 +195,12 @@ function serveConnection(socket: Socket, ctx: ConnectionContext) {
         })
         return
       }
-      queue = queue.then(() => handle(type, payload)).catch(() => socket.destroy())
+      // A message this fake cannot parse ends the connection loudly rather than hanging it.
+      queue = queue
+        .then(() => handle(type, payload))
+        .catch(() => {
+          socket.destroy()
+        })
     }),
   )
 
@@ -220,7 +226,12 @@ function serveConnection(socket: Socket, ctx: ConnectionContext) {
         const login = parseLogin7(payload)
         if (ctx.fault() === 'login_failed') {
           send(
-            errorToken({ number: 18456, state: 1, severity: 14, message: `Login failed for user '${login.userName}'.` }),
+            errorToken({
+              number: 18456,
+              state: 1,
+              severity: 14,
+              message: `Login failed for user '${login.userName}'.`,
+            }),
             done('done', DoneStatus.error),
           )
           socket.end()
@@ -240,7 +251,16 @@ function serveConnection(socket: Socket, ctx: ConnectionContext) {
       case PacketType.sqlBatch:
         return answer(parseSqlBatch(payload), {}, false)
       case PacketType.rpc: {
-        const call = parseRpc(payload)
+        let call: ReturnType<typeof parseRpc>
+        try {
+          call = parseRpc(payload)
+        } catch (error) {
+          // Surfaces as a RequestError naming what this fake does not parse.
+          return send(
+            errorToken({ number: 8016, message: (error as Error).message }),
+            done('doneProc', DoneStatus.error),
+          )
+        }
         if (call.procedure !== SP_EXECUTESQL && String(call.procedure).toLowerCase() !== 'sp_executesql') {
           return send(
             errorToken({ number: 2812, message: `Could not find stored procedure '${call.procedure}'.` }),
@@ -293,7 +313,10 @@ function serveConnection(socket: Socket, ctx: ConnectionContext) {
     }
     const { '@desde': desde, '@hasta': hasta } = params
     if (!(desde instanceof Date) || !(hasta instanceof Date)) {
-      return send(errorToken({ number: 137, message: 'Must declare the scalar variable "@desde".' }), ...end(DoneStatus.error))
+      return send(
+        errorToken({ number: 137, message: 'Must declare the scalar variable "@desde".' }),
+        ...end(DoneStatus.error),
+      )
     }
 
     const writer = new MessageWriter(socket, packetSize)
@@ -303,7 +326,12 @@ function serveConnection(socket: Socket, ctx: ConnectionContext) {
     let sent = 0
     for (const line of rows) {
       if (cancelled || socket.destroyed) break
-      await writer.write(row(STELLAR_COLUMNS, STELLAR_COLUMNS.map((column) => line[column.name])))
+      await writer.write(
+        row(
+          STELLAR_COLUMNS,
+          STELLAR_COLUMNS.map((column) => line[column.name]),
+        ),
+      )
       sent++
       if (writer.packetsSent >= packetsBeforeDrop) break
     }
