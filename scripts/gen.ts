@@ -1,14 +1,14 @@
 // Generates the TypeScript types of the contract (openapi.yaml) into every package that uses
 // them. `--check` regenerates in memory and exits 1 when any written copy is stale or missing,
 // so CI catches a contract edited without `npm run gen`.
-import { readFile, writeFile, mkdir } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import openapiTS, { astToString } from 'openapi-typescript'
 
 const root = new URL('../', import.meta.url)
 const spec = new URL('openapi.yaml', root)
-export const targets = [
+const targets = [
   'runner/src/generated/openapi.ts',
   'history-api/src/generated/openapi.ts',
   'admin/src/lib/api/generated/openapi.ts',
@@ -16,7 +16,7 @@ export const targets = [
 
 const header = '// generated from openapi.yaml by npm run gen — do not edit\n\n'
 
-export async function generate(): Promise<string> {
+async function generate(): Promise<string> {
   const ast = await openapiTS(spec, { silent: true })
   return header + astToString(ast)
 }
@@ -52,7 +52,7 @@ async function main(check: boolean): Promise<number> {
     console.log('gen:check: generated types are up to date')
     return 0
   }
-  console.error(`gen:check failed:\n  ${problems.join('\n  ')}\nRun \`npm run gen\` and commit the result.`)
+  console.error(`gen:check failed:\n  ${problems.join('\n  ')}\nRun \`npm run gen\` to regenerate them.`)
   return 1
 }
 

@@ -17,6 +17,8 @@ export const runnerConfigSchema = z.object({
   STELLAR_DATABASE: z.string().default('stellar'),
   RUNNER_HEARTBEAT_S: positiveInt(10),
   RUNNER_STALE_AFTER_S: positiveInt(60),
+  /** On SIGTERM, how long in-flight runs get to finish their current stores before they are closed. */
+  RUNNER_SHUTDOWN_GRACE_S: positiveInt(10),
   VENTAS_CRON: z.string().default('*/30 * * * *'),
   INVENTARIO_CRON: z.string().default('0 * * * *'),
   /** How far back a scheduled ventas run reaches (minutes): the last slot plus a margin. */

@@ -9,13 +9,13 @@
 // - SQL batch (tedious's connect-time `set ...` batch) → DONE.
 // - RPC sp_executesql (what mssql sends for `request.query`) with parameter values of type
 //   int, bit, nvarchar/varchar (incl. max), date, datetime, datetime2, datetimeoffset.
-//   A statement naming `ventas_detalle` gets the Stellar rowset for @desde <= fecha <= @hasta
-//   from sales-data.ts; `SELECT 1` (mssql's pool validation) gets a one-cell rowset; anything
-//   else gets an empty DONEPROC.
+//   A statement naming `ventas_detalle` gets the Stellar rowset from
+//   salesFor(tienda, @desde, @hasta) (both ends inclusive, whatever the WHERE clause says);
+//   `SELECT 1` (mssql's pool validation) gets a one-cell rowset; anything else an empty DONEPROC.
 // - ATTENTION (tedious's cancel on requestTimeout) → stop, then a DONE(ATTN) acknowledgement.
-// Does not speak: TLS, MARS, SSPI/NTLM/federated auth, FEATUREEXTACK (tedious accepts its
-// absence and falls back to no UTF-8 support), transactions, prepared statements
-// (sp_prepare/sp_execute), output parameters, bulk load, multiple result sets, real SQL.
+// Does not speak: TLS, MARS, SSPI/NTLM/federated auth, FEATUREEXTACK (tedious does not need
+// it), transactions, prepared statements (sp_prepare/sp_execute), output parameters, bulk
+// load, multiple result sets, and SQL itself: statements are recognised, never parsed.
 //
 // Faults (at start or any time through setFault; queries only fault on `ventas_detalle`, so
 // mssql's pool validation `SELECT 1` still passes):
@@ -164,6 +164,18 @@ export async function startTdsServer(options: {
   }
 }
 
+const HOUR_MS = 3_600_000
+
+// salesFor builds a whole window in memory before the first row could leave; an hour at a time
+// keeps the first packet prompt (tedious's requestTimeout runs until it arrives) and memory flat.
+// Sale times are whole milliseconds, so [from, from + 1 h - 1 ms] partitions the window exactly.
+function* salesByHour(tiendaId: string, desde: Date, hasta: Date, invoicesPerHour: number | undefined) {
+  for (let from = desde.getTime(); from <= hasta.getTime(); from += HOUR_MS) {
+    const to = Math.min(from + HOUR_MS - 1, hasta.getTime())
+    yield* salesFor(tiendaId, new Date(from), new Date(to), invoicesPerHour)
+  }
+}
+
 type ConnectionContext = {
   tiendaId: string
   invoicesPerHour: number | undefined
@@ -272,7 +284,10 @@ function serveConnection(socket: Socket, ctx: ConnectionContext) {
         return answer(String(statement?.value ?? ''), params, true)
       }
       default:
-        return send(errorToken({ number: 0, message: `packet type 0x${type.toString(16)} is not spoken here` }))
+        return send(
+          errorToken({ number: 0, message: `packet type 0x${type.toString(16)} is not spoken here` }),
+          done('done', DoneStatus.error),
+        )
     }
   }
 
@@ -320,7 +335,7 @@ function serveConnection(socket: Socket, ctx: ConnectionContext) {
     }
 
     const writer = new MessageWriter(socket, packetSize)
-    const rows = salesFor(ctx.tiendaId, desde, hasta, ctx.invoicesPerHour)
+    const rows = salesByHour(ctx.tiendaId, desde, hasta, ctx.invoicesPerHour)
     const packetsBeforeDrop = fault === 'drop_mid_rowset' ? PACKETS_BEFORE_DROP : Number.POSITIVE_INFINITY
     await writer.write(colMetadata(STELLAR_COLUMNS))
     let sent = 0

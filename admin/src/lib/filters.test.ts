@@ -1,0 +1,63 @@
+import { describe, expect, test } from 'vitest'
+import { historyHref, pageCount, parseFilters, totalFrom } from './filters.ts'
+
+describe('parseFilters', () => {
+  test('no parameters: first page, no filters', () => {
+    const parsed = parseFilters(new URLSearchParams(''))
+    expect(parsed.hasFilters).toBe(false)
+    expect(parsed.page).toBe(1)
+    expect(parsed.query).toEqual({ limit: 25, offset: 0 })
+  })
+
+  test('Spanish URL keys map onto the API query', () => {
+    const parsed = parseFilters(
+      new URLSearchParams(
+        'tipo=ventas&estado=failed&desde=2026-01-01&hasta=2026-01-31&origen=cli&tienda=tienda_08&fase=extract&categoria=vpn_timeout&pagina=3',
+      ),
+    )
+    expect(parsed.hasFilters).toBe(true)
+    expect(parsed.ignored).toEqual([])
+    expect(parsed.query).toEqual({
+      etl_name: 'ventas',
+      status: 'failed',
+      fecha_desde: '2026-01-01',
+      fecha_hasta: '2026-01-31',
+      triggered_by: 'cli',
+      tienda: 'tienda_08',
+      error_phase: 'extract',
+      error_category: 'vpn_timeout',
+      limit: 25,
+      offset: 50,
+    })
+  })
+
+  test('values the API would reject are dropped and reported', () => {
+    const parsed = parseFilters(new URLSearchParams("estado=roto&desde=2026-02-30&tienda=x';drop&pagina=-2"))
+    expect(parsed.ignored).toEqual(['estado=roto', "tienda=x';drop", 'desde=2026-02-30'])
+    expect(parsed.hasFilters).toBe(false)
+    expect(parsed.page).toBe(1)
+    expect(parsed.query).toEqual({ limit: 25, offset: 0 })
+  })
+})
+
+describe('historyHref', () => {
+  test('keeps only set filters and pages after the first', () => {
+    expect(historyHref({ estado: 'failed', tipo: '' })).toBe('/historial?estado=failed')
+    expect(historyHref({ estado: 'failed' }, 2)).toBe('/historial?estado=failed&pagina=2')
+    expect(historyHref({})).toBe('/historial')
+  })
+})
+
+describe('pagination', () => {
+  test('page count from X-Total-Count', () => {
+    expect(pageCount(0)).toBe(1)
+    expect(pageCount(25)).toBe(1)
+    expect(pageCount(26)).toBe(2)
+  })
+
+  test('a missing or broken header falls back', () => {
+    expect(totalFrom('168', 3)).toBe(168)
+    expect(totalFrom(null, 3)).toBe(3)
+    expect(totalFrom('abc', 3)).toBe(3)
+  })
+})

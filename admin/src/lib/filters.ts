@@ -1,0 +1,98 @@
+// The history filters live in the URL (Spanish keys, so a shared link reads well) and map onto the
+// API's query parameters. A value the API would reject (unknown enum, malformed date) is dropped
+// and reported instead of turning a shared link into an error page.
+import type { HistoryQuery } from './api/schemas.ts'
+import { categoria, estadoEjecucion, etlNombre, fase, isKeyOf, origen } from './labels.ts'
+
+export const PAGE_SIZE = 25
+
+export type FilterValues = {
+  tipo: string
+  estado: string
+  desde: string
+  hasta: string
+  origen: string
+  tienda: string
+  fase: string
+  categoria: string
+}
+
+export type ParsedFilters = {
+  values: FilterValues
+  query: HistoryQuery
+  page: number
+  hasFilters: boolean
+  ignored: string[]
+}
+
+const FECHA = /^\d{4}-\d{2}-\d{2}$/
+const TIENDA = /^[a-z0-9_]{1,50}$/
+
+export const filterKeys = ['tipo', 'estado', 'desde', 'hasta', 'origen', 'tienda', 'fase', 'categoria'] as const
+
+export function parseFilters(params: URLSearchParams, pageSize = PAGE_SIZE): ParsedFilters {
+  const values = Object.fromEntries(filterKeys.map((k) => [k, params.get(k)?.trim() ?? ''])) as FilterValues
+  const query: HistoryQuery = {}
+  const ignored: string[] = []
+
+  const take = <K extends string>(key: keyof FilterValues, valid: (value: string) => value is K): K | null => {
+    const value = values[key]
+    if (!value) return null
+    if (valid(value)) return value
+    ignored.push(`${key}=${value}`)
+    values[key] = ''
+    return null
+  }
+  const tipo = take('tipo', (v) => isKeyOf(etlNombre, v))
+  const estado = take('estado', (v) => isKeyOf(estadoEjecucion, v))
+  const origenValue = take('origen', (v) => isKeyOf(origen, v))
+  const faseValue = take('fase', (v) => isKeyOf(fase, v))
+  const categoriaValue = take('categoria', (v) => isKeyOf(categoria, v))
+  const tienda = take('tienda', (v): v is string => TIENDA.test(v))
+  const desde = take('desde', (v): v is string => validDate(v))
+  const hasta = take('hasta', (v): v is string => validDate(v))
+  if (tipo) query.etl_name = tipo
+  if (estado) query.status = estado
+  if (origenValue) query.triggered_by = origenValue
+  if (faseValue) query.error_phase = faseValue
+  if (categoriaValue) query.error_category = categoriaValue
+  if (tienda) query.tienda = tienda
+  if (desde) query.fecha_desde = desde
+  if (hasta) query.fecha_hasta = hasta
+
+  const rawPage = Number(params.get('pagina') ?? '1')
+  const page = Number.isInteger(rawPage) && rawPage >= 1 ? rawPage : 1
+  query.limit = pageSize
+  query.offset = (page - 1) * pageSize
+
+  const hasFilters = filterKeys.some((k) => values[k] !== '')
+  return { values, query, page, hasFilters, ignored }
+}
+
+function validDate(value: string): boolean {
+  if (!FECHA.test(value)) return false
+  const date = new Date(`${value}T00:00:00Z`)
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value)
+}
+
+/** The URL of the history with these filters and page (empty values are left out). */
+export function historyHref(values: Partial<FilterValues>, page = 1, base = '/historial'): string {
+  const params = new URLSearchParams()
+  for (const key of filterKeys) {
+    const value = values[key]
+    if (value) params.set(key, value)
+  }
+  if (page > 1) params.set('pagina', String(page))
+  const search = params.toString()
+  return search ? `${base}?${search}` : base
+}
+
+export function pageCount(total: number, pageSize = PAGE_SIZE): number {
+  return Math.max(1, Math.ceil(total / pageSize))
+}
+
+/** `X-Total-Count` as a number; a missing or broken header counts what the page shows. */
+export function totalFrom(header: string | null, fallback: number): number {
+  const total = header === null ? Number.NaN : Number(header)
+  return Number.isInteger(total) && total >= 0 ? total : fallback
+}

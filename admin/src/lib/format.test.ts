@@ -1,0 +1,93 @@
+import { describe, expect, test } from 'vitest'
+import {
+  formatDateTime,
+  formatDay,
+  formatDuration,
+  formatNumber,
+  formatPercent,
+  formatTiendas,
+  lastDays,
+  toStoreDateTime,
+  zonedDay,
+} from './format.ts'
+
+describe('formatDuration', () => {
+  test.each([
+    [45.2, '45.2s'],
+    [0.04, '0s'],
+    [5, '5s'],
+    [59.94, '59.9s'],
+    [59.96, '1m'],
+    [150, '2m 30s'],
+    [90.4, '1m 30s'],
+    [3600, '1h'],
+    [3725, '1h 2m'],
+  ])('%s s → %s', (seconds, text) => {
+    expect(formatDuration(seconds)).toBe(text)
+  })
+
+  test('missing or impossible values show a dash', () => {
+    expect(formatDuration(null)).toBe('—')
+    expect(formatDuration(undefined)).toBe('—')
+    expect(formatDuration(-1)).toBe('—')
+    expect(formatDuration(Number.NaN)).toBe('—')
+  })
+})
+
+describe('numbers', () => {
+  test('records use the es-VE thousands separator', () => {
+    expect(formatNumber(12480)).toBe('12.480')
+    expect(formatNumber(2150000)).toBe('2.150.000')
+    expect(formatNumber(0)).toBe('0')
+    expect(formatNumber(null)).toBe('—')
+  })
+
+  test('percentages keep up to two decimals with a comma', () => {
+    expect(formatPercent(86.31)).toBe('86,31 %')
+    expect(formatPercent(100)).toBe('100 %')
+    expect(formatPercent(null)).toBe('—')
+  })
+
+  test('stores column', () => {
+    expect(formatTiendas(18, 1, 19)).toBe('18 ✓ / 1 ✗ / 19 total')
+  })
+})
+
+describe('dates in America/Caracas (UTC−4, no DST)', () => {
+  test('an instant is shown in the chain time zone, 24 h', () => {
+    expect(formatDateTime('2026-01-26T10:00:00Z')).toBe('26/01/2026 06:00:00')
+    expect(formatDateTime('2026-01-26T02:30:05Z')).toBe('25/01/2026 22:30:05')
+  })
+
+  test('missing or broken instants show a dash', () => {
+    expect(formatDateTime(null)).toBe('—')
+    expect(formatDateTime('not a date')).toBe('—')
+  })
+
+  test('calendar day of an instant follows the chain, not UTC', () => {
+    expect(zonedDay('2026-01-26T03:59:59Z')).toBe('2026-01-25')
+    expect(zonedDay('2026-01-26T04:00:00Z')).toBe('2026-01-26')
+  })
+
+  test('short day label', () => {
+    expect(formatDay('2026-01-05')).toBe('05/01')
+  })
+
+  test('lastDays lists chain days ending today, oldest first', () => {
+    const now = new Date('2026-03-01T02:00:00Z') // still 28 Feb in Caracas
+    expect(lastDays(3, now)).toEqual(['2026-02-26', '2026-02-27', '2026-02-28'])
+    expect(lastDays(1, now)).toEqual(['2026-02-28'])
+  })
+})
+
+describe('toStoreDateTime', () => {
+  test('datetime-local values become the plan format read in TZ_TIENDAS', () => {
+    expect(toStoreDateTime('2026-01-25T08:30')).toBe('2026-01-25 08:30:00')
+    expect(toStoreDateTime('2026-01-25T23:59:59')).toBe('2026-01-25 23:59:59')
+  })
+
+  test('empty or malformed input is null', () => {
+    expect(toStoreDateTime('')).toBeNull()
+    expect(toStoreDateTime('25/01/2026')).toBeNull()
+  })
+})

@@ -1,0 +1,89 @@
+// Formatting for the panel: durations as the plan writes them ("2m 30s", "45.2s"), numbers in
+// es-VE ("12.480") and instants in the chain's time zone. Dates are assembled from parts so the
+// output does not depend on how a given ICU release punctuates es-VE dates.
+export const ZONA_TIENDAS = 'America/Caracas'
+
+const SIN_DATO = '—'
+
+const numero = new Intl.NumberFormat('es-VE', { maximumFractionDigits: 0 })
+const porcentaje = new Intl.NumberFormat('es-VE', { minimumFractionDigits: 0, maximumFractionDigits: 2 })
+
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return SIN_DATO
+  if (seconds < 60) {
+    const oneDecimal = Math.round(seconds * 10) / 10
+    if (oneDecimal < 60) return `${Number.isInteger(oneDecimal) ? oneDecimal : oneDecimal.toFixed(1)}s`
+  }
+  const total = Math.round(seconds)
+  const h = Math.floor(total / 3600)
+  const m = Math.floor((total % 3600) / 60)
+  const s = total % 60
+  if (h > 0) return m > 0 ? `${h}h ${m}m` : `${h}h`
+  return s > 0 ? `${m}m ${s}s` : `${m}m`
+}
+
+export function formatNumber(value: number | null | undefined): string {
+  return value === null || value === undefined ? SIN_DATO : numero.format(value)
+}
+
+export function formatPercent(value: number | null | undefined): string {
+  return value === null || value === undefined ? SIN_DATO : `${porcentaje.format(value)} %`
+}
+
+const partes = new Intl.DateTimeFormat('en-US', {
+  timeZone: ZONA_TIENDAS,
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+})
+
+function zoned(iso: string) {
+  const date = new Date(iso)
+  if (Number.isNaN(date.getTime())) return null
+  const p = Object.fromEntries(partes.formatToParts(date).map((part) => [part.type, part.value]))
+  return { y: p.year, mo: p.month, d: p.day, h: p.hour, mi: p.minute, s: p.second }
+}
+
+/** `26/01/2026 06:00:00` in America/Caracas. */
+export function formatDateTime(iso: string | null | undefined): string {
+  const z = iso ? zoned(iso) : null
+  return z ? `${z.d}/${z.mo}/${z.y} ${z.h}:${z.mi}:${z.s}` : SIN_DATO
+}
+
+/** The America/Caracas calendar day of an instant, `YYYY-MM-DD`. */
+export function zonedDay(iso: string): string | null {
+  const z = zoned(iso)
+  return z ? `${z.y}-${z.mo}-${z.d}` : null
+}
+
+/** `2026-01-26` → `26/01`. */
+export function formatDay(fecha: string): string {
+  const [, mo, d] = fecha.split('-')
+  return mo && d ? `${d}/${mo}` : fecha
+}
+
+/** The `dias` calendar days (America/Caracas) ending today, oldest first. */
+export function lastDays(dias: number, now: Date = new Date()): string[] {
+  const today = zonedDay(now.toISOString())
+  if (!today) return []
+  const base = Date.parse(`${today}T12:00:00Z`)
+  return Array.from({ length: dias }, (_, i) => new Date(base - (dias - 1 - i) * 86_400_000).toISOString().slice(0, 10))
+}
+
+export function formatTiendas(exitosas: number, fallidas: number, total: number): string {
+  return `${exitosas} ✓ / ${fallidas} ✗ / ${total} total`
+}
+
+/**
+ * A `<input type="datetime-local">` value (`2026-01-25T08:30`) as the plan's run-form format,
+ * `2026-01-25 08:30:00`, which the API reads in the chain's time zone. Empty → null.
+ */
+export function toStoreDateTime(local: string): string | null {
+  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2})?/.exec(local.trim())
+  if (!match) return null
+  return `${match[1]} ${match[2]}${match[3] ?? ':00'}`
+}

@@ -1,0 +1,83 @@
+// pg-boss 12 for the runner: its own schema (`pgboss`) in the application database, one queue per
+// ETL. PostgreSQL is the only thing runners share, so every guarantee below is enforced there.
+import { PgBoss, type Queue, type SchedulingOptions } from 'pg-boss'
+import type { RunnerConfig } from './config.ts'
+
+export const BOSS_SCHEMA = 'pgboss'
+
+/** Queue per ETL. The history API sends manual runs to these names (see jobs/ventas.ts). */
+export const QUEUES = { ventas: 'etl-ventas', inventario: 'etl-inventario' } as const
+export type EtlName = keyof typeof QUEUES
+export const ETL_NAMES = Object.keys(QUEUES) as EtlName[]
+
+/**
+ * Queue settings, inherited by every job sent to the queue (the API sends without options).
+ *
+ * - `singleton`: at most one *active* job per queue, enforced by a partial unique index in
+ *   pg-boss's own table, so two runners can never work two ventas jobs at once; the others
+ *   wait queued. Per-store advisory locks (store-locks.ts) cover what the queue cannot see:
+ *   CLI runs and a worker that pg-boss wrongly believes dead.
+ * - `heartbeatSeconds`: pg-boss touches an active job while its handler runs; a job whose
+ *   worker was killed is handed back for retry after this long instead of after
+ *   `expireInSeconds` (15 min by default). pg-boss wants ≥ 10 s; it follows the reaper's
+ *   threshold so both sides declare the same worker dead at about the same time.
+ * - `expireInSeconds`: a run that is still going after an hour is hung (19 stores, 4 at a time,
+ *   each bounded by its timeouts and retries, take minutes at worst); pg-boss aborts the
+ *   handler through job.signal and retries.
+ * - retries: a handler throws only when the run could not be recorded (PostgreSQL gone, …),
+ *   so a few spaced-out retries are enough. A run that finished failed is not retried.
+ */
+export function queueOptions(config: RunnerConfig): Omit<Queue, 'name'> {
+  return {
+    policy: 'singleton',
+    retryLimit: 3,
+    retryDelay: 30,
+    retryBackoff: true,
+    retryDelayMax: 600,
+    expireInSeconds: 3600,
+    heartbeatSeconds: Math.max(10, config.RUNNER_STALE_AFTER_S),
+    deleteAfterSeconds: 7 * 24 * 3600,
+  }
+}
+
+export type BossTiming = SchedulingOptions & {
+  superviseIntervalSeconds?: number
+  monitorIntervalSeconds?: number
+}
+
+export type CreateBossOptions = {
+  /** false for a process that only sends (pitfall 9) or only works: no cron, no supervision. */
+  schedule?: boolean
+  supervise?: boolean
+  /** Tests shorten pg-boss's cron and supervision timers; production keeps the defaults. */
+  timing?: BossTiming
+  applicationName?: string
+}
+
+export function createBoss(url: string, options: CreateBossOptions = {}): PgBoss {
+  return new PgBoss({
+    connectionString: url,
+    schema: BOSS_SCHEMA,
+    application_name: options.applicationName ?? 'fluxion-runner-boss',
+    max: 4,
+    schedule: options.schedule ?? true,
+    supervise: options.supervise ?? true,
+    // Installs or upgrades pg-boss's own schema; the application's tables stay with `npm run migrate`.
+    migrate: true,
+    ...options.timing,
+  })
+}
+
+/** Creates the queues if missing and brings their settings up to date (createQueue ignores an existing one). */
+export async function ensureQueues(boss: PgBoss, config: RunnerConfig): Promise<void> {
+  const { policy, ...settings } = queueOptions(config)
+  for (const name of Object.values(QUEUES)) {
+    await boss.createQueue(name, { policy, ...settings })
+    const existing = await boss.getQueue(name)
+    if (existing && existing.policy !== policy) {
+      // A queue created by hand or by an older release: the overlap guarantee would silently be gone.
+      throw new Error(`pg-boss queue ${name} has policy ${existing.policy}, expected ${policy}; delete it to recreate`)
+    }
+    await boss.updateQueue(name, settings)
+  }
+}

@@ -1,0 +1,105 @@
+import type { Db } from './db.ts'
+
+export type ReapedExecution = {
+  id: number
+  etl_name: string
+  worker_id: string | null
+  error_phase: string
+  tiendas_lost: string[]
+}
+
+export type ReapFilter = {
+  /** An execution is stale when its last sign of life is older than this. */
+  staleAfterS: number
+  /** Only this execution (a retried job closing its own dead attempt); any stale one when unset. */
+  executionId?: number
+  /** Only this worker's executions (a runner closing its own runs when shutdown ran out of time). */
+  workerId?: string
+  /** Replaces the stale-heartbeat explanation in error_message. */
+  reason?: string
+}
+
+/**
+ * Closes every `running` execution whose worker stopped heartbeating, in one statement:
+ * its `running` stores → failed/worker_lost in the phase each was in, the execution →
+ * failed/worker_lost in its current phase, counts re-read from the stores, and an
+ * `etl_events` notification so live views update like they do for the tracker's own writes.
+ *
+ * - No NULL blind spot: a run that died before its first heartbeat is judged by started_at.
+ * - `for update skip locked`: several runners reap at once without blocking each other or
+ *   closing the same execution twice; `status = 'running'` is rechecked under the lock, so
+ *   an execution that its (slow but alive) worker finished in the meantime is left alone.
+ * - The counts are recomputed from the detail rows (in this statement's snapshot the stores
+ *   being failed still read `running`), so they agree with the details whatever the tracker
+ *   had rolled up when the worker died.
+ */
+export function markStaleExecutionsFailed(db: Db, f: ReapFilter) {
+  return db<ReapedExecution[]>`
+    with stale as (
+      select id from etl_executions
+      where status = 'running'
+        and coalesce(heartbeat_at, started_at) < now() - make_interval(secs => ${f.staleAfterS})
+        ${f.executionId === undefined ? db`` : db`and id = ${f.executionId}`}
+        ${f.workerId === undefined ? db`` : db`and worker_id = ${f.workerId}`}
+      for update skip locked
+    ),
+    lost_stores as (
+      update etl_execution_details d set
+        status = 'failed',
+        error_phase = coalesce(d.current_phase, 'extract'),
+        error_category = 'worker_lost',
+        error_source = case d.source_system when 'klk' then 'klk_api' when 'stellar' then 'stellar_db' end,
+        error_message = coalesce(${f.reason ?? null}::text, 'the runner working on this store stopped heartbeating '
+          || '(killed or cut off) during ' || coalesce(d.current_phase, 'extract')
+          || '; a store load is one transaction, so it is never left half-loaded'),
+        finished_at = now(),
+        duration_seconds = round(extract(epoch from now() - coalesce(d.started_at, now()))::numeric, 2),
+        current_phase = null
+      from stale
+      where d.execution_id = stale.id and d.status = 'running'
+      returning d.execution_id, d.tienda_id, d.source_system
+    ),
+    totals as (
+      select d.execution_id,
+        count(*) filter (where d.status = 'success')::int as exitosas,
+        count(*) filter (where d.status in ('failed', 'running'))::int as fallidas,
+        coalesce(sum(d.records_extracted), 0)::int as extracted,
+        coalesce(sum(d.records_loaded), 0)::int as loaded,
+        coalesce(sum(d.duplicates_skipped), 0)::int as duplicates
+      from etl_execution_details d join stale on stale.id = d.execution_id
+      group by d.execution_id
+    ),
+    closed as (
+      update etl_executions e set
+        status = 'failed',
+        finished_at = now(),
+        duration_seconds = round(extract(epoch from now() - e.started_at)::numeric, 2),
+        error_phase = coalesce(e.current_phase, 'extract'),
+        error_category = 'worker_lost',
+        error_source = coalesce(
+          case e.source_system when 'klk' then 'klk_api' when 'stellar' then 'stellar_db' end,
+          (select case l.source_system when 'klk' then 'klk_api' when 'stellar' then 'stellar_db' end
+           from lost_stores l where l.execution_id = e.id order by l.tienda_id limit 1)),
+        error_message = coalesce(${f.reason ?? null}::text, format(
+          'worker %s stopped heartbeating during %s (last sign of life %s, more than %s s ago): '
+          || 'the runner was killed or lost its connection; closed by the reaper',
+          coalesce(e.worker_id, '(unknown)'), coalesce(e.current_phase, 'extract'),
+          to_char(coalesce(e.heartbeat_at, e.started_at) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+          ${f.staleAfterS}::int)),
+        tiendas_exitosas = coalesce(t.exitosas, e.tiendas_exitosas),
+        tiendas_fallidas = coalesce(t.fallidas, e.tiendas_fallidas),
+        records_extracted = coalesce(t.extracted, e.records_extracted),
+        records_loaded = coalesce(t.loaded, e.records_loaded),
+        duplicates_skipped = coalesce(t.duplicates, e.duplicates_skipped),
+        current_phase = null
+      from stale left join totals t on t.execution_id = stale.id
+      where e.id = stale.id and e.status = 'running'
+      returning e.id, e.etl_name, e.worker_id, e.error_phase
+    )
+    select c.id, c.etl_name, c.worker_id, c.error_phase,
+      coalesce((select array_agg(l.tienda_id order by l.tienda_id) from lost_stores l where l.execution_id = c.id),
+        '{}') as tiendas_lost,
+      pg_notify('etl_events', json_build_object(
+        'type', 'execution', 'execution_id', c.id, 'etl_name', c.etl_name, 'status', 'failed')::text)
+    from closed c`
+}

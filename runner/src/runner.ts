@@ -1,0 +1,76 @@
+// One runner: pg-boss (queues, cron schedules, workers) plus the reaper, over one PostgreSQL pool.
+// main.ts wraps it in a process (environment, logging, signals); tests start several in one process.
+import { hostname } from 'node:os'
+import type { PgBoss } from 'pg-boss'
+import type { Logger } from 'pino'
+import type { Sql } from 'postgres'
+import { type BossTiming, createBoss, ensureQueues } from './boss.ts'
+import type { RunnerConfig } from './config.ts'
+import { scheduleInventario, workInventario } from './jobs/inventario.ts'
+import { scheduleVentas, workVentas } from './jobs/ventas.ts'
+import { type Reaper, startReaper } from './reaper.ts'
+import { markStaleExecutionsFailed } from './reaper.sql.ts'
+
+export type RunnerOptions = {
+  config: RunnerConfig
+  logger: Logger
+  db: Sql
+  /** Tests: faster pg-boss cron/supervision; also lets a test start a runner without cron. */
+  bossTiming?: BossTiming & { schedule?: boolean }
+  workerId?: string
+}
+
+export type Runner = {
+  boss: PgBoss
+  reaper: Reaper
+  workerId: string
+  /** Graceful stop; resolves once every in-flight run has closed its execution (or was closed). */
+  stop: (reason: string) => Promise<void>
+}
+
+export async function startRunner({ config, logger, db, bossTiming, workerId: wid }: RunnerOptions): Promise<Runner> {
+  const workerId = wid ?? `${hostname()}:${process.pid}`
+  const { schedule = true, ...timing } = bossTiming ?? {}
+  const boss = createBoss(config.DATABASE_URL, { schedule, timing, applicationName: `fluxion-runner-boss ${workerId}` })
+  // pg-boss reports background trouble (a maintenance pass during a PostgreSQL restart…) as
+  // events; unhandled they would crash the process, logged they are retried on the next pass.
+  boss.on('error', (err) => logger.error({ err }, 'pg-boss error'))
+  boss.on('warning', (w) => logger.warn({ data: w.data }, w.message))
+
+  const shutdown = new AbortController()
+  await boss.start()
+  await ensureQueues(boss, config)
+  if (schedule) {
+    await scheduleVentas(boss, config)
+    await scheduleInventario(boss, config)
+  }
+  const deps = { db, config, logger, workerId, shutdown: shutdown.signal }
+  await workVentas(boss, deps)
+  await workInventario(boss, deps)
+  const reaper = startReaper({ db, logger, intervalS: config.RUNNER_HEARTBEAT_S, staleAfterS: config.RUNNER_STALE_AFTER_S })
+
+  let stopping: Promise<void> | undefined
+  const stop = (reason: string) => {
+    stopping ??= (async () => {
+      // Runs stop taking new stores and close their execution once the stores in hand are done.
+      shutdown.abort(new Error(reason))
+      await reaper.stop()
+      // graceful: no new fetches, wait for the handlers; past the grace pg-boss fails their jobs
+      // (they will be retried elsewhere) and aborts their signals.
+      await boss.stop({ graceful: true, timeout: config.RUNNER_SHUTDOWN_GRACE_S * 1000 })
+      // A run still going after the grace would otherwise stay `running` until another runner's
+      // reaper noticed; this runner knows it is abandoning it, so it says so now.
+      const closed = await markStaleExecutionsFailed(db, {
+        staleAfterS: 0,
+        workerId,
+        reason: `the runner shut down (${reason}) before this run finished; its job is retried by pg-boss`,
+      }).catch((err: unknown) => {
+        logger.error({ err }, 'could not close the runs abandoned at shutdown')
+        return []
+      })
+      for (const r of closed) logger.warn({ execution_id: r.id }, 'run abandoned at shutdown, closed as failed')
+    })()
+    return stopping
+  }
+  return { boss, reaper, workerId, stop }
+}
