@@ -10,7 +10,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['runner/src/**/*.test.ts', 'history-api/src/**/*.test.ts', 'scripts/**/*.test.ts'],
+          include: [
+            'runner/src/**/*.test.ts',
+            'history-api/src/**/*.test.ts',
+            'scripts/**/*.test.ts',
+            'admin/src/**/*.test.ts',
+          ],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },
       },

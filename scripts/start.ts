@@ -78,11 +78,11 @@ async function main() {
     log(`${DEMO_STORES.length} demo stores listening on loopback`)
     const [user] = await sql`select 1 from admin_users where lower(email) = ${state.email}`
     if (!user) {
-      const r = spawnSync(
-        process.execPath,
-        ['scripts/user-add.ts', state.email, '--role', 'super_admin'],
-        { cwd: root, env: { ...env, DATABASE_URL: databaseUrl, ADMIN_PASSWORD: state.password }, encoding: 'utf8' },
-      )
+      const r = spawnSync(process.execPath, ['scripts/user-add.ts', state.email, '--role', 'super_admin'], {
+        cwd: root,
+        env: { ...env, DATABASE_URL: databaseUrl, ADMIN_PASSWORD: state.password },
+        encoding: 'utf8',
+      })
       if (r.status !== 0) throw new Error(`could not create the demo user: ${r.stderr || r.stdout}`)
     }
   } finally {

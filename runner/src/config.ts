@@ -6,7 +6,10 @@ const positiveInt = (fallback: number) => z.coerce.number().int().positive().def
 
 export const runnerConfigSchema = z.object({
   // Unset → the embedded PostgreSQL that `npm start` runs (DESIGN §9).
-  DATABASE_URL: z.string().min(1).default(`postgres://fluxion:fluxion@127.0.0.1:${process.env.EMBEDDED_PG_PORT ?? 54329}/fluxion`),
+  DATABASE_URL: z
+    .string()
+    .min(1)
+    .default(`postgres://fluxion:fluxion@127.0.0.1:${process.env.EMBEDDED_PG_PORT ?? 54329}/fluxion`),
   SOURCE_CONNECT_TIMEOUT_MS: positiveInt(10_000),
   SOURCE_REQUEST_TIMEOUT_MS: positiveInt(90_000),
   SOURCE_RETRIES: z.coerce.number().int().min(0).max(10).default(2),

@@ -9,6 +9,8 @@ export function connect(url: string, opts: { max?: number; applicationName?: str
     onnotice: () => {},
     connection: { application_name: opts.applicationName ?? 'fluxion-runner' },
     // numeric columns come back as strings by default; the tracker reads only counts/durations
-    types: { numeric: { to: 1700, from: [1700], serialize: (v: number) => String(v), parse: (v: string) => Number(v) } },
+    types: {
+      numeric: { to: 1700, from: [1700], serialize: (v: number) => String(v), parse: (v: string) => Number(v) },
+    },
   })
 }

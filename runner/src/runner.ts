@@ -8,8 +8,8 @@ import { type BossTiming, createBoss, ensureQueues } from './boss.ts'
 import type { RunnerConfig } from './config.ts'
 import { scheduleInventario, workInventario } from './jobs/inventario.ts'
 import { scheduleVentas, workVentas } from './jobs/ventas.ts'
-import { type Reaper, startReaper } from './reaper.ts'
 import { markStaleExecutionsFailed } from './reaper.sql.ts'
+import { type Reaper, startReaper } from './reaper.ts'
 
 export type RunnerOptions = {
   config: RunnerConfig
@@ -47,7 +47,12 @@ export async function startRunner({ config, logger, db, bossTiming, workerId: wi
   const deps = { db, config, logger, workerId, shutdown: shutdown.signal }
   await workVentas(boss, deps)
   await workInventario(boss, deps)
-  const reaper = startReaper({ db, logger, intervalS: config.RUNNER_HEARTBEAT_S, staleAfterS: config.RUNNER_STALE_AFTER_S })
+  const reaper = startReaper({
+    db,
+    logger,
+    intervalS: config.RUNNER_HEARTBEAT_S,
+    staleAfterS: config.RUNNER_STALE_AFTER_S,
+  })
 
   let stopping: Promise<void> | undefined
   const stop = (reason: string) => {

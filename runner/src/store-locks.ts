@@ -46,7 +46,11 @@ export async function acquireStoreLocks(
         from unnest(${ids}::text[]) as t`
       const busy = rows.filter((r) => !r.ok).map((r) => r.tienda_id)
       if (busy.length === 0) break
-      await unlock(conn, etlName, rows.filter((r) => r.ok).map((r) => r.tienda_id))
+      await unlock(
+        conn,
+        etlName,
+        rows.filter((r) => r.ok).map((r) => r.tienda_id),
+      )
       if (!waited) options.onWait?.(busy)
       waited = true
       await sleep(options.pollMs ?? 500, options.signal)

@@ -1,4 +1,4 @@
-import { writeFile, cp, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -25,9 +25,7 @@ describe('migrations', () => {
       const rolledBack = await migrateDown(sql, m.version)
       expect(rolledBack).toEqual([m.version])
     }
-    expect(await catalogDump(sql)).toEqual(
-      (await catalogDump(sql)).filter((l) => l.includes('schema_migrations')),
-    )
+    expect(await catalogDump(sql)).toEqual((await catalogDump(sql)).filter((l) => l.includes('schema_migrations')))
     await migrateUp(sql)
     expect(await catalogDump(sql)).toEqual(first)
   })
@@ -44,15 +42,38 @@ describe('migrations', () => {
     const addedColumns = added.filter((l) => l.startsWith('column etl_executions.')).map((l) => l.split(' ')[1])
     expect(addedColumns.sort()).toEqual(
       [
-        'error_phase', 'error_category', 'error_source', 'extract_duration_seconds', 'transform_duration_seconds',
-        'load_duration_seconds', 'source_system', 'api_requests_count', 'api_errors_count', 'records_upserted',
-        'records_failed', 'network_diagnostics', 'is_recovery', 'recovered_gap_id',
-      ].map((c) => `etl_executions.${c}`).sort(),
+        'error_phase',
+        'error_category',
+        'error_source',
+        'extract_duration_seconds',
+        'transform_duration_seconds',
+        'load_duration_seconds',
+        'source_system',
+        'api_requests_count',
+        'api_errors_count',
+        'records_upserted',
+        'records_failed',
+        'network_diagnostics',
+        'is_recovery',
+        'recovered_gap_id',
+      ]
+        .map((c) => `etl_executions.${c}`)
+        .sort(),
     )
     expect(added.filter((l) => l.startsWith('column etl_execution_details.'))).toHaveLength(19)
-    expect(added.filter((l) => l.startsWith('index ')).map((l) => /INDEX (\w+)/.exec(l)?.[1]).sort()).toEqual([
-      'etl_execution_details_pkey', 'idx_etl_details_execution', 'idx_etl_details_status', 'idx_etl_details_tienda',
-      'idx_etl_executions_error_phase', 'idx_etl_executions_recovery', 'idx_etl_executions_source',
+    expect(
+      added
+        .filter((l) => l.startsWith('index '))
+        .map((l) => /INDEX (\w+)/.exec(l)?.[1])
+        .sort(),
+    ).toEqual([
+      'etl_execution_details_pkey',
+      'idx_etl_details_execution',
+      'idx_etl_details_status',
+      'idx_etl_details_tienda',
+      'idx_etl_executions_error_phase',
+      'idx_etl_executions_recovery',
+      'idx_etl_executions_source',
     ])
     await migrateDown(sql, '033')
     expect(await catalogDump(sql)).toEqual(before)

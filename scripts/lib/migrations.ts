@@ -30,7 +30,9 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
   }
   return [...byVersion].map(([version, { name, up, down }]) => {
     if (up === undefined || down === undefined) {
-      throw new MigrationError(`${version}_${name}: needs both ${version}_${name}_UP.sql and ${version}_${name}_DOWN.sql`)
+      throw new MigrationError(
+        `${version}_${name}: needs both ${version}_${name}_UP.sql and ${version}_${name}_DOWN.sql`,
+      )
     }
     return { version, name, up, down, checksum: createHash('sha256').update(up).digest('hex') }
   })

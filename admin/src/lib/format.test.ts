@@ -8,6 +8,7 @@ import {
   formatTiendas,
   lastDays,
   toStoreDateTime,
+  windowDays,
   zonedDay,
 } from './format.ts'
 
@@ -77,6 +78,12 @@ describe('dates in America/Caracas (UTC−4, no DST)', () => {
     const now = new Date('2026-03-01T02:00:00Z') // still 28 Feb in Caracas
     expect(lastDays(3, now)).toEqual(['2026-02-26', '2026-02-27', '2026-02-28'])
     expect(lastDays(1, now)).toEqual(['2026-02-28'])
+  })
+
+  test('windowDays adds the partial first day of a rolling window only when it has data', () => {
+    const now = new Date('2026-03-01T02:00:00Z')
+    expect(windowDays(2, [], now)).toEqual(['2026-02-27', '2026-02-28'])
+    expect(windowDays(2, ['2026-02-26'], now)).toEqual(['2026-02-26', '2026-02-27', '2026-02-28'])
   })
 })
 

@@ -74,6 +74,16 @@ export function lastDays(dias: number, now: Date = new Date()): string[] {
   return Array.from({ length: dias }, (_, i) => new Date(base - (dias - 1 - i) * 86_400_000).toISOString().slice(0, 10))
 }
 
+/**
+ * The calendar days a rolling `dias` × 24 h window touches: `dias` days ending today, plus the
+ * partial day before them when the data has something on it.
+ */
+export function windowDays(dias: number, used: Iterable<string>, now: Date = new Date()): string[] {
+  const all = lastDays(dias + 1, now)
+  const first = all[0]
+  return first !== undefined && new Set(used).has(first) ? all : all.slice(1)
+}
+
 export function formatTiendas(exitosas: number, fallidas: number, total: number): string {
   return `${exitosas} ✓ / ${fallidas} ✗ / ${total} total`
 }

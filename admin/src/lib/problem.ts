@@ -3,6 +3,8 @@
 // offending field by its form label, keeping the API's reason so nothing is lost.
 import type { Schemas } from './api/schemas.ts'
 
+export const ROL = 'Se requiere rol super_admin'
+
 export type ProblemView = { message: string; fields: { name: string; label: string; reason: string }[] }
 
 const porEstado: Record<number, string> = {

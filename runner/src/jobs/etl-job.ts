@@ -120,7 +120,8 @@ export function etlJobHandler(deps: JobDeps, etlName: EtlName) {
           return { execution_id: row.id, status: row.status }
         } catch (error) {
           // Recorded before pg-boss retries: the retry then sees `failed` and starts afresh.
-          await markExecutionCrashed(deps.db, executionId, error).catch((e: unknown) =>
+          const message = `the run crashed before it could record its outcome: ${(error as Error)?.message ?? error}`
+          await markExecutionCrashed(deps.db, executionId, message).catch((e: unknown) =>
             elog.error({ err: e }, 'could not record the crash of the execution'),
           )
           elog.error({ err: error }, 'run crashed; pg-boss will retry the job')

@@ -1,0 +1,13 @@
+import { redirect } from '@sveltejs/kit'
+import type { Handle } from '@sveltejs/kit/hooks'
+import { loginRedirect, SESSION_COOKIE } from '#lib/server/session.ts'
+
+// Pages of the (app) group need a session; /login and the relay endpoints (which answer 401
+// themselves, as an EventSource or fetch cannot follow a redirect to a form) do not.
+export const handle: Handle = async ({ event, resolve }) => {
+  event.locals.token = event.cookies.get(SESSION_COOKIE) ?? null
+  if (!event.locals.token && event.route.id?.startsWith('/(app)')) {
+    redirect(303, loginRedirect(event.url))
+  }
+  return resolve(event)
+}

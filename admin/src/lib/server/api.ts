@@ -1,0 +1,50 @@
+// The only way the panel reaches the history API: an openapi-fetch client typed by the
+// generated contract, called from server code with the session's bearer token. 401 ends the
+// session (back to /login), 403 is the Spanish role message, anything else a Spanish error page.
+import { type Cookies, error, redirect } from '@sveltejs/kit'
+import createClient from 'openapi-fetch'
+import { HISTORY_API_URL } from '$app/env/private'
+import type { paths } from '../api/generated/openapi.ts'
+import { describeProblem, ROL } from '../problem.ts'
+import { clearSession, loginRedirect } from './session.ts'
+
+type Context = { locals: App.Locals; cookies: Cookies; url: URL }
+type Result<D, E> = { data?: D; error?: E; response: Response }
+
+export function apiClient(token: string | null) {
+  return createClient<paths>({
+    baseUrl: HISTORY_API_URL,
+    headers: token ? { Authorization: `Bearer ${token}` } : {},
+  })
+}
+
+export function api(event: Context) {
+  return apiClient(event.locals.token)
+}
+
+/** Waits for a call; a network failure becomes a 503 page naming the API, not a stack trace. */
+export async function reach<D, E>(pending: Promise<Result<D, E>>): Promise<Result<D, E>> {
+  try {
+    return await pending
+  } catch {
+    error(503, `La API de historial no responde (${HISTORY_API_URL}). Intente de nuevo en unos segundos.`)
+  }
+}
+
+/** Throws what 401 and 403 mean for the whole panel; other statuses are the caller's to handle. */
+export function guardAuth(event: Context, status: number): void {
+  if (status === 401) {
+    clearSession(event.cookies)
+    redirect(303, loginRedirect(event.url, 'expirada'))
+  }
+  if (status === 403) error(403, ROL)
+}
+
+/** The data of a successful call, or the error page that its failure deserves. */
+export async function must<D, E>(event: Context, pending: Promise<Result<D, E>>) {
+  const result = await reach(pending)
+  if (result.response.ok && result.data !== undefined) return { data: result.data, response: result.response }
+  guardAuth(event, result.response.status)
+  const status = result.response.status
+  error(status >= 500 ? 502 : status, describeProblem(result.error, status).message)
+}

@@ -1,0 +1,74 @@
+// The Inventario and Ventas tabs: the ETL's latest executions, its 7-day statistics, the manual
+// run form and its pending gaps. Both tabs run this with their etl_name.
+import { fail, type RequestEvent } from '@sveltejs/kit'
+import type { Schemas } from '../api/schemas.ts'
+import { toStoreDateTime } from '../format.ts'
+import { describeProblem } from '../problem.ts'
+import { api, guardAuth, must, reach } from './api.ts'
+
+type Etl = Schemas['EtlName']
+
+export const ULTIMAS = 10
+
+export async function loadEtlTab(event: RequestEvent, etl: Etl) {
+  const client = api(event)
+  const [ultimas, stats, tiendas, gaps] = await Promise.all([
+    must(event, client.GET('/api/etl/history', { params: { query: { etl_name: etl, limit: ULTIMAS } } })),
+    must(event, client.GET('/api/etl/stats', { params: { query: { etl_name: etl, dias: 7 } } })),
+    must(event, client.GET('/api/etl/tiendas')),
+    reach(client.GET('/api/etl/gaps', { params: { query: { etl_name: etl, estado: 'pendiente' } } })),
+  ])
+  // Gaps are an aid, not the tab's purpose: if they cannot be read the rest still shows.
+  guardAuth(event, gaps.response.status)
+  return { etl, ultimas: ultimas.data, stats: stats.data, tiendas: tiendas.data, gaps: gaps.data ?? null }
+}
+
+export type RunFormValues = { tienda_ids: string[]; fecha_inicio: string; fecha_fin: string }
+
+export async function runEtl(event: RequestEvent, etl: Etl) {
+  const form = await event.request.formData()
+  const valores: RunFormValues = {
+    tienda_ids: form.getAll('tienda_ids').map(String),
+    fecha_inicio: String(form.get('fecha_inicio') ?? ''),
+    fecha_fin: String(form.get('fecha_fin') ?? ''),
+  }
+  const inicio = toStoreDateTime(valores.fecha_inicio)
+  const fin = toStoreDateTime(valores.fecha_fin)
+  if (Boolean(inicio) !== Boolean(fin)) {
+    const falta = inicio ? 'fecha_fin' : 'fecha_inicio'
+    return fail(400, {
+      accion: 'ejecutar' as const,
+      problema: `Indique ${inicio ? 'Fecha fin' : 'Fecha inicio'}: las dos fechas van juntas, o ninguna (hoy hasta ahora).`,
+      campos: [falta],
+      valores,
+    })
+  }
+  const body: Schemas['RunRequest'] = {
+    etl_name: etl,
+    ...(valores.tienda_ids.length > 0 ? { tienda_ids: valores.tienda_ids } : {}),
+    ...(inicio && fin ? { fecha_inicio: inicio, fecha_fin: fin } : {}),
+  }
+  const result = await reach(api(event).POST('/api/etl/run', { body }))
+  if (result.data) {
+    return { accion: 'ejecutar' as const, ejecucion: result.data.execution_id, tiendas: result.data.tienda_ids.length }
+  }
+  guardAuth(event, result.response.status)
+  const problema = describeProblem(result.error, result.response.status)
+  return fail(result.response.status, {
+    accion: 'ejecutar' as const,
+    problema: problema.message,
+    campos: problema.fields.map((f) => f.name.replace(/\[\d+\]$/, '')),
+    valores,
+  })
+}
+
+export async function recoverGap(event: RequestEvent) {
+  const form = await event.request.formData()
+  const id = Number(form.get('gap'))
+  if (!Number.isInteger(id) || id < 1) return fail(400, { accion: 'recuperar' as const, problema: 'Hueco inválido.' })
+  const result = await reach(api(event).POST('/api/etl/gaps/{id}/recover', { params: { path: { id } } }))
+  if (result.data) return { accion: 'recuperar' as const, ejecucion: result.data.execution_id, gap: id }
+  guardAuth(event, result.response.status)
+  const problema = describeProblem(result.error, result.response.status)
+  return fail(result.response.status, { accion: 'recuperar' as const, problema: problema.message, gap: id })
+}

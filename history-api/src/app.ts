@@ -1,0 +1,82 @@
+// The history API as a value: built from its dependencies (pools, clock, auth settings, the
+// job sender), so tests drive it with app.request() and main.ts serves it.
+import { OpenAPIHono } from '@hono/zod-openapi'
+import { bodyLimit } from 'hono/body-limit'
+import pino, { type Logger } from 'pino'
+import type { Sql, TransactionSql } from 'postgres'
+import { type AuthSettings, requireSuperAdmin } from './auth.ts'
+import { createEventHub, type EventHub } from './events/event-hub.ts'
+import { eventsRoutes } from './events/events.routes.ts'
+import { executionsRoutes } from './executions/executions.routes.ts'
+import { loginRoutes } from './login/login.routes.ts'
+import type { RateLimiter } from './login/rate-limit.ts'
+import { documentHeader, registerSharedComponents } from './openapi.ts'
+import { createMetrics, type Metrics } from './operations/metrics.ts'
+import { operationsRoutes } from './operations/operations.routes.ts'
+import { errorHandler, notFound, problem, validationHook } from './problem.ts'
+import type { JobSender } from './runs/enqueue.ts'
+import { runsRoutes } from './runs/runs.routes.ts'
+import { statsRoutes } from './stats/stats.routes.ts'
+import { tiendasRoutes } from './tiendas/tiendas.routes.ts'
+
+export type AppDeps = {
+  /** The primary: writes, LISTEN, and reads when there is no replica. */
+  db: Sql
+  /** A replica for history, stats and stores (DATABASE_READ_URL). */
+  readDb?: Sql
+  auth: AuthSettings
+  boss: JobSender
+  clock?: () => Date
+  /** TZ_TIENDAS. */
+  tz?: string
+  logger?: Logger
+  hub?: EventHub
+  metrics?: Metrics
+  loginLimiters?: { email: RateLimiter; client: RateLimiter }
+  /** Test seam of POST /run: runs between the execution row and the job, inside their transaction. */
+  betweenWrites?: (tx: TransactionSql) => Promise<void>
+  pingMs?: number
+}
+
+export type App = OpenAPIHono & { close: () => Promise<void>; document: () => Record<string, unknown> }
+
+export const MAX_BODY_BYTES = 64 * 1024
+
+const limitBody = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: (c) => problem(c, 413, `The request body exceeds ${MAX_BODY_BYTES} bytes.`),
+})
+
+export function buildApp(deps: AppDeps): App {
+  const clock = deps.clock ?? (() => new Date())
+  const tz = deps.tz ?? 'America/Caracas'
+  const logger = deps.logger ?? pino({ level: 'silent' })
+  const read = deps.readDb ?? deps.db
+  const hub = deps.hub ?? createEventHub(deps.db, read, logger)
+  const metrics = deps.metrics ?? createMetrics()
+
+  const app = new OpenAPIHono({ defaultHook: validationHook })
+  let document: Record<string, unknown> | undefined
+  const served = () => {
+    document ??= app.getOpenAPI31Document(documentHeader) as unknown as Record<string, unknown>
+    return document
+  }
+
+  app.use('*', metrics.middleware)
+  app.use('/api/etl/*', requireSuperAdmin(deps.auth, clock))
+  app.use('/api/etl/run', limitBody)
+  app.use('/api/auth/login', limitBody)
+
+  app.route('/', executionsRoutes({ read, tz }))
+  app.route('/', statsRoutes({ read, tz, clock }))
+  app.route('/', runsRoutes({ write: deps.db, boss: deps.boss, tz, clock, betweenWrites: deps.betweenWrites }))
+  app.route('/', tiendasRoutes({ read }))
+  app.route('/', eventsRoutes({ hub, pingMs: deps.pingMs }))
+  app.route('/', loginRoutes({ write: deps.db, auth: deps.auth, clock, limiters: deps.loginLimiters }))
+  app.route('/', operationsRoutes({ read, metrics, document: served }))
+  registerSharedComponents(app)
+
+  app.notFound(notFound)
+  app.onError(errorHandler(logger))
+  return Object.assign(app, { close: () => hub.close(), document: served })
+}

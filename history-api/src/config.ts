@@ -1,0 +1,44 @@
+// The history API's configuration, read once from the environment by main.ts and passed down
+// as a value. A bad or missing variable stops the process with a message that names it.
+import { z } from 'zod'
+
+const isTimeZone = (tz: string) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz })
+    return true
+  } catch {
+    return false
+  }
+}
+
+export const apiConfigSchema = z.object({
+  HISTORY_API_PORT: z.coerce.number().int().min(1).max(65535).default(8787),
+  HISTORY_API_HOST: z.string().min(1).default('0.0.0.0'),
+  // Unset → the embedded PostgreSQL that `npm start` runs (DESIGN §9).
+  DATABASE_URL: z
+    .string()
+    .min(1)
+    .default(`postgres://fluxion:fluxion@127.0.0.1:${process.env.EMBEDDED_PG_PORT ?? 54329}/fluxion`),
+  /** A replica for the read-only routes (history, stats, tiendas); unset → DATABASE_URL. */
+  DATABASE_READ_URL: z.string().min(1).optional(),
+  AUTH_JWT_SECRET: z
+    .string({ error: 'is required: the HS256 secret that signs and verifies bearer tokens' })
+    .min(32, 'must be at least 32 characters (256 bits) for HS256'),
+  AUTH_ISSUER: z.string().min(1).default('fluxion'),
+  AUTH_AUDIENCE: z.string().min(1).default('etl-history'),
+  /** Lifetime of the tokens POST /api/auth/login issues. */
+  AUTH_TOKEN_TTL_S: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(8 * 3600),
+  TZ_TIENDAS: z.string().refine(isTimeZone, 'must be an IANA time zone such as America/Caracas').default('America/Caracas'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+})
+
+export type ApiConfig = z.infer<typeof apiConfigSchema>
+
+export function parseApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
+  const result = apiConfigSchema.safeParse(env)
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`)
+    throw new Error(`invalid history-api configuration:\n${lines.join('\n')}`)
+  }
+  return result.data
+}

@@ -1,0 +1,144 @@
+// GET /api/etl/history and GET /api/etl/history/{id} (plan §3.1).
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import type { Context } from 'hono'
+import type { Db } from '../db.ts'
+import { etlErrors, NoQuery } from '../openapi.ts'
+import { invalid, problem, validationHook } from '../problem.ts'
+import { dayStart, isPlainDate, nextDayStart } from '../time.ts'
+import { findExecution, listTiendaDetails } from './detail.sql.ts'
+import { ExecutionDetail, ExecutionIdParam, ExecutionSummary, HistoryQuery } from './executions.schemas.ts'
+import {
+  counterFor,
+  countExecutions,
+  countStartedForTienda,
+  findTienda,
+  type HistoryFilters,
+  listExecutionsByIds,
+  listExecutionsPage,
+  listQueuedIdsForTienda,
+  listStartedIdsForTienda,
+  readCounter,
+} from './executions.sql.ts'
+import { toDetail, toSummary } from './executions.view.ts'
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/api/etl/history',
+  tags: ['history'],
+  operationId: 'listExecutions',
+  summary: 'List executions',
+  description:
+    'Newest first (`started_at DESC NULLS FIRST, id DESC`: queued executions first). The body is the page; ' +
+    '`X-Total-Count` and `Link` (first, prev, next, last) carry the pagination.',
+  request: { query: HistoryQuery },
+  responses: {
+    200: {
+      description: 'One page of executions.',
+      headers: {
+        'X-Total-Count': { $ref: '#/components/headers/X-Total-Count' },
+        Link: { $ref: '#/components/headers/Link' },
+      },
+      content: { 'application/json': { schema: z.array(ExecutionSummary).max(200) } },
+    },
+    ...etlErrors,
+  },
+})
+
+const detailRoute = createRoute({
+  method: 'get',
+  path: '/api/etl/history/{id}',
+  tags: ['history'],
+  operationId: 'getExecution',
+  summary: 'Get one execution with its per-store detail',
+  request: { params: ExecutionIdParam, query: NoQuery },
+  responses: {
+    200: { description: 'The execution.', content: { 'application/json': { schema: ExecutionDetail } } },
+    ...etlErrors,
+  },
+})
+
+export type ExecutionsDeps = { read: Db; tz: string }
+
+function toFilters(q: HistoryQuery, tz: string): HistoryFilters {
+  const f: HistoryFilters = {
+    etlName: q.etl_name,
+    status: q.status,
+    triggeredBy: q.triggered_by,
+    errorPhase: q.error_phase,
+    errorCategory: q.error_category,
+    tienda: q.tienda,
+    limit: q.limit,
+    offset: q.offset,
+  }
+  if (q.fecha_desde) f.desde = isPlainDate(q.fecha_desde) ? dayStart(q.fecha_desde, tz) : new Date(q.fecha_desde)
+  if (q.fecha_hasta) {
+    f.hasta = isPlainDate(q.fecha_hasta)
+      ? { at: nextDayStart(q.fecha_hasta, tz), inclusive: false }
+      : { at: new Date(q.fecha_hasta), inclusive: true }
+  }
+  return f
+}
+
+/** RFC 8288 links to the other pages, relative, keeping every filter as the client wrote it. */
+function linkHeader(c: Context, total: number, limit: number, offset: number) {
+  const params = new URLSearchParams(c.req.query())
+  const page = (o: number) => {
+    params.set('limit', String(limit))
+    params.set('offset', String(o))
+    return `<${new URL(c.req.url).pathname}?${params.toString()}>`
+  }
+  const last = total === 0 ? 0 : Math.floor((total - 1) / limit) * limit
+  const links = [`${page(0)}; rel="first"`]
+  if (offset > 0) links.push(`${page(Math.max(0, offset - limit))}; rel="prev"`)
+  if (offset + limit < total) links.push(`${page(offset + limit)}; rel="next"`)
+  links.push(`${page(last)}; rel="last"`)
+  return links.join(', ')
+}
+
+async function pageForTienda(db: Db, f: HistoryFilters & { tienda: string }) {
+  const queued = (await listQueuedIdsForTienda(db, f)).map((r) => r.id)
+  const fromQueued = queued.slice(f.offset, f.offset + f.limit)
+  const rest = f.limit - fromQueued.length
+  const startedOffset = Math.max(0, f.offset - queued.length)
+  const counter = counterFor(f)
+  const [started, startedTotal] = await Promise.all([
+    rest > 0 ? listStartedIdsForTienda(db, f, rest, startedOffset) : Promise.resolve([]),
+    counter ? readCounter(db, counter) : countStartedForTienda(db, f),
+  ])
+  const ids = [...fromQueued, ...started.map((r) => r.id)]
+  const rows = ids.length ? await listExecutionsByIds(db, ids) : []
+  return { rows, total: queued.length + startedTotal }
+}
+
+async function page(db: Db, f: HistoryFilters) {
+  if (f.tienda) return pageForTienda(db, { ...f, tienda: f.tienda })
+  const counter = counterFor(f)
+  const [rows, total] = await Promise.all([
+    listExecutionsPage(db, f),
+    counter ? readCounter(db, counter) : countExecutions(db, f),
+  ])
+  return { rows, total }
+}
+
+export const executionsRoutes = (deps: ExecutionsDeps) =>
+  new OpenAPIHono({ defaultHook: validationHook })
+    .openapi(listRoute, async (c) => {
+      const q = c.req.valid('query')
+      const f = toFilters(q, deps.tz)
+      if (f.desde && f.hasta && (f.hasta.inclusive ? f.desde > f.hasta.at : f.desde >= f.hasta.at)) {
+        return invalid(c, 422, [{ name: 'fecha_desde', reason: 'must not be later than fecha_hasta' }])
+      }
+      if (f.tienda && !(await findTienda(deps.read, f.tienda))) {
+        return invalid(c, 422, [{ name: 'tienda', reason: `${f.tienda} is not a known store` }])
+      }
+      const { rows, total } = await page(deps.read, f)
+      c.header('X-Total-Count', String(total))
+      c.header('Link', linkHeader(c, total, f.limit, f.offset))
+      return c.json(rows.map(toSummary), 200)
+    })
+    .openapi(detailRoute, async (c) => {
+      const { id } = c.req.valid('param')
+      const [execution, tiendas] = await Promise.all([findExecution(deps.read, id), listTiendaDetails(deps.read, id)])
+      if (!execution) return problem(c, 404, `Execution ${id} does not exist.`)
+      return c.json(toDetail(execution, tiendas), 200)
+    })

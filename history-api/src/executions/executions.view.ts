@@ -1,0 +1,74 @@
+// Database rows → contract shapes (RFC 3339 UTC timestamps). Shared by the history routes and
+// the event stream, whose `execution` and `tienda` events carry the same items.
+import { iso } from '../db.ts'
+import type { ExecutionDetailRow, TiendaDetailRow } from './detail.sql.ts'
+import type { ExecutionRow } from './executions.sql.ts'
+import type { ExecutionDetail, ExecutionSummary, TiendaDetail } from './executions.schemas.ts'
+
+export function toSummary(r: ExecutionRow): ExecutionSummary {
+  return {
+    id: r.id,
+    etl_name: r.etl_name as ExecutionSummary['etl_name'],
+    etl_type: r.etl_type as ExecutionSummary['etl_type'],
+    started_at: iso(r.started_at),
+    finished_at: iso(r.finished_at),
+    duration_seconds: r.duration_seconds,
+    status: r.status as ExecutionSummary['status'],
+    records_extracted: r.records_extracted,
+    records_loaded: r.records_loaded,
+    duplicates_skipped: r.duplicates_skipped,
+    tiendas_count: r.tiendas_count,
+    tiendas_exitosas: r.tiendas_exitosas,
+    tiendas_fallidas: r.tiendas_fallidas,
+    error_phase: r.error_phase as ExecutionSummary['error_phase'],
+    error_category: r.error_category as ExecutionSummary['error_category'],
+    triggered_by: r.triggered_by as ExecutionSummary['triggered_by'],
+  }
+}
+
+export function toTiendaDetail(r: TiendaDetailRow): TiendaDetail {
+  return {
+    tienda_id: r.tienda_id,
+    tienda_nombre: r.tienda_nombre,
+    source_system: r.source_system as TiendaDetail['source_system'],
+    status: r.status as TiendaDetail['status'],
+    duration_seconds: r.duration_seconds,
+    records_extracted: r.records_extracted,
+    records_loaded: r.records_loaded,
+    duplicates_skipped: r.duplicates_skipped,
+    error_phase: r.error_phase as TiendaDetail['error_phase'],
+    error_category: r.error_category as TiendaDetail['error_category'],
+    error_message: r.error_message,
+    started_at: iso(r.started_at),
+    finished_at: iso(r.finished_at),
+    attempts: r.attempts,
+    server_ip: r.server_ip,
+    server_port: r.server_port,
+    connection_latency_ms: r.connection_latency_ms,
+  }
+}
+
+export function toDetail(r: ExecutionDetailRow, tiendas: TiendaDetailRow[]): ExecutionDetail {
+  return {
+    ...toSummary(r),
+    fecha_desde: iso(r.fecha_desde),
+    fecha_hasta: iso(r.fecha_hasta),
+    gaps_recovered: r.gaps_recovered,
+    extract_duration_seconds: r.extract_duration_seconds,
+    transform_duration_seconds: r.transform_duration_seconds,
+    load_duration_seconds: r.load_duration_seconds,
+    error_source: r.error_source as ExecutionDetail['error_source'],
+    error_message: r.error_message,
+    error_detail: r.error_detail,
+    source_system: r.source_system as ExecutionDetail['source_system'],
+    is_recovery: r.is_recovery,
+    current_phase: r.current_phase as ExecutionDetail['current_phase'],
+    records_upserted: r.records_upserted,
+    records_failed: r.records_failed,
+    api_requests_count: r.api_requests_count,
+    api_errors_count: r.api_errors_count,
+    network_diagnostics: r.network_diagnostics as ExecutionDetail['network_diagnostics'],
+    recovered_gap_id: r.recovered_gap_id,
+    tiendas_detail: tiendas.map(toTiendaDetail),
+  }
+}

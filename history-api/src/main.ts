@@ -1,0 +1,95 @@
+// `npm run start:api`: the only place that reads the environment. Serves the app on
+// HISTORY_API_PORT, sends manual runs through pg-boss (send-only: no supervision, no cron, no
+// migration — the runner owns pg-boss's schema) and stops cleanly on SIGINT/SIGTERM.
+import { serve } from '@hono/node-server'
+import { PgBoss } from 'pg-boss'
+import pino from 'pino'
+import type { Sql } from 'postgres'
+import { buildApp } from './app.ts'
+import { authSettings } from './auth.ts'
+import { type ApiConfig, parseApiConfig } from './config.ts'
+import { connect } from './db.ts'
+import { createMetrics } from './operations/metrics.ts'
+
+let config: ApiConfig
+try {
+  config = parseApiConfig(process.env)
+} catch (error) {
+  process.stderr.write(`history-api: ${(error as Error).message}\n`)
+  process.exit(1)
+}
+const logger = pino({ level: config.LOG_LEVEL, base: { service: 'history-api' } })
+const db = connect(config.DATABASE_URL, { max: 10 })
+const readDb = config.DATABASE_READ_URL ? connect(config.DATABASE_READ_URL, { max: 10 }) : undefined
+
+/** Daily statistics buckets follow TZ_TIENDAS (migration 036 keeps them per zone). */
+async function syncStatsTimeZone(sql: Sql, tz: string) {
+  const [row] = await sql<{ tz: string }[]>`select tz from etl_stats_config`
+  if (row?.tz === tz) return
+  logger.info({ from: row?.tz, to: tz }, 're-bucketing daily statistics for TZ_TIENDAS')
+  await sql`select etl_stats_set_timezone(${tz})`
+}
+
+/** pg-boss's schema is installed by the runner; at a cold start the API waits for it. */
+async function startBoss(): Promise<PgBoss> {
+  const deadline = Date.now() + 120_000
+  for (let attempt = 1; ; attempt++) {
+    const boss = new PgBoss({
+      connectionString: config.DATABASE_URL,
+      schema: 'pgboss',
+      application_name: 'fluxion-history-api-boss',
+      max: 2,
+      supervise: false,
+      schedule: false,
+      migrate: false,
+    })
+    boss.on('error', (err) => logger.error({ err }, 'pg-boss error'))
+    try {
+      await boss.start()
+      return boss
+    } catch (error) {
+      await boss.stop({ graceful: false }).catch(() => {})
+      if (Date.now() > deadline) throw error
+      if (attempt === 1) logger.warn({ err: error }, 'pg-boss is not ready yet (the runner installs it); retrying')
+      await new Promise((r) => setTimeout(r, 2000))
+    }
+  }
+}
+
+try {
+  await syncStatsTimeZone(db, config.TZ_TIENDAS)
+} catch (error) {
+  logger.fatal({ err: error }, 'the database is not ready: run `npm run migrate` first')
+  process.exit(1)
+}
+const boss = await startBoss()
+const app = buildApp({
+  db,
+  readDb,
+  boss,
+  auth: authSettings(config),
+  tz: config.TZ_TIENDAS,
+  logger,
+  metrics: createMetrics({ defaultMetrics: true }),
+})
+const server = serve({ fetch: app.fetch, port: config.HISTORY_API_PORT, hostname: config.HISTORY_API_HOST }, (info) =>
+  logger.info({ port: info.port }, `history-api listening on http://127.0.0.1:${info.port} (docs at /docs)`),
+)
+
+let stopping: Promise<void> | undefined
+function shutdown(signal: string) {
+  stopping ??= (async () => {
+    logger.info({ signal }, 'stopping')
+    // Event streams never end by themselves: close them rather than wait for clients.
+    await app.close().catch(() => {})
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve())
+      ;(server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
+    })
+    await boss.stop({ graceful: false }).catch(() => {})
+    await Promise.all([db.end({ timeout: 5 }), readDb?.end({ timeout: 5 })])
+    process.exit(0)
+  })()
+}
+process.on('SIGINT', () => shutdown('SIGINT'))
+process.on('SIGTERM', () => shutdown('SIGTERM'))

@@ -1,0 +1,105 @@
+import type { Db } from '../db.ts'
+
+export type StatsRow = {
+  successful: number
+  partial: number
+  failed: number
+  success_rate: number | null
+  avg_duration_seconds: number | null
+  total_records_loaded: number
+  total_duplicates: number
+  errors: { phase: string; category: string | null; n: number }[]
+  tendencia: { fecha: string; exitosas: number; parciales: number; fallidas: number }[]
+  tiendas: { tienda_id: string; tienda_nombre: string | null; total: number; fallos: number; error_mas_comun: string | null }[]
+  mapa: { tienda_id: string; fecha: string; fallos: number }[]
+  running: number
+  queued: number
+}
+
+const FINISHED = ['success', 'partial', 'failed']
+
+/**
+ * Every statistic in one statement. The window [since, ∞) is cut into
+ *   raw rows:   [since, d0) minus [h0, h1)   (less than an hour, plus a sub-hour tail before d0
+ *                                             in zones whose days do not start on a UTC hour)
+ *   hourly:     [h0, h1)                     (whole UTC hours up to the first whole day)
+ *   daily:      days from d0                 (whole TZ_TIENDAS days)
+ * so the numbers equal the plan's §6.2 SQL over the raw tables (migration 036 keeps the
+ * rollups by trigger) while reading a few thousand rows instead of millions.
+ */
+export function readStats(db: Db, p: { since: Date; etlName: string | null; tz: string }) {
+  const tz = p.tz
+  const etl = (alias: string, column = 'etl_name') =>
+    p.etlName ? db`and ${db(alias)}.${db(column)} = ${p.etlName}` : db``
+  const rawWindow = db`e.started_at >= b.s and e.started_at < b.d0 and not (e.started_at >= b.h0 and e.started_at < b.h1)
+    and e.status in ${db(FINISHED)} ${etl('e')}`
+  return db<StatsRow[]>`
+    with b as (
+      select x.s, y.h0, z.d0, greatest(y.h0, date_trunc('hour', z.d0, 'UTC')) as h1, (z.d0 at time zone ${tz})::date as d0_fecha
+      from (select ${p.since}::timestamptz as s) x
+      cross join lateral (select date_trunc('hour', x.s, 'UTC')
+        + case when date_trunc('hour', x.s, 'UTC') = x.s then interval '0' else interval '1 hour' end as h0) y
+      cross join lateral (select case when ((x.s at time zone ${tz})::date::timestamp at time zone ${tz}) = x.s then x.s
+        else (((x.s at time zone ${tz})::date + 1)::timestamp at time zone ${tz}) end as d0) z
+    ),
+    ex as (
+      select (e.started_at at time zone ${tz})::date as fecha, e.status, e.error_phase, e.error_category, 1::bigint as n,
+        coalesce(e.duration_seconds, 0)::numeric as dsum, (e.duration_seconds is not null)::int::bigint as dn,
+        e.records_loaded::bigint as loaded, e.duplicates_skipped::bigint as dups
+      from etl_executions e cross join b where ${rawWindow}
+      union all
+      select (h.bucket at time zone ${tz})::date, h.status, h.error_phase, h.error_category, h.n,
+        h.duration_sum, h.duration_n, h.records_loaded, h.duplicates
+      from etl_stats_exec_hour h cross join b where h.bucket >= b.h0 and h.bucket < b.h1 ${etl('h')}
+      union all
+      select d.fecha, d.status, d.error_phase, d.error_category, d.n, d.duration_sum, d.duration_n, d.records_loaded, d.duplicates
+      from etl_stats_exec_day d cross join b where d.fecha >= b.d0_fecha ${etl('d')}
+    ),
+    st as (
+      select (e.started_at at time zone ${tz})::date as fecha, t.tienda_id, t.tienda_nombre, t.error_category,
+        1::bigint as n, (t.status = 'failed')::int::bigint as fallos
+      from etl_executions e cross join b join etl_execution_details t on t.execution_id = e.id where ${rawWindow}
+      union all
+      select (h.bucket at time zone ${tz})::date, h.tienda_id, h.tienda_nombre, h.error_category, h.n, h.fallos
+      from etl_stats_tienda_hour h cross join b where h.bucket >= b.h0 and h.bucket < b.h1 ${etl('h')}
+      union all
+      select d.fecha, d.tienda_id, d.tienda_nombre, d.error_category, d.n, d.fallos
+      from etl_stats_tienda_day d cross join b where d.fecha >= b.d0_fecha ${etl('d')}
+    ),
+    totals as (
+      select coalesce(sum(n) filter (where status = 'success'), 0)::int as successful,
+        coalesce(sum(n) filter (where status = 'partial'), 0)::int as partial,
+        coalesce(sum(n) filter (where status = 'failed'), 0)::int as failed,
+        round(sum(dsum) / nullif(sum(dn), 0), 2)::float8 as avg_duration_seconds,
+        coalesce(sum(loaded), 0)::float8 as total_records_loaded,
+        coalesce(sum(dups), 0)::float8 as total_duplicates
+      from ex
+    ),
+    per_category as (
+      select tienda_id, tienda_nombre, error_category, sum(n) as n, sum(fallos) as fallos from st group by 1, 2, 3
+    ),
+    top_tiendas as (
+      select tienda_id, tienda_nombre, sum(n)::int as total, sum(fallos)::int as fallos,
+        (array_agg(error_category order by n desc, error_category) filter (where error_category is not null and n > 0))[1]
+          as error_mas_comun
+      from per_category group by 1, 2 having sum(fallos) > 0
+      order by fallos desc, tienda_id, tienda_nombre limit 10
+    )
+    select t.*,
+      round(t.successful::numeric * 100 / nullif(t.successful + t.partial + t.failed, 0), 2)::float8 as success_rate,
+      (select coalesce(json_agg(x), '[]') from (
+        select error_phase as phase, error_category as category, sum(n)::int as n from ex
+        where error_phase is not null group by 1, 2 having sum(n) > 0) x) as errors,
+      (select coalesce(json_agg(x order by x.fecha), '[]') from (
+        select fecha, coalesce(sum(n) filter (where status = 'success'), 0)::int as exitosas,
+          coalesce(sum(n) filter (where status = 'partial'), 0)::int as parciales,
+          coalesce(sum(n) filter (where status = 'failed'), 0)::int as fallidas
+        from ex group by fecha having sum(n) > 0) x) as tendencia,
+      (select coalesce(json_agg(x order by x.fallos desc, x.tienda_id, x.tienda_nombre), '[]') from top_tiendas x) as tiendas,
+      (select coalesce(json_agg(x order by x.tienda_id, x.fecha), '[]') from (
+        select tienda_id, fecha, sum(fallos)::int as fallos from st group by 1, 2 having sum(fallos) > 0) x) as mapa,
+      (select count(*)::int from etl_executions e cross join b
+        where e.status = 'running' and e.started_at >= b.s ${etl('e')}) as running,
+      (select count(*)::int from etl_executions e where e.status = 'queued' ${etl('e')}) as queued
+    from totals t`
+}

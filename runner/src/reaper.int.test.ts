@@ -1,0 +1,87 @@
+import { expect } from 'vitest'
+import { pgTest } from '../../test/helpers/db.ts'
+import { markStaleExecutionsFailed } from './reaper.sql.ts'
+
+type Seed = {
+  status: string
+  startedAgoS: number | null
+  heartbeatAgoS: number | null
+  phase?: string
+  source?: string
+}
+
+pgTest('the reaper closes stale running executions in the phase they were in, and nothing else', async ({ db }) => {
+  const seed = async (s: Seed) => {
+    const [row] = await db<{ id: number }[]>`
+      insert into etl_executions (etl_name, etl_type, status, started_at, heartbeat_at, current_phase, source_system,
+        worker_id, triggered_by, tiendas_count, tienda_ids)
+      values ('ventas', 'scheduled', ${s.status},
+        ${s.startedAgoS === null ? null : db`now() - make_interval(secs => ${s.startedAgoS})`},
+        ${s.heartbeatAgoS === null ? null : db`now() - make_interval(secs => ${s.heartbeatAgoS})`},
+        ${s.phase ?? null}, ${s.source ?? 'klk'}, 'host-a:4242', 'scheduler', 3, '{tienda_01,tienda_02,tienda_03}')
+      returning id`
+    return row!.id
+  }
+  // Died in load with a heartbeat 90 s old; one store done, one loading, one never started.
+  const inLoad = await seed({ status: 'running', startedAgoS: 120, heartbeatAgoS: 90, phase: 'load' })
+  await db`
+    insert into etl_execution_details (execution_id, tienda_id, source_system, status, started_at, current_phase,
+      records_extracted, records_loaded, duplicates_skipped)
+    values (${inLoad}, 'tienda_01', 'klk', 'success', now() - interval '110 s', null, 100, 98, 2),
+           (${inLoad}, 'tienda_02', 'klk', 'running', now() - interval '100 s', 'load', 50, 0, 0)`
+  // Died before its first heartbeat: judged by started_at, not skipped because heartbeat_at is NULL.
+  const noHeartbeat = await seed({ status: 'running', startedAgoS: 300, heartbeatAgoS: null })
+  const alive = await seed({ status: 'running', startedAgoS: 300, heartbeatAgoS: 5, phase: 'extract' })
+  const queued = await seed({ status: 'queued', startedAgoS: null, heartbeatAgoS: null })
+  const finished = await seed({ status: 'success', startedAgoS: 900, heartbeatAgoS: 800 })
+
+  const events: string[] = []
+  const listener = await db.listen('etl_events', (payload) => events.push(payload))
+  const reaped = await markStaleExecutionsFailed(db, { staleAfterS: 60 })
+  expect(reaped.map((r) => r.id).sort()).toEqual([inLoad, noHeartbeat].sort())
+  expect(reaped.find((r) => r.id === inLoad)?.tiendas_lost).toEqual(['tienda_02'])
+
+  const rows = await db`select * from etl_executions order by id`
+  const byId = new Map(rows.map((r) => [r.id as number, r]))
+  expect(byId.get(inLoad)).toMatchObject({
+    status: 'failed',
+    error_phase: 'load',
+    error_category: 'worker_lost',
+    error_source: 'klk_api',
+    tiendas_exitosas: 1,
+    tiendas_fallidas: 1,
+    records_loaded: 98,
+    duplicates_skipped: 2,
+    current_phase: null,
+  })
+  expect(byId.get(inLoad)?.error_message).toMatch(/worker host-a:4242 stopped heartbeating during load/)
+  expect(byId.get(inLoad)?.finished_at).toBeInstanceOf(Date)
+  expect(Number(byId.get(inLoad)?.duration_seconds)).toBeGreaterThanOrEqual(119)
+  expect(byId.get(noHeartbeat)).toMatchObject({
+    status: 'failed',
+    error_phase: 'extract',
+    error_category: 'worker_lost',
+  })
+  expect(byId.get(alive)?.status).toBe('running')
+  expect(byId.get(queued)?.status).toBe('queued')
+  expect(byId.get(finished)?.status).toBe('success')
+
+  const details = await db`select tienda_id, status, error_phase, error_category, error_source, finished_at
+    from etl_execution_details where execution_id = ${inLoad} order by tienda_id`
+  expect(details).toMatchObject([
+    { tienda_id: 'tienda_01', status: 'success', error_category: null },
+    {
+      tienda_id: 'tienda_02',
+      status: 'failed',
+      error_phase: 'load',
+      error_category: 'worker_lost',
+      error_source: 'klk_api',
+    },
+  ])
+
+  // A second pass (another runner) finds nothing left to close.
+  expect(await markStaleExecutionsFailed(db, { staleAfterS: 60 })).toEqual([])
+  await expect.poll(() => events.length).toBe(2)
+  expect(JSON.parse(events[0]!)).toMatchObject({ status: 'failed' })
+  await listener.unlisten()
+})

@@ -1,0 +1,244 @@
+// Stellar stores: SQL Server per store, reached over the VPN with mssql (tedious).
+//
+// - One ConnectionPool per store and run (max 1 connection: a store gets one query per run),
+//   created on first use and closed by close() at the end of the run.
+// - Credentials and the default database come from configuration (STELLAR_USER, STELLAR_PASSWORD,
+//   STELLAR_DATABASE), never from the database; `tiendas.database_name` only overrides the name.
+// - The window travels as typed DateTime2 parameters of sp_executesql, never inside the text.
+// - Rows are streamed and handed out in batches; the request is paused while a batch is being
+//   loaded, so tedious stops reading, TCP backpressure holds the server, and a large window never
+//   sits whole in memory.
+// - A bare TCP probe runs beside the driver's connect: it tells a dropped SYN (vpn_timeout) from a
+//   server that connected but never answered the login (db_connection) — tedious reports both as
+//   ConnectionError ETIMEOUT — and gives the store's ip and connect latency for its diagnostics.
+import sql from 'mssql'
+import { probeTcp, type TcpProbe } from './tcp-probe.ts'
+
+export const STELLAR_VENTAS_QUERY =
+  'SELECT numero_factura, linea, fecha, codigo_producto, descripcion, cantidad, precio_unitario, total ' +
+  'FROM dbo.ventas_detalle WHERE fecha >= @desde AND fecha <= @hasta ORDER BY fecha, numero_factura, linea'
+
+export type StellarConfig = {
+  SOURCE_CONNECT_TIMEOUT_MS: number
+  SOURCE_REQUEST_TIMEOUT_MS: number
+  STELLAR_USER: string
+  STELLAR_PASSWORD: string
+  STELLAR_DATABASE: string
+}
+
+export type StellarTienda = {
+  id: string
+  host: string
+  port: number
+  database_name?: string | null
+  settings?: Record<string, unknown> | null
+}
+
+/** What the driver hands back per row; the transform validates it (types are not trusted). */
+export type StellarRow = Record<string, unknown>
+
+/** Per-store network facts (< 1 KB), stored in etl_execution_details.network_diagnostics. */
+export type StellarDiagnostics = {
+  ip: string
+  port: number
+  connect_latency_ms: number | null
+  tcp_connected: boolean
+  error_code: string | null
+}
+
+/** A driver error annotated with what the TCP probe saw (classify-error reads `tcpProbe`). */
+export type StellarConnectError = Error & { tcpProbe?: TcpProbe; diagnostics?: StellarDiagnostics }
+
+const DEFAULT_BATCH = 5_000
+
+export function createStellarSource(config: StellarConfig) {
+  const pools = new Map<string, Promise<{ pool: sql.ConnectionPool; diagnostics: StellarDiagnostics }>>()
+
+  async function connect(tienda: StellarTienda) {
+    const pool = new sql.ConnectionPool({
+      server: tienda.host,
+      port: tienda.port,
+      database: tienda.database_name || config.STELLAR_DATABASE,
+      user: config.STELLAR_USER,
+      password: config.STELLAR_PASSWORD,
+      connectionTimeout: config.SOURCE_CONNECT_TIMEOUT_MS,
+      requestTimeout: config.SOURCE_REQUEST_TIMEOUT_MS,
+      pool: { min: 0, max: 1 },
+      options: {
+        // The stores' SQL Servers are reached only inside the VPN (which already encrypts) and
+        // run with self-signed certificates; a store can opt in with settings.encrypt = true.
+        encrypt: tienda.settings?.encrypt === true,
+        trustServerCertificate: true,
+        appName: 'fluxion-etl',
+      },
+    })
+    // tedious reports some connection failures both to connect()'s promise and as an 'error'
+    // event; an EventEmitter 'error' without a listener would crash the runner.
+    pool.on('error', () => {})
+    const probe = probeTcp(tienda.host, tienda.port, config.SOURCE_CONNECT_TIMEOUT_MS)
+    try {
+      await pool.connect()
+    } catch (error) {
+      await pool.close().catch(() => {})
+      const tcpProbe = await probe
+      throw Object.assign(asError(error), { tcpProbe, diagnostics: diagnosticsOf(tcpProbe, error) })
+    }
+    return { pool, diagnostics: diagnosticsOf(await probe, null) }
+  }
+
+  return {
+    sourceSystem: 'stellar' as const,
+
+    /**
+     * Batches of raw rows of the store's ventas in [desde, hasta] (both inclusive). The next batch
+     * is read only when the consumer asks for it. Errors are the driver's own (see classify-error).
+     */
+    async *ventas(
+      tienda: StellarTienda,
+      window: { desde: Date; hasta: Date },
+      opts: { batchSize?: number; signal?: AbortSignal; onConnected?: (d: StellarDiagnostics) => void } = {},
+    ): AsyncGenerator<StellarRow[]> {
+      let entry = pools.get(tienda.id)
+      if (!entry) {
+        entry = connect(tienda)
+        pools.set(tienda.id, entry)
+        // A failed connect is not cached: a retry of the store gets a fresh pool.
+        entry.catch(() => pools.delete(tienda.id))
+      }
+      const { pool, diagnostics } = await entry
+      opts.onConnected?.(diagnostics)
+      yield* streamVentas(pool, window, {
+        batchSize: opts.batchSize ?? DEFAULT_BATCH,
+        idleMs: config.SOURCE_REQUEST_TIMEOUT_MS,
+        signal: opts.signal,
+      })
+    },
+
+    async close() {
+      const entries = [...pools.values()]
+      pools.clear()
+      await Promise.all(
+        entries.map(async (entry) => {
+          const opened = await entry.catch(() => null)
+          await opened?.pool.close().catch(() => {})
+        }),
+      )
+    },
+  }
+}
+
+export type StellarSource = ReturnType<typeof createStellarSource>
+
+async function* streamVentas(
+  pool: sql.ConnectionPool,
+  window: { desde: Date; hasta: Date },
+  opts: { batchSize: number; idleMs: number; signal?: AbortSignal },
+): AsyncGenerator<StellarRow[]> {
+  const request = pool.request()
+  request.stream = true
+  request.input('desde', sql.DateTime2, window.desde)
+  request.input('hasta', sql.DateTime2, window.hasta)
+
+  const ready: StellarRow[][] = []
+  let batch: StellarRow[] = []
+  let failure: unknown = null
+  let finished = false
+  let paused = false
+  let wake: (() => void) | null = null
+  const notify = () => {
+    const w = wake
+    wake = null
+    w?.()
+  }
+
+  // tedious's requestTimeout stops at the first packet of the answer: a server (or VPN) that
+  // goes quiet mid-rowset would hang the run forever. This watchdog gives the same budget to
+  // every gap between rows while we are reading, and fails like the driver's own timeout.
+  let idle: NodeJS.Timeout | undefined
+  const armIdle = () => {
+    clearTimeout(idle)
+    idle = setTimeout(() => {
+      failure ??= new sql.RequestError(`Timeout: no row received for ${opts.idleMs}ms mid-rowset`, 'ETIMEOUT')
+      request.cancel()
+      notify()
+    }, opts.idleMs)
+  }
+
+  request.on('recordset', armIdle)
+  request.on('row', (row: StellarRow) => {
+    batch.push(row)
+    if (batch.length >= opts.batchSize) {
+      ready.push(batch)
+      batch = []
+      if (!paused) {
+        paused = true
+        clearTimeout(idle)
+        request.pause()
+      }
+      notify()
+    } else if (!paused) armIdle()
+  })
+  request.on('error', (error: unknown) => {
+    failure ??= error
+    notify()
+  })
+  request.on('done', () => {
+    finished = true
+    notify()
+  })
+  const onAbort = () => request.cancel()
+  opts.signal?.addEventListener('abort', onAbort, { once: true })
+  // In stream mode errors arrive as 'error' events; the promise itself always resolves.
+  request.query(STELLAR_VENTAS_QUERY).catch(() => {})
+
+  try {
+    for (;;) {
+      if (failure) throw failure
+      const next = ready.shift()
+      if (next) {
+        yield next
+        if (ready.length === 0 && paused && !finished) {
+          paused = false
+          armIdle()
+          request.resume()
+        }
+        continue
+      }
+      if (finished) {
+        if (batch.length > 0) yield batch.splice(0)
+        return
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve
+      })
+    }
+  } finally {
+    clearTimeout(idle)
+    opts.signal?.removeEventListener('abort', onAbort)
+    // The consumer stopped early (its load failed, the run was aborted): stop the server too.
+    if (!finished) request.cancel()
+  }
+}
+
+function diagnosticsOf(probe: TcpProbe, error: unknown): StellarDiagnostics {
+  return {
+    ip: probe.ip,
+    port: probe.port,
+    connect_latency_ms: probe.connected ? probe.latencyMs : null,
+    tcp_connected: probe.connected,
+    error_code: error ? driverCode(error) : probe.errorCode,
+  }
+}
+
+/** The most specific code: the socket's (ECONNREFUSED, ENOTFOUND…) under tedious's ESOCKET. */
+export function driverCode(error: unknown): string | null {
+  const e = error as { code?: unknown; originalError?: { cause?: { code?: unknown; errors?: { code?: unknown }[] } } }
+  const cause = e.originalError?.cause
+  const inner = cause?.errors?.[0]?.code ?? cause?.code
+  if (typeof inner === 'string') return inner
+  return typeof e.code === 'string' ? e.code : null
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error))
+}

@@ -1,0 +1,280 @@
+// The admin panel in a real browser against the real history API and PostgreSQL: the built
+// SvelteKit server (scripts/start-admin.ts) and `node history-api/src/main.ts` as child
+// processes on free ports, a super_admin user and a few executions seeded with SQL, then
+// Chromium (playwright-core, the Debian binary) logs in, reads the Spanish history table,
+// filters it through the URL, opens and closes the detail modal and sees a running execution
+// finish without a reload (API LISTEN/NOTIFY → API SSE → the panel's /eventos relay).
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { createServer } from 'node:net'
+import path from 'node:path'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { hashPassword } from '../../history-api/src/login/passwords.ts'
+import { startTestBoss } from '../helpers/api.ts'
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts'
+
+const ROOT = path.join(import.meta.dirname, '..', '..')
+const CHROMIUM = '/usr/bin/chromium'
+const EMAIL = 'operador@fluxion.test'
+const PASSWORD = 'clave-de-prueba-e2e'
+const SHOTS = process.env.E2E_SCREENSHOTS ?? '/tmp'
+
+type Service = { name: string; child: ChildProcess; output: () => string }
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
+    })
+  })
+}
+
+function startService(name: string, script: string, env: Record<string, string>): Service {
+  const child = spawn(process.execPath, [path.join(ROOT, script)], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  const keep = (b: Buffer) => {
+    output = (output + b.toString()).slice(-20_000)
+  }
+  child.stdout?.on('data', keep)
+  child.stderr?.on('data', keep)
+  return { name, child, output: () => output }
+}
+
+async function waitForHttp(service: Service, url: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (service.child.exitCode !== null) {
+      throw new Error(`${service.name} exited with ${service.child.exitCode}:\n${service.output()}`)
+    }
+    try {
+      const res = await fetch(url, { redirect: 'manual' })
+      if (res.status < 500) return
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`${service.name} did not answer ${url}:\n${service.output()}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+async function stopService(service: Service | undefined) {
+  if (!service || service.child.exitCode !== null) return
+  const exited = new Promise((r) => service.child.once('exit', r))
+  service.child.kill('SIGTERM')
+  const timer = setTimeout(() => service.child.kill('SIGKILL'), 8_000)
+  await exited
+  clearTimeout(timer)
+}
+
+const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000)
+
+/** Three stores and four executions covering the labels the table must show. */
+async function seed(db: TestDatabase['sql']) {
+  await db`
+    insert into tiendas (id, nombre, source_system, host, port, active) values
+      ('tienda_01', 'PERIFERICO', 'klk', '127.0.0.1', 18101, true),
+      ('tienda_08', 'VALLE FRIO', 'klk', '127.0.0.1', 18108, true),
+      ('tienda_17', 'CUMANA', 'stellar', '127.0.0.1', 18117, true)`
+  await db`
+    insert into admin_users (email, password_hash, role)
+    values (${EMAIL}, ${await hashPassword(PASSWORD)}, 'super_admin')`
+
+  const [ok] = await db<{ id: number }[]>`
+    insert into etl_executions (etl_name, etl_type, status, started_at, finished_at, duration_seconds, triggered_by,
+      records_extracted, records_loaded, duplicates_skipped, tiendas_count, tiendas_exitosas, tiendas_fallidas,
+      source_system, extract_duration_seconds, transform_duration_seconds, load_duration_seconds, tienda_ids)
+    values ('inventario', 'scheduled', 'success', ${minutesAgo(180)}, ${minutesAgo(177.5)}, 150, 'scheduler',
+      5400, 5400, 0, 3, 3, 0, 'mixed', 100, 20, 30, '{tienda_01,tienda_08,tienda_17}')
+    returning id`
+  const [failed] = await db<{ id: number }[]>`
+    insert into etl_executions (etl_name, etl_type, status, started_at, finished_at, duration_seconds, triggered_by,
+      records_extracted, records_loaded, tiendas_count, tiendas_exitosas, tiendas_fallidas, source_system,
+      extract_duration_seconds, error_phase, error_category, error_source, error_message, tienda_ids)
+    values ('ventas', 'scheduled', 'failed', ${minutesAgo(120)}, ${minutesAgo(119)}, 45.2, 'eventbridge',
+      0, 0, 1, 0, 1, 'klk', 45.2, 'extract', 'vpn_timeout', 'klk_api',
+      'Connection timeout after 10s to 127.0.0.1:18108', '{tienda_08}')
+    returning id`
+  await db`
+    insert into etl_execution_details (execution_id, tienda_id, tienda_nombre, source_system, status, started_at,
+      finished_at, duration_seconds, records_extracted, records_loaded, error_phase, error_category, error_message,
+      attempts)
+    values (${failed!.id}, 'tienda_08', 'VALLE FRIO', 'klk', 'failed', ${minutesAgo(120)}, ${minutesAgo(119)}, 45.2,
+      0, 0, 'extract', 'vpn_timeout', 'Connection timeout after 10s', 3)`
+  const [running] = await db<{ id: number }[]>`
+    insert into etl_executions (etl_name, etl_type, status, started_at, triggered_by, tiendas_count,
+      tiendas_exitosas, source_system, current_phase, heartbeat_at, tienda_ids)
+    values ('ventas', 'manual', 'running', ${minutesAgo(1)}, 'cli', 2, 1, 'klk', 'extract', now(),
+      '{tienda_01,tienda_08}')
+    returning id`
+  await db`
+    insert into etl_executions (etl_name, etl_type, status, triggered_by, tiendas_count, tienda_ids)
+    values ('ventas', 'manual', 'queued', 'fluxion_admin', 1, '{tienda_17}')`
+  return { ok: ok!.id, failed: failed!.id, running: running!.id }
+}
+
+const tableRow = (page: Page, id: number) => page.locator(`tr[data-id="${id}"]`)
+
+describe('admin panel in Chromium', () => {
+  let database: TestDatabase
+  let api: Service | undefined
+  let admin: Service | undefined
+  let browser: Browser | undefined
+  let base = ''
+  let ids: Awaited<ReturnType<typeof seed>>
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`)
+    }
+    // Always build: a build left from older sources would test old code.
+    const build = spawnSync('npm', ['run', '-w', 'admin', 'build'], { cwd: ROOT, encoding: 'utf8' })
+    if (build.status !== 0) throw new Error(`admin build failed:\n${build.stdout}\n${build.stderr}`)
+
+    database = await createTestDatabase()
+    const boss = await startTestBoss(database.url) // pg-boss's schema, which the runner would install
+    await boss.stop({ graceful: false })
+    ids = await seed(database.sql)
+
+    const [apiPort, adminPort] = [await freePort(), await freePort()]
+    api = startService('history-api', 'history-api/src/main.ts', {
+      DATABASE_URL: database.url,
+      AUTH_JWT_SECRET: 'e2e-secret-long-enough-for-hs256-0123456789abcdef',
+      HISTORY_API_PORT: String(apiPort),
+      HISTORY_API_HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+    })
+    await waitForHttp(api, `http://127.0.0.1:${apiPort}/healthz`)
+    admin = startService('admin', 'scripts/start-admin.ts', {
+      ADMIN_PORT: String(adminPort),
+      HISTORY_API_URL: `http://127.0.0.1:${apiPort}`,
+    })
+    base = `http://127.0.0.1:${adminPort}`
+    await waitForHttp(admin, `${base}/login`)
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    })
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await stopService(admin)
+    await stopService(api)
+    await database?.drop()
+  })
+
+  test('log in, read the history in Spanish, filter by URL, open and close the detail, see live status', async () => {
+    const page = await browser!.newPage({ viewport: { width: 1366, height: 900 }, locale: 'es-VE' })
+    const errors: string[] = []
+    page.on('pageerror', (e) => errors.push(e.message))
+
+    // Unauthenticated → /login; wrong password → a Spanish error; right one → back to the history.
+    await page.goto(`${base}/historial`)
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/login')
+    await page.getByLabel('Correo').fill(EMAIL)
+    await page.getByLabel('Contraseña').fill('equivocada')
+    await page.getByRole('button', { name: 'Entrar' }).click()
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Correo o contraseña incorrectos')
+    await page.getByLabel('Contraseña').fill(PASSWORD)
+    await page.getByRole('button', { name: 'Entrar' }).click()
+    await page.waitForURL(`${base}/historial`)
+    const cookies = await page.context().cookies()
+    expect(cookies.find((c) => c.name === 'fluxion_sesion')).toMatchObject({ httpOnly: true, sameSite: 'Lax' })
+
+    // The table: queued first, then newest; the plan's columns and Spanish labels.
+    await tableRow(page, ids.failed).waitFor()
+    const ok = tableRow(page, ids.ok)
+    await expect.poll(() => ok.textContent()).toContain('Éxito')
+    expect(await ok.textContent()).toContain('2m 30s')
+    expect(await ok.textContent()).toContain('3 ✓ / 0 ✗ / 3 total')
+    expect(await ok.textContent()).toContain('5.400')
+    expect(await ok.textContent()).toContain('Programado')
+    const failedText = await tableRow(page, ids.failed).textContent()
+    expect(failedText).toContain('Fallido')
+    expect(failedText).toContain('45.2s')
+    expect(failedText).toContain('vpn_timeout')
+    expect(failedText).toContain('AWS')
+    expect(await tableRow(page, ids.running).textContent()).toContain('Ejecutando')
+    expect(await page.locator('tbody tr').first().textContent()).toContain('En cola')
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'En vivo' }).count()).toBe(1)
+    await page.screenshot({ path: path.join(SHOTS, 'admin-historial.png'), fullPage: true })
+
+    // Live: the running execution finishes in the database; its row changes without a reload.
+    await page.evaluate(() => {
+      ;(window as unknown as { sinRecarga: boolean }).sinRecarga = true
+    })
+    await database.sql`
+      update etl_executions set status = 'success', finished_at = now(), duration_seconds = 61,
+        tiendas_exitosas = 2, records_loaded = 2500, current_phase = null
+      where id = ${ids.running}`
+    await database.sql`select pg_notify('etl_events', ${JSON.stringify({ execution_id: ids.running })})`
+    await expect
+      .poll(() => tableRow(page, ids.running).textContent(), { timeout: 15_000 })
+      .toContain('Éxito')
+    expect(await page.evaluate(() => (window as unknown as { sinRecarga?: boolean }).sinRecarga)).toBe(true)
+
+    // Filter by estado: the URL carries it, only failed executions remain.
+    await page.getByLabel('Estado').selectOption('failed')
+    await page.getByRole('button', { name: 'Filtrar' }).click()
+    await page.waitForURL(/estado=failed/)
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(1)
+    expect(await page.locator('tbody tr').first().getAttribute('data-id')).toBe(String(ids.failed))
+
+    // The detail opens as a modal over the list, at /historial/{id}; Esc closes it.
+    await page.getByRole('link', { name: `Ver detalle de la ejecución #${ids.failed}` }).click()
+    const dialog = page.getByRole('dialog')
+    await dialog.waitFor()
+    await expect.poll(() => new URL(page.url()).pathname).toBe(`/historial/${ids.failed}`)
+    await expect.poll(() => dialog.getByRole('heading', { level: 2 }).textContent()).toContain(`Ejecución #${ids.failed}`)
+    await expect.poll(() => dialog.textContent()).toContain('Detalle por Tienda')
+    const text = (await dialog.textContent()) ?? ''
+    for (const part of ['Ventas', 'Duración Total', 'Registros Cargados', 'Duplicados Omitidos', 'Sistema Origen']) {
+      expect(text).toContain(part)
+    }
+    for (const part of ['Extracción', 'Transformación', 'Carga', 'Error en Extracción', 'API KLK', 'VALLE FRIO']) {
+      expect(text).toContain(part)
+    }
+    expect(await dialog.locator('pre').first().textContent()).toContain('Connection timeout after 10s to 127.0.0.1:18108')
+    expect(await dialog.locator('tr.con-error').count()).toBe(1)
+    await page.screenshot({ path: path.join(SHOTS, 'admin-detalle-modal.png') })
+    await page.keyboard.press('Escape')
+    await expect.poll(() => page.getByRole('dialog').count()).toBe(0)
+    expect(new URL(page.url()).pathname + new URL(page.url()).search).toBe('/historial?estado=failed')
+
+    // The same detail is a page of its own when the URL is opened directly.
+    await page.goto(`${base}/historial/${ids.failed}`)
+    await expect.poll(() => page.getByRole('heading', { level: 2 }).first().textContent()).toContain(
+      `Ejecución #${ids.failed} - Ventas`,
+    )
+
+    // A filter that matches nothing says so, naming the filters as the reason.
+    await page.goto(`${base}/historial?estado=partial`)
+    await expect.poll(() => page.getByText('Ninguna ejecución coincide con los filtros activos').count()).toBe(1)
+
+    // Statistics render their charts; a phone-sized viewport turns the table into cards.
+    await page.goto(`${base}/estadisticas?dias=7`)
+    await expect.poll(() => page.locator('canvas').count()).toBeGreaterThan(0)
+    await page.screenshot({ path: path.join(SHOTS, 'admin-estadisticas.png'), fullPage: true })
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.goto(`${base}/historial`)
+    await tableRow(page, ids.failed).waitFor()
+    await page.screenshot({ path: path.join(SHOTS, 'admin-movil.png') })
+
+    expect(errors).toEqual([])
+    await page.close()
+  })
+})

@@ -1,0 +1,64 @@
+// Rows as the runner's tracker writes them, for history-api tests.
+import type { Sql } from 'postgres'
+
+export type ExecutionSeed = {
+  etl_name?: 'ventas' | 'inventario'
+  etl_type?: 'scheduled' | 'manual' | 'recovery'
+  status?: 'queued' | 'running' | 'success' | 'partial' | 'failed'
+  started_at?: Date | null
+  duration_seconds?: number | null
+  triggered_by?: string
+  error_phase?: string | null
+  error_category?: string | null
+  records_loaded?: number
+  duplicates_skipped?: number
+  tienda_ids?: string[]
+}
+
+export type DetailSeed = {
+  tienda_id: string
+  tienda_nombre?: string | null
+  status?: 'running' | 'success' | 'failed' | 'skipped'
+  error_phase?: string | null
+  error_category?: string | null
+  records_loaded?: number
+}
+
+export async function addTiendas(db: Sql, ids: string[], opts: { inactive?: string[] } = {}) {
+  for (const [i, id] of ids.entries()) {
+    await db`
+      insert into tiendas (id, nombre, source_system, host, port, active)
+      values (${id}, ${`TIENDA ${id.toUpperCase()}`}, ${i % 4 === 3 ? 'stellar' : 'klk'}, '127.0.0.1', ${18100 + i},
+        ${!opts.inactive?.includes(id)})
+      on conflict (id) do nothing`
+  }
+}
+
+const FINISHED = new Set(['success', 'partial', 'failed'])
+
+export async function addExecution(db: Sql, e: ExecutionSeed, details: DetailSeed[] = []): Promise<number> {
+  const status = e.status ?? 'success'
+  const startedAt = status === 'queued' ? null : (e.started_at ?? new Date())
+  const duration = e.duration_seconds === undefined ? (FINISHED.has(status) ? 10 : null) : e.duration_seconds
+  const finishedAt = FINISHED.has(status) && startedAt ? new Date(startedAt.getTime() + (duration ?? 0) * 1000) : null
+  const failed = details.filter((d) => d.status === 'failed').length
+  const ok = details.filter((d) => d.status === 'success').length
+  const [row] = await db<{ id: number }[]>`
+    insert into etl_executions (etl_name, etl_type, status, started_at, finished_at, duration_seconds, triggered_by,
+      error_phase, error_category, records_loaded, duplicates_skipped, tiendas_count, tiendas_exitosas,
+      tiendas_fallidas, tienda_ids)
+    values (${e.etl_name ?? 'ventas'}, ${e.etl_type ?? 'scheduled'}, ${status}, ${startedAt}, ${finishedAt}, ${duration},
+      ${e.triggered_by ?? 'scheduler'}, ${e.error_phase ?? null}, ${e.error_category ?? null}, ${e.records_loaded ?? 0},
+      ${e.duplicates_skipped ?? 0}, ${details.length || (e.tienda_ids?.length ?? 0)}, ${ok}, ${failed},
+      ${e.tienda_ids ?? details.map((d) => d.tienda_id)}::text[])
+    returning id`
+  for (const d of details) {
+    await db`
+      insert into etl_execution_details (execution_id, tienda_id, tienda_nombre, source_system, status, started_at,
+        finished_at, duration_seconds, records_loaded, error_phase, error_category, attempts)
+      values (${row!.id}, ${d.tienda_id}, ${d.tienda_nombre === undefined ? `TIENDA ${d.tienda_id.toUpperCase()}` : d.tienda_nombre},
+        'klk', ${d.status ?? 'success'}, ${startedAt}, ${finishedAt}, ${duration}, ${d.records_loaded ?? 0},
+        ${d.error_phase ?? null}, ${d.error_category ?? null}, 1)`
+  }
+  return row!.id
+}

@@ -1,0 +1,124 @@
+// What the runner's reliability and CLI tests share: KLK stand-in stores registered in `tiendas`,
+// a runner configuration for a test database, the real runner/CLI as child processes, and the
+// history API's way of queueing a manual run (execution row + pg-boss job in one transaction).
+import { type ChildProcess, spawn } from 'node:child_process'
+import path from 'node:path'
+import type { PgBoss } from 'pg-boss'
+import type { Sql } from 'postgres'
+import { QUEUES } from '../../runner/src/boss.ts'
+import { parseRunnerConfig, type RunnerConfig } from '../../runner/src/config.ts'
+import { type KlkStore, type KlkStoreOptions, startKlkStores } from '../fakes/klk-simulator.ts'
+
+export const ROOT = path.join(import.meta.dirname, '..', '..')
+export const KLK_TOKEN = 'klk-test-token-0b1f'
+
+/** Quiet, fast-failing settings: no cron (a test turns it on), no retries inside a run. */
+export function testEnv(url: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: url,
+    KLK_API_TOKEN: KLK_TOKEN,
+    SOURCE_CONNECT_TIMEOUT_MS: '2000',
+    SOURCE_REQUEST_TIMEOUT_MS: '30000',
+    SOURCE_RETRIES: '0',
+    VENTAS_CRON: 'off',
+    INVENTARIO_CRON: 'off',
+    LOG_LEVEL: 'warn',
+    ...extra,
+  }
+}
+
+export const testConfig = (url: string, extra: Record<string, string> = {}): RunnerConfig =>
+  parseRunnerConfig(testEnv(url, extra))
+
+/** Starts KLK stand-ins and registers them as active stores (upserting host/port). */
+export async function addKlkStores(db: Sql, stores: Omit<KlkStoreOptions, 'token'>[]): Promise<KlkStore[]> {
+  const started = await startKlkStores(stores.map((s) => ({ ...s, token: KLK_TOKEN })))
+  for (const s of started) {
+    await db`
+      insert into tiendas (id, nombre, source_system, host, port)
+      values (${s.tiendaId}, ${s.tiendaId.toUpperCase()}, 'klk', ${s.host}, ${s.port})
+      on conflict (id) do update set host = excluded.host, port = excluded.port, active = true`
+  }
+  return started
+}
+
+export type ManualRun = {
+  etlName: 'ventas' | 'inventario'
+  tiendaIds: string[]
+  desde?: Date
+  hasta?: Date
+  triggeredBy?: 'fluxion_admin' | 'recovery'
+  recoveredGapId?: number
+}
+
+/** What POST /api/etl/run does: the queued row and its job commit together or not at all. */
+export async function queueManualRun(
+  db: Sql,
+  boss: PgBoss,
+  run: ManualRun,
+): Promise<{ executionId: number; jobId: string }> {
+  return db.begin(async (tx) => {
+    const triggeredBy = run.triggeredBy ?? 'fluxion_admin'
+    const [row] = await tx<{ id: number }[]>`
+      insert into etl_executions (etl_name, etl_type, status, started_at, fecha_desde, fecha_hasta, triggered_by,
+        tienda_ids, tiendas_count, is_recovery, recovered_gap_id)
+      values (${run.etlName}, ${triggeredBy === 'recovery' ? 'recovery' : 'manual'}, 'queued', null,
+        ${run.desde ?? null}, ${run.hasta ?? null}, ${triggeredBy}, ${run.tiendaIds}, ${run.tiendaIds.length},
+        ${triggeredBy === 'recovery'}, ${run.recoveredGapId ?? null})
+      returning id`
+    const payload = {
+      execution_id: row!.id,
+      etl_name: run.etlName,
+      tienda_ids: run.tiendaIds,
+      fecha_inicio: run.desde?.toISOString() ?? null,
+      fecha_fin: run.hasta?.toISOString() ?? null,
+      triggered_by: triggeredBy,
+      ...(run.recoveredGapId ? { recovered_gap_id: run.recoveredGapId } : {}),
+    }
+    // pg-boss runs its insert on our transaction through this adapter (pitfall 9: `db` option).
+    const adapter = {
+      executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.unsafe(text, values as never[]) }),
+    }
+    const jobId = await boss.send(QUEUES[run.etlName], payload, { db: adapter })
+    if (!jobId) throw new Error('pg-boss refused the job')
+    return { executionId: row!.id, jobId }
+  })
+}
+
+export type Child = {
+  process: ChildProcess
+  output: () => string
+  exited: Promise<number | null>
+}
+
+/** A TypeScript entry point of the repository run by the same (pinned) Node as the tests. */
+export function spawnTs(script: string, args: string[], env: Record<string, string>): Child {
+  const child = spawn(process.execPath, [path.join(ROOT, script), ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout!.on('data', (b: Buffer) => {
+    output += b.toString()
+  })
+  child.stderr!.on('data', (b: Buffer) => {
+    output += b.toString()
+  })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return { process: child, output: () => output, exited }
+}
+
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await fn()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}

@@ -1,0 +1,185 @@
+// The real runner process (`node runner/src/main.ts`) under kill -9 and SIGTERM (DESIGN §11).
+import pino from 'pino'
+import { afterEach, expect } from 'vitest'
+import { createBoss, QUEUES } from '../../runner/src/boss.ts'
+import { connect } from '../../runner/src/db.ts'
+import { startRunner } from '../../runner/src/runner.ts'
+import { salesFor } from '../fakes/sales-data.ts'
+import { pgTest } from '../helpers/db.ts'
+import { addKlkStores, queueManualRun, spawnTs, testConfig, testEnv, waitFor } from '../helpers/runner-kit.ts'
+
+const cleanups: (() => Promise<unknown>)[] = []
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => {})
+})
+
+const window = { desde: new Date('2026-11-02T12:00:00Z'), hasta: new Date('2026-11-02T16:00:00Z') }
+const HEARTBEAT_S = 1
+const STALE_S = 3
+
+async function sender(url: string) {
+  const boss = createBoss(url, { schedule: false, supervise: false })
+  await boss.start()
+  cleanups.push(() => boss.stop({ graceful: false }))
+  return boss
+}
+
+function startRunnerProcess(url: string, extra: Record<string, string> = {}) {
+  const child = spawnTs(
+    'runner/src/main.ts',
+    [],
+    testEnv(url, {
+      RUNNER_HEARTBEAT_S: String(HEARTBEAT_S),
+      RUNNER_STALE_AFTER_S: String(STALE_S),
+      LOG_LEVEL: 'info',
+      ...extra,
+    }),
+  )
+  cleanups.push(async () => {
+    if (child.process.exitCode === null) child.process.kill('SIGKILL')
+    await child.exited
+  })
+  return child
+}
+
+pgTest(
+  'kill -9 mid-run: closed as worker_lost in its phase within the threshold, no half-loaded store, job retried',
+  async ({ db, database }) => {
+    const ids = ['tienda_01', 'tienda_02', 'tienda_03', 'tienda_04']
+    const stores = await addKlkStores(
+      db,
+      ids.map((tiendaId) => ({ tiendaId })),
+    )
+    cleanups.push(() => Promise.all(stores.map((s) => s.close())))
+    const stuck = stores[3]!
+    await stuck.setFault('stall_headers') // never answers: the run sits in extract for tienda_04
+    const boss = await sender(database.url)
+    const child = startRunnerProcess(database.url)
+    const { executionId, jobId } = await queueManualRun(db, boss, { etlName: 'ventas', tiendaIds: ids, ...window })
+
+    await waitFor(
+      'three stores loaded and tienda_04 extracting',
+      async () => {
+        const rows = await db`select tienda_id, status from etl_execution_details where execution_id = ${executionId}`
+        return rows.filter((r) => r.status === 'success').length === 3 && rows.some((r) => r.status === 'running')
+      },
+      30_000,
+    )
+    child.process.kill('SIGKILL')
+    const killedAt = Date.now()
+    await child.exited
+    await stuck.setFault(null) // the store comes back for the retry
+
+    // A surviving runner: its reaper closes the run, its pg-boss supervisor hands the job back.
+    const db2 = connect(database.url, { max: 8 })
+    const survivor = await startRunner({
+      config: testConfig(database.url, {
+        RUNNER_HEARTBEAT_S: String(HEARTBEAT_S),
+        RUNNER_STALE_AFTER_S: String(STALE_S),
+      }),
+      logger: pino({ level: 'silent' }),
+      db: db2,
+      bossTiming: { schedule: false, superviseIntervalSeconds: 1, monitorIntervalSeconds: 1 },
+      workerId: 'survivor',
+    })
+    cleanups.push(async () => {
+      await survivor.stop('test over')
+      await db2.end({ timeout: 2 })
+    })
+    const closed = await waitFor('the reaper to close the execution', async () => {
+      const [row] = await db`select * from etl_executions where id = ${executionId} and status <> 'running'`
+      return row
+    })
+    const closedAfterS = (Date.now() - killedAt) / 1000
+    expect(closedAfterS).toBeLessThanOrEqual(STALE_S + 2 * HEARTBEAT_S + 1)
+    expect(closed).toMatchObject({
+      status: 'failed',
+      error_category: 'worker_lost',
+      error_phase: 'extract',
+      error_source: 'klk_api',
+      tiendas_exitosas: 3,
+      tiendas_fallidas: 1,
+    })
+    const details = await db`select tienda_id, status, records_loaded, error_category, error_phase
+    from etl_execution_details where execution_id = ${executionId} order by tienda_id`
+    expect(details.at(-1)).toMatchObject({
+      tienda_id: 'tienda_04',
+      status: 'failed',
+      error_category: 'worker_lost',
+      error_phase: 'extract',
+    })
+
+    // Each store is all or nothing: the loaded ones hold exactly their lines, tienda_04 none.
+    const counts = new Map(
+      (await db`select tienda_id, count(*)::int as n from ventas group by tienda_id`).map((r) => [r.tienda_id, r.n]),
+    )
+    for (const d of details.slice(0, 3)) {
+      expect(counts.get(d.tienda_id)).toBe(salesFor(d.tienda_id as string, window.desde, window.hasta).length)
+      expect(d.records_loaded).toBe(counts.get(d.tienda_id))
+    }
+    expect(counts.get('tienda_04')).toBeUndefined()
+
+    // pg-boss retries the dead worker's job (queue heartbeat 10 s); the retry records a new execution
+    // for the same stores and window, and the re-extracted lines are counted as duplicates, exactly.
+    const rerun = await waitFor(
+      'the retried job to finish a new execution',
+      async () => {
+        const [row] =
+          await db`select * from etl_executions where id <> ${executionId} and status not in ('queued', 'running')`
+        return row
+      },
+      40_000,
+    )
+    expect(rerun).toMatchObject({
+      status: 'success',
+      triggered_by: 'fluxion_admin',
+      etl_type: 'manual',
+      worker_id: 'survivor',
+    })
+    expect(rerun.tienda_ids).toEqual(ids)
+    const loadedBefore = details.slice(0, 3).reduce((a, d) => a + (d.records_loaded as number), 0)
+    expect(rerun.duplicates_skipped).toBe(loadedBefore)
+    expect(rerun.records_loaded).toBe(salesFor('tienda_04', window.desde, window.hasta).length)
+    const [job] = await survivor.boss.findJobs(QUEUES.ventas, { id: jobId })
+    expect(job?.retryCount).toBeGreaterThanOrEqual(1)
+  },
+)
+
+pgTest('SIGTERM: the runner lets the run close its execution and exits 0', async ({ db, database }) => {
+  // Answers after 1.5 s: the store in hand finishes inside the shutdown grace.
+  const stores = await addKlkStores(db, [{ tiendaId: 'tienda_01', fault: 'stall_headers', faultDelayMs: 1500 }])
+  cleanups.push(() => Promise.all(stores.map((s) => s.close())))
+  const boss = await sender(database.url)
+  const child = startRunnerProcess(database.url, { RUNNER_SHUTDOWN_GRACE_S: '10' })
+  const { executionId } = await queueManualRun(db, boss, { etlName: 'ventas', tiendaIds: ['tienda_01'], ...window })
+  await waitFor(
+    'the run to start',
+    async () => (await db`select 1 from etl_executions where status = 'running'`).length > 0,
+  )
+  child.process.kill('SIGTERM')
+  expect(await child.exited).toBe(0)
+  expect(await db`select id from etl_executions where status in ('running', 'queued')`).toEqual([])
+  const [row] = await db`select status from etl_executions where id = ${executionId}`
+  expect(row?.status).not.toBe('running')
+  expect(child.output()).toMatch(/runner stopped/)
+})
+
+pgTest(
+  'SIGTERM while a store hangs past the grace: the run is closed, not left running, exit 0',
+  async ({ db, database }) => {
+    const stores = await addKlkStores(db, [{ tiendaId: 'tienda_01', fault: 'stall_headers' }])
+    cleanups.push(() => Promise.all(stores.map((s) => s.close())))
+    const boss = await sender(database.url)
+    const child = startRunnerProcess(database.url, { RUNNER_SHUTDOWN_GRACE_S: '1' })
+    const { executionId } = await queueManualRun(db, boss, { etlName: 'ventas', tiendaIds: ['tienda_01'], ...window })
+    await waitFor(
+      'the run to start',
+      async () => (await db`select 1 from etl_executions where status = 'running'`).length > 0,
+    )
+    child.process.kill('SIGTERM')
+    expect(await child.exited).toBe(0)
+    const [row] = await db`select status, error_message from etl_executions where id = ${executionId}`
+    expect(row).toMatchObject({ status: 'failed' })
+    expect(row?.error_message).toMatch(/shut down/)
+  },
+)
