@@ -5,7 +5,8 @@
 --    history list filtered by store is an index scan in list order, and a store row's share
 --    of the statistics depends on that row alone (no trigger-ordering puzzles when one
 --    statement updates stores and their execution together, as the reaper does).
--- 2. etl_execution_counts: exact X-Total-Count for the unfiltered list and each single filter.
+-- 2. etl_execution_counts: exact X-Total-Count for the unfiltered list and each single filter
+--    (per value; per store; per UTC hour of started_at for a date range).
 -- 3. Statistics rollups of finished executions per UTC hour (truncated in UTC whatever the
 --    session's zone) and per TZ_TIENDAS day (etl_stats_config.tz). The rolling window
 --    (now − dias × 24 h) is answered from whole days, whole hours and the raw rows of the edge.
@@ -106,9 +107,11 @@ BEGIN
         ('all', '', o), ('etl_name', OLD.etl_name, o), ('status', OLD.status, o),
         ('triggered_by', OLD.triggered_by, o), ('error_phase', OLD.error_phase, o),
         ('error_category', OLD.error_category, o),
+        ('hour', to_char(OLD.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24'), o),
         ('all', '', n), ('etl_name', NEW.etl_name, n), ('status', NEW.status, n),
         ('triggered_by', NEW.triggered_by, n), ('error_phase', NEW.error_phase, n),
-        ('error_category', NEW.error_category, n)
+        ('error_category', NEW.error_category, n),
+        ('hour', to_char(NEW.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24'), n)
     ) AS v(dim, val, d)
     WHERE v.val IS NOT NULL AND v.d <> 0
     GROUP BY v.dim, v.val HAVING sum(v.d) <> 0 ORDER BY v.dim, v.val
@@ -308,6 +311,8 @@ BEGIN
         WHERE error_phase IS NOT NULL GROUP BY error_phase
     UNION ALL SELECT 'error_category', error_category, count(*) FROM etl_executions
         WHERE error_category IS NOT NULL GROUP BY error_category
+    UNION ALL SELECT 'hour', to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24'), count(*)
+        FROM etl_executions WHERE started_at IS NOT NULL GROUP BY 2
     UNION ALL SELECT 'tienda', tienda_id, count(*) FROM etl_execution_details
         WHERE execution_started_at IS NOT NULL GROUP BY tienda_id;
 

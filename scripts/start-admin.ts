@@ -1,6 +1,6 @@
 // npm run start:admin — the admin panel's production server (SvelteKit adapter-node), built
-// first when admin/build is missing. ADMIN_PORT (3000) and HOST (127.0.0.1) choose where it
-// listens; HISTORY_API_URL is read by the panel itself at start-up.
+// first when admin/build is missing. ADMIN_PORT (3000) and ADMIN_HOST or HOST (127.0.0.1)
+// choose where it listens; HISTORY_API_URL is read by the panel itself at start-up.
 //
 // adapter-node assumes https when it cannot tell the protocol, so on plain http every form POST
 // (login included) would fail SvelteKit's CSRF origin check. Unless ORIGIN or PROTOCOL_HEADER is
@@ -26,7 +26,7 @@ if (!existsSync(buildIndex)) {
 }
 
 env.PORT = env.ADMIN_PORT || '3000'
-env.HOST ||= '127.0.0.1'
+env.HOST = env.ADMIN_HOST || env.HOST || '127.0.0.1'
 // Live-status streams never end by themselves; do not wait 30 s for them on Ctrl-C.
 env.SHUTDOWN_TIMEOUT ||= '3'
 const markPlainHttp = !env.ORIGIN && !env.PROTOCOL_HEADER

@@ -82,7 +82,10 @@ export async function verifyBearer(auth: AuthSettings, header: string | undefine
 }
 
 /** 401 without a valid token, 403 with a valid token of another role. */
-export function requireSuperAdmin(auth: AuthSettings, clock: () => Date): MiddlewareHandler<{ Variables: AuthVariables }> {
+export function requireSuperAdmin(
+  auth: AuthSettings,
+  clock: () => Date,
+): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async (c, next) => {
     const result = await verifyBearer(auth, c.req.header('authorization'), clock())
     if (!result.ok) {

@@ -27,8 +27,16 @@ export const apiConfigSchema = z.object({
   AUTH_ISSUER: z.string().min(1).default('fluxion'),
   AUTH_AUDIENCE: z.string().min(1).default('etl-history'),
   /** Lifetime of the tokens POST /api/auth/login issues. */
-  AUTH_TOKEN_TTL_S: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(8 * 3600),
-  TZ_TIENDAS: z.string().refine(isTimeZone, 'must be an IANA time zone such as America/Caracas').default('America/Caracas'),
+  AUTH_TOKEN_TTL_S: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .default(8 * 3600),
+  TZ_TIENDAS: z
+    .string()
+    .refine(isTimeZone, 'must be an IANA time zone such as America/Caracas')
+    .default('America/Caracas'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 })
 

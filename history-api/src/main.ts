@@ -76,9 +76,17 @@ const server = serve({ fetch: app.fetch, port: config.HISTORY_API_PORT, hostname
   logger.info({ port: info.port }, `history-api listening on http://127.0.0.1:${info.port} (docs at /docs)`),
 )
 
-let stopping: Promise<void> | undefined
+server.on('error', (error: NodeJS.ErrnoException) => {
+  const hint = error.code === 'EADDRINUSE' ? ` (port ${config.HISTORY_API_PORT} is taken: set HISTORY_API_PORT)` : ''
+  logger.fatal({ err: error }, `history-api cannot listen${hint}`)
+  process.exit(1)
+})
+
+let stopping = false
 function shutdown(signal: string) {
-  stopping ??= (async () => {
+  if (stopping) return // npm forwards the signal and the terminal sends it too
+  stopping = true
+  void (async () => {
     logger.info({ signal }, 'stopping')
     // Event streams never end by themselves: close them rather than wait for clients.
     await app.close().catch(() => {})

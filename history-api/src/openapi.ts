@@ -26,15 +26,20 @@ const header = (schema: Record<string, unknown>) => ({ required: true, schema })
 const RESPONSES = {
   BadRequest: { description: 'A malformed, mistyped or out-of-bounds value; `invalid-params` names each one.' },
   Unauthorized: {
-    description: 'No bearer token, or one that is malformed, expired, badly signed, not HS256, or for another issuer or audience.',
+    description:
+      'No bearer token, or one that is malformed, expired, badly signed, not HS256, or for another issuer or audience.',
     headers: { 'WWW-Authenticate': { $ref: '#/components/headers/WWW-Authenticate' } },
   },
   InvalidCredentials: { description: 'Wrong email or password.' },
   Forbidden: { description: 'A valid token whose role is not `super_admin`.' },
   NotFound: { description: 'The addressed resource does not exist.' },
-  Conflict: { description: 'The request conflicts with current state, e.g. a run overlapping a queued or running one.' },
+  Conflict: {
+    description: 'The request conflicts with current state, e.g. a run overlapping a queued or running one.',
+  },
   ContentTooLarge: { description: 'The request body is larger than 64 KiB.' },
-  UnprocessableContent: { description: 'A well-formed request that cannot be honoured; `invalid-params` names the fields.' },
+  UnprocessableContent: {
+    description: 'A well-formed request that cannot be honoured; `invalid-params` names the fields.',
+  },
   TooManyRequests: {
     description: 'Too many requests from this client; retry after `Retry-After` seconds.',
     headers: { 'Retry-After': { $ref: '#/components/headers/Retry-After' } },

@@ -47,7 +47,13 @@ export function problem(
   detail: string,
   extra: { invalidParams?: InvalidParam[]; headers?: Record<string, string> } = {},
 ) {
-  const body: Problem = { type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail, instance: instanceOf(c) }
+  const body: Problem = {
+    type: 'about:blank',
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail,
+    instance: instanceOf(c),
+  }
   if (extra.invalidParams?.length) body['invalid-params'] = extra.invalidParams
   return c.body(JSON.stringify(body), status, { 'Content-Type': 'application/problem+json', ...extra.headers })
 }
@@ -70,7 +76,10 @@ const UNKNOWN_KEY: Record<string, string> = {
 }
 
 const valueAt = (input: unknown, path: readonly PropertyKey[]) =>
-  path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), input)
+  path.reduce<unknown>(
+    (v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
+    input,
+  )
 
 export function zodParams(error: z.ZodError, target: string, input?: unknown): InvalidParam[] {
   const params: InvalidParam[] = []

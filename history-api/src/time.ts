@@ -22,7 +22,11 @@ function formatter(tz: string) {
 
 /** Offset of `tz` from UTC at instant `ms`, in milliseconds (Caracas: −4 h). */
 function offsetAt(tz: string, ms: number): number {
-  const parts = Object.fromEntries(formatter(tz).formatToParts(new Date(ms)).map((p) => [p.type, p.value]))
+  const parts = Object.fromEntries(
+    formatter(tz)
+      .formatToParts(new Date(ms))
+      .map((p) => [p.type, p.value]),
+  )
   const wall = Date.UTC(
     Number(parts.year),
     Number(parts.month) - 1,
@@ -46,7 +50,11 @@ export function zonedToInstant(w: WallClock, tz: string): Date {
 
 /** The calendar date (`YYYY-MM-DD`) of instant `d` in `tz`. */
 export function dateIn(d: Date, tz: string): string {
-  const parts = Object.fromEntries(formatter(tz).formatToParts(d).map((p) => [p.type, p.value]))
+  const parts = Object.fromEntries(
+    formatter(tz)
+      .formatToParts(d)
+      .map((p) => [p.type, p.value]),
+  )
   return `${parts.year}-${parts.month}-${parts.day}`
 }
 

@@ -9,7 +9,7 @@ import { createProgressView, estado, formatSummary, loadSummary } from './cli-vi
 import { parseRunnerConfig, type RunnerConfig } from './config.ts'
 import { connect } from './db.ts'
 import { runEtl } from './etl/run-etl.ts'
-import { findPendingGaps, groupGaps, recordGapsRecovered } from './gaps.sql.ts'
+import { findPendingGaps, groupGaps } from './gaps.sql.ts'
 import { createLogger } from './logger.ts'
 import { listActiveTiendaIds, withStoreLocks } from './store-locks.ts'
 import { detectTriggeredBy } from './triggered-by.ts'
@@ -110,7 +110,6 @@ async function recover(ctx: Ctx, args: CliArgs): Promise<number> {
       etlType: 'recovery',
       recoveredGapId: g.gapId,
     })
-    await recordGapsRecovered(ctx.db, row.id)
     if (row.status === 'failed') exit = 1
   }
   return exit

@@ -63,13 +63,3 @@ export function groupGaps(gaps: Gap[]) {
   return [...groups.values()]
 }
 
-/**
- * gaps_recovered of a recovery execution: its stores that loaded. Every store of a recovery run is
- * one of the gaps it was started for, so each successful one closes a gap. Idempotent.
- */
-export function recordGapsRecovered(db: Db, executionId: number) {
-  return db`
-    update etl_executions e set gaps_recovered = (
-      select count(*) from etl_execution_details d where d.execution_id = e.id and d.status = 'success')
-    where e.id = ${executionId} and e.is_recovery`
-}

@@ -99,7 +99,8 @@ export function markStaleExecutionsFailed(db: Db, f: ReapFilter) {
     select c.id, c.etl_name, c.worker_id, c.error_phase,
       coalesce((select array_agg(l.tienda_id order by l.tienda_id) from lost_stores l where l.execution_id = c.id),
         '{}') as tiendas_lost,
-      pg_notify('etl_events', json_build_object(
-        'type', 'execution', 'execution_id', c.id, 'etl_name', c.etl_name, 'status', 'failed')::text)
+      -- The tracker's event shape (tracker.sql.ts), so live views need no special case for the reaper.
+      pg_notify('etl_events', jsonb_build_object(
+        'execution_id', c.id, 'kind', 'execution_finished', 'status', 'failed')::text)
     from closed c`
 }

@@ -28,7 +28,9 @@ function freePort(): Promise<number> {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => {
       const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      )
     })
   })
 }
@@ -118,6 +120,9 @@ async function seed(db: TestDatabase['sql']) {
   return { ok: ok!.id, failed: failed!.id, running: running!.id }
 }
 
+// Server round trips (a cold API, scrypt on login) can take longer than expect.poll's 1 s default.
+const poll = <T>(fn: () => T | Promise<T>, timeout = 10_000) => expect.poll(fn, { timeout })
+
 const tableRow = (page: Page, id: number) => page.locator(`tr[data-id="${id}"]`)
 
 describe('admin panel in Chromium', () => {
@@ -184,11 +189,11 @@ describe('admin panel in Chromium', () => {
 
     // Unauthenticated → /login; wrong password → a Spanish error; right one → back to the history.
     await page.goto(`${base}/historial`)
-    await expect.poll(() => new URL(page.url()).pathname).toBe('/login')
+    await poll(() => new URL(page.url()).pathname).toBe('/login')
     await page.getByLabel('Correo').fill(EMAIL)
     await page.getByLabel('Contraseña').fill('equivocada')
     await page.getByRole('button', { name: 'Entrar' }).click()
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Correo o contraseña incorrectos')
+    await poll(() => page.getByRole('alert').textContent()).toContain('Correo o contraseña incorrectos')
     await page.getByLabel('Contraseña').fill(PASSWORD)
     await page.getByRole('button', { name: 'Entrar' }).click()
     await page.waitForURL(`${base}/historial`)
@@ -198,7 +203,7 @@ describe('admin panel in Chromium', () => {
     // The table: queued first, then newest; the plan's columns and Spanish labels.
     await tableRow(page, ids.failed).waitFor()
     const ok = tableRow(page, ids.ok)
-    await expect.poll(() => ok.textContent()).toContain('Éxito')
+    await poll(() => ok.textContent()).toContain('Éxito')
     expect(await ok.textContent()).toContain('2m 30s')
     expect(await ok.textContent()).toContain('3 ✓ / 0 ✗ / 3 total')
     expect(await ok.textContent()).toContain('5.400')
@@ -210,37 +215,35 @@ describe('admin panel in Chromium', () => {
     expect(failedText).toContain('AWS')
     expect(await tableRow(page, ids.running).textContent()).toContain('Ejecutando')
     expect(await page.locator('tbody tr').first().textContent()).toContain('En cola')
-    await expect.poll(() => page.getByRole('status').filter({ hasText: 'En vivo' }).count()).toBe(1)
+    await poll(() => page.getByRole('status').filter({ hasText: 'En vivo' }).count()).toBe(1)
     await page.screenshot({ path: path.join(SHOTS, 'admin-historial.png'), fullPage: true })
 
     // Live: the running execution finishes in the database; its row changes without a reload.
     await page.evaluate(() => {
-      ;(window as unknown as { sinRecarga: boolean }).sinRecarga = true
+      ;(globalThis as unknown as { sinRecarga: boolean }).sinRecarga = true
     })
     await database.sql`
       update etl_executions set status = 'success', finished_at = now(), duration_seconds = 61,
         tiendas_exitosas = 2, records_loaded = 2500, current_phase = null
       where id = ${ids.running}`
     await database.sql`select pg_notify('etl_events', ${JSON.stringify({ execution_id: ids.running })})`
-    await expect
-      .poll(() => tableRow(page, ids.running).textContent(), { timeout: 15_000 })
-      .toContain('Éxito')
-    expect(await page.evaluate(() => (window as unknown as { sinRecarga?: boolean }).sinRecarga)).toBe(true)
+    await poll(() => tableRow(page, ids.running).textContent(), 15_000).toContain('Éxito')
+    expect(await page.evaluate(() => (globalThis as unknown as { sinRecarga?: boolean }).sinRecarga)).toBe(true)
 
     // Filter by estado: the URL carries it, only failed executions remain.
     await page.getByLabel('Estado').selectOption('failed')
     await page.getByRole('button', { name: 'Filtrar' }).click()
     await page.waitForURL(/estado=failed/)
-    await expect.poll(() => page.locator('tbody tr').count()).toBe(1)
+    await poll(() => page.locator('tbody tr').count()).toBe(1)
     expect(await page.locator('tbody tr').first().getAttribute('data-id')).toBe(String(ids.failed))
 
     // The detail opens as a modal over the list, at /historial/{id}; Esc closes it.
     await page.getByRole('link', { name: `Ver detalle de la ejecución #${ids.failed}` }).click()
     const dialog = page.getByRole('dialog')
     await dialog.waitFor()
-    await expect.poll(() => new URL(page.url()).pathname).toBe(`/historial/${ids.failed}`)
-    await expect.poll(() => dialog.getByRole('heading', { level: 2 }).textContent()).toContain(`Ejecución #${ids.failed}`)
-    await expect.poll(() => dialog.textContent()).toContain('Detalle por Tienda')
+    await poll(() => new URL(page.url()).pathname).toBe(`/historial/${ids.failed}`)
+    await poll(() => dialog.getByRole('heading', { level: 2 }).textContent()).toContain(`Ejecución #${ids.failed}`)
+    await poll(() => dialog.textContent()).toContain('Detalle por Tienda')
     const text = (await dialog.textContent()) ?? ''
     for (const part of ['Ventas', 'Duración Total', 'Registros Cargados', 'Duplicados Omitidos', 'Sistema Origen']) {
       expect(text).toContain(part)
@@ -248,26 +251,49 @@ describe('admin panel in Chromium', () => {
     for (const part of ['Extracción', 'Transformación', 'Carga', 'Error en Extracción', 'API KLK', 'VALLE FRIO']) {
       expect(text).toContain(part)
     }
-    expect(await dialog.locator('pre').first().textContent()).toContain('Connection timeout after 10s to 127.0.0.1:18108')
+    expect(await dialog.locator('pre').first().textContent()).toContain(
+      'Connection timeout after 10s to 127.0.0.1:18108',
+    )
     expect(await dialog.locator('tr.con-error').count()).toBe(1)
     await page.screenshot({ path: path.join(SHOTS, 'admin-detalle-modal.png') })
     await page.keyboard.press('Escape')
-    await expect.poll(() => page.getByRole('dialog').count()).toBe(0)
+    await poll(() => page.getByRole('dialog').count()).toBe(0)
     expect(new URL(page.url()).pathname + new URL(page.url()).search).toBe('/historial?estado=failed')
 
     // The same detail is a page of its own when the URL is opened directly.
     await page.goto(`${base}/historial/${ids.failed}`)
-    await expect.poll(() => page.getByRole('heading', { level: 2 }).first().textContent()).toContain(
+    await poll(() => page.getByRole('heading', { level: 2 }).first().textContent()).toContain(
       `Ejecución #${ids.failed} - Ventas`,
     )
 
     // A filter that matches nothing says so, naming the filters as the reason.
     await page.goto(`${base}/historial?estado=partial`)
-    await expect.poll(() => page.getByText('Ninguna ejecución coincide con los filtros activos').count()).toBe(1)
+    await poll(() => page.getByText('Ninguna ejecución coincide con los filtros activos').count()).toBe(1)
+
+    // Manual run from the Ventas tab: 202 → "Ejecución #N en cola"; the same store again → 409;
+    // a window upside down → 422 naming the field by its Spanish label.
+    await page.goto(`${base}/ventas`)
+    await page.getByLabel('PERIFERICO').check()
+    await page.getByRole('button', { name: 'Ejecutar ETL de Ventas' }).click()
+    await poll(() => page.getByRole('status').filter({ hasText: 'en cola' }).textContent()).toMatch(
+      /Ejecución #\d+ en cola \(1 tienda\)/,
+    )
+    const [queued] = await database.sql<{ status: string; triggered_by: string }[]>`
+      select status, triggered_by from etl_executions where tienda_ids = '{tienda_01}' and status = 'queued'`
+    expect(queued).toEqual({ status: 'queued', triggered_by: 'fluxion_admin' })
+    await page.getByLabel('PERIFERICO').check()
+    await page.getByRole('button', { name: 'Ejecutar ETL de Ventas' }).click()
+    await poll(() => page.getByRole('alert').textContent()).toContain('Ya hay una ejecución en cola o en curso')
+    await page.getByLabel('CUMANA').check()
+    await page.getByLabel('Fecha inicio').fill('2026-01-26T10:00:00')
+    await page.getByLabel('Fecha fin').fill('2026-01-25T10:00:00')
+    await page.getByRole('button', { name: 'Ejecutar ETL de Ventas' }).click()
+    await poll(() => page.getByRole('alert').textContent()).toContain('Fecha inicio')
+    await page.screenshot({ path: path.join(SHOTS, 'admin-ventas.png'), fullPage: true })
 
     // Statistics render their charts; a phone-sized viewport turns the table into cards.
     await page.goto(`${base}/estadisticas?dias=7`)
-    await expect.poll(() => page.locator('canvas').count()).toBeGreaterThan(0)
+    await poll(() => page.locator('canvas').count()).toBeGreaterThan(0)
     await page.screenshot({ path: path.join(SHOTS, 'admin-estadisticas.png'), fullPage: true })
     await page.setViewportSize({ width: 390, height: 844 })
     await page.goto(`${base}/historial`)

@@ -35,7 +35,12 @@ const templates = Object.keys(spec.paths as object).map((template) => ({
 export const templateOf = (path: string) => templates.find((t) => t.re.test(path.split('?')[0]!))?.template ?? null
 
 export type ApiResponse = { status: number; headers: Headers; body: unknown; res: Response }
-export type RequestOptions = { token?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> }
+export type RequestOptions = {
+  token?: string | null
+  body?: unknown
+  rawBody?: string
+  headers?: Record<string, string>
+}
 
 export type TestApi = ReturnType<typeof buildApp> & {
   call: (method: HttpMethod, path: string, opts?: RequestOptions) => Promise<ApiResponse>

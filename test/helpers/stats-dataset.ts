@@ -12,7 +12,16 @@ const CATEGORIES = [
   ['load', 'pg_timeout'],
   ['load', 'deadlock'],
 ] as const
-export const STATS_TIENDAS = ['tienda_01', 'tienda_02', 'tienda_03', 'tienda_04', 'tienda_05', 'tienda_06', 'tienda_07', 'tienda_08']
+export const STATS_TIENDAS = [
+  'tienda_01',
+  'tienda_02',
+  'tienda_03',
+  'tienda_04',
+  'tienda_05',
+  'tienda_06',
+  'tienda_07',
+  'tienda_08',
+]
 const TRIGGERS = ['scheduler', 'eventbridge', 'cli', 'fluxion_admin', 'recovery']
 
 function prng(seed: number) {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { historyHref, pageCount, parseFilters, totalFrom } from './filters.ts'
+import { historyHref, mayMatch, pageCount, parseFilters, totalFrom } from './filters.ts'
 
 describe('parseFilters', () => {
   test('no parameters: first page, no filters', () => {
@@ -59,5 +59,35 @@ describe('pagination', () => {
     expect(totalFrom('168', 3)).toBe(168)
     expect(totalFrom(null, 3)).toBe(3)
     expect(totalFrom('abc', 3)).toBe(3)
+  })
+})
+
+describe('mayMatch', () => {
+  const row = {
+    id: 7,
+    etl_name: 'ventas',
+    etl_type: 'manual',
+    started_at: '2026-01-26T10:00:00Z',
+    finished_at: null,
+    duration_seconds: null,
+    status: 'running',
+    records_extracted: 0,
+    records_loaded: 0,
+    duplicates_skipped: 0,
+    tiendas_count: 2,
+    tiendas_exitosas: 1,
+    tiendas_fallidas: 0,
+    error_phase: null,
+    error_category: null,
+    triggered_by: 'cli',
+  } as const
+
+  test('an event outside the enum filters is ignored; store and dates never exclude', () => {
+    const none = parseFilters(new URLSearchParams('')).values
+    expect(mayMatch(none, row)).toBe(true)
+    expect(mayMatch(parseFilters(new URLSearchParams('estado=failed')).values, row)).toBe(false)
+    expect(mayMatch(parseFilters(new URLSearchParams('tipo=ventas&origen=cli')).values, row)).toBe(true)
+    expect(mayMatch(parseFilters(new URLSearchParams('tipo=inventario')).values, row)).toBe(false)
+    expect(mayMatch(parseFilters(new URLSearchParams('tienda=tienda_99&desde=2020-01-01')).values, row)).toBe(true)
   })
 })

@@ -1,7 +1,7 @@
 // The history filters live in the URL (Spanish keys, so a shared link reads well) and map onto the
 // API's query parameters. A value the API would reject (unknown enum, malformed date) is dropped
 // and reported instead of turning a shared link into an error page.
-import type { HistoryQuery } from './api/schemas.ts'
+import type { HistoryQuery, Schemas } from './api/schemas.ts'
 import { categoria, estadoEjecucion, etlNombre, fase, isKeyOf, origen } from './labels.ts'
 
 export const PAGE_SIZE = 25
@@ -73,6 +73,20 @@ function validDate(value: string): boolean {
   if (!FECHA.test(value)) return false
   const date = new Date(`${value}T00:00:00Z`)
   return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value)
+}
+
+/**
+ * Whether a live execution event may concern a history page with these filters. The store and
+ * the dates cannot be judged from the event, so they never exclude.
+ */
+export function mayMatch(values: FilterValues, row: Schemas['ExecutionSummary']): boolean {
+  return (
+    (!values.tipo || values.tipo === row.etl_name) &&
+    (!values.estado || values.estado === row.status) &&
+    (!values.origen || values.origen === row.triggered_by) &&
+    (!values.fase || values.fase === row.error_phase) &&
+    (!values.categoria || values.categoria === row.error_category)
+  )
 }
 
 /** The URL of the history with these filters and page (empty values are left out). */

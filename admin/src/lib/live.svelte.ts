@@ -13,6 +13,8 @@ type Summary = Schemas['ExecutionSummary']
 
 export const POLL_MS = 30_000
 const RETRY_MS = 30_000
+/** A busy run sends an event per store; reloads for rows not on screen are spaced this much. */
+const RELOAD_GAP_MS = 5_000
 
 class LiveFeed {
   estado = $state<'apagado' | 'conectando' | 'conectado' | 'caido'>('apagado')
@@ -74,13 +76,15 @@ export const liveFeed = new LiveFeed()
 
 /**
  * Keeps a list of executions current: `execution` events patch the rows in place; an execution
- * that is new to the list or has just finished reloads the page data (totals, stats, order).
+ * that has just finished, or is new and `accepts` says may belong on the page, reloads the page
+ * data (totals, stats, order).
  * Call from a component's script; `rows` is reactive.
  */
 export class LiveExecutions {
   #source: () => Summary[]
   #patches = $state<Record<number, Summary>>({})
   #reload: ReturnType<typeof setTimeout> | undefined
+  #lastReload = 0
 
   rows = $derived.by(() => this.#source().map((row) => this.#patches[row.id] ?? row))
   active = $derived(this.rows.some((row) => !terminal(row.status)))
@@ -96,10 +100,12 @@ export class LiveExecutions {
     $effect(() =>
       liveFeed.subscribe(
         (event) => {
-          if (event.event !== 'execution' || !accepts(event.data)) return
-          const known = this.#source().find((row) => row.id === event.data.id)
+          if (event.event !== 'execution') return
+          const known = this.#source().some((row) => row.id === event.data.id)
+          // A row on screen always follows its execution (and a finished one reloads the totals);
+          // an execution not on screen reloads the page only if it may belong on it.
           if (known) this.#patches[event.data.id] = event.data
-          if (!known || terminal(event.data.status)) this.#scheduleReload()
+          if (known ? terminal(event.data.status) : accepts(event.data)) this.#scheduleReload()
         },
         () => this.#scheduleReload(),
       ),
@@ -113,7 +119,12 @@ export class LiveExecutions {
   }
 
   #scheduleReload() {
-    clearTimeout(this.#reload)
-    this.#reload = setTimeout(() => void refreshAll(), 800)
+    if (this.#reload !== undefined) return
+    const wait = Math.max(500, this.#lastReload + RELOAD_GAP_MS - Date.now())
+    this.#reload = setTimeout(() => {
+      this.#reload = undefined
+      this.#lastReload = Date.now()
+      void refreshAll()
+    }, wait)
   }
 }

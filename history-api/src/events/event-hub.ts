@@ -6,9 +6,9 @@ import type { Logger } from 'pino'
 import type { Sql } from 'postgres'
 import type { Db } from '../db.ts'
 import { findTiendaDetail } from '../executions/detail.sql.ts'
+import type { ExecutionSummary, TiendaDetail } from '../executions/executions.schemas.ts'
 import { listExecutionsByIds } from '../executions/executions.sql.ts'
 import { toSummary, toTiendaDetail } from '../executions/executions.view.ts'
-import type { ExecutionSummary, TiendaDetail } from '../executions/executions.schemas.ts'
 
 export type StreamEvent =
   | { event: 'execution'; data: ExecutionSummary }

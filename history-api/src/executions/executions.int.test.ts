@@ -31,7 +31,12 @@ describe('GET /api/etl/history and /history/{id}', () => {
     ])
     e.failed = await addExecution(
       db,
-      { started_at: at('2026-01-26T10:00:00Z'), status: 'partial', error_phase: 'extract', error_category: 'vpn_timeout' },
+      {
+        started_at: at('2026-01-26T10:00:00Z'),
+        status: 'partial',
+        error_phase: 'extract',
+        error_category: 'vpn_timeout',
+      },
       [
         { tienda_id: 'tienda_01' },
         { tienda_id: 'tienda_08', status: 'failed', error_phase: 'extract', error_category: 'vpn_timeout' },
@@ -134,7 +139,9 @@ describe('GET /api/etl/history and /history/{id}', () => {
     expect(dates.body).toMatchObject({ 'invalid-params': [{ name: 'fecha_desde' }] })
     const store = await api.call('get', '/api/etl/history?tienda=tienda_99')
     expect(store.status).toBe(422)
-    expect(store.body).toMatchObject({ 'invalid-params': [{ name: 'tienda', reason: 'tienda_99 is not a known store' }] })
+    expect(store.body).toMatchObject({
+      'invalid-params': [{ name: 'tienda', reason: 'tienda_99 is not a known store' }],
+    })
   })
 
   it('detail: the plan shape with stores ordered by id; 404 and 400', async () => {

@@ -8,8 +8,8 @@ import { dayStart, isPlainDate, nextDayStart } from '../time.ts'
 import { findExecution, listTiendaDetails } from './detail.sql.ts'
 import { ExecutionDetail, ExecutionIdParam, ExecutionSummary, HistoryQuery } from './executions.schemas.ts'
 import {
-  counterFor,
   countExecutions,
+  counterFor,
   countStartedForTienda,
   findTienda,
   type HistoryFilters,

@@ -42,9 +42,9 @@ export const ErrorCategory = enumOf([
   'unknown',
   'worker_lost',
 ]).openapi('ErrorCategory') satisfies z.ZodType<S['ErrorCategory']>
-export const ErrorSource = enumOf(['klk_api', 'stellar_db', 'postgresql']).openapi(
-  'ErrorSource',
-) satisfies z.ZodType<S['ErrorSource']>
+export const ErrorSource = enumOf(['klk_api', 'stellar_db', 'postgresql']).openapi('ErrorSource') satisfies z.ZodType<
+  S['ErrorSource']
+>
 export const SourceSystem = enumOf(['klk', 'stellar']).openapi('SourceSystem') satisfies z.ZodType<S['SourceSystem']>
 export const ExecutionSourceSystem = enumOf(['klk', 'stellar', 'mixed']).openapi(
   'ExecutionSourceSystem',
@@ -97,7 +97,9 @@ export const HistoryQuery = z.strictObject({
 })
 export type HistoryQuery = z.infer<typeof HistoryQuery>
 
-export const ExecutionIdParam = z.strictObject({ id: z.preprocess((v) => (typeof v === 'string' && /^\d{1,12}$/.test(v) ? Number(v) : v), ExecutionIdValue) })
+export const ExecutionIdParam = z.strictObject({
+  id: z.preprocess((v) => (typeof v === 'string' && /^\d{1,12}$/.test(v) ? Number(v) : v), ExecutionIdValue),
+})
 
 export const ExecutionSummary = z
   .strictObject({
@@ -127,7 +129,9 @@ export const NetworkDiagnostics = z
     latency_ms: z.number().min(0).nullable().optional(),
     error_code: z.string().nullable().optional(),
   })
-  .openapi('NetworkDiagnostics', { maxProperties: 20, additionalProperties: true }) satisfies z.ZodType<S['NetworkDiagnostics']>
+  .openapi('NetworkDiagnostics', { maxProperties: 20, additionalProperties: true }) satisfies z.ZodType<
+  S['NetworkDiagnostics']
+>
 
 export const TiendaDetail = z
   .strictObject({

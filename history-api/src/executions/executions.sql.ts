@@ -120,8 +120,41 @@ export function readCounter(db: Db, c: { dim: string; val: string }) {
     select n::int as n from etl_execution_counts where dim = ${c.dim} and val = ${c.val}`.then((r) => r[0]?.n ?? 0)
 }
 
-/** Combined filters: counted from the list indexes. */
+const onlyDates = (f: HistoryFilters) =>
+  (f.desde || f.hasta) && !(f.tienda || COUNTED.some(([key]) => f[key] !== undefined))
+
+/**
+ * Executions started in a date range and nothing else: whole UTC hours from the kept per-hour
+ * counters, the partial hours at both edges from the list index (each less than an hour of rows).
+ */
+export function countStartedBetween(db: Db, f: HistoryFilters) {
+  const hi = f.hasta
+    ? f.hasta.inclusive
+      ? db`${f.hasta.at}::timestamptz + interval '1 microsecond'`
+      : db`${f.hasta.at}::timestamptz`
+    : db`null::timestamptz`
+  return db<{ n: number }[]>`
+    with b as (select ${f.desde ?? null}::timestamptz as lo, ${hi} as hi),
+    h as (
+      select b.lo, b.hi, date_trunc('hour', b.hi, 'UTC') as hi_h,
+        date_trunc('hour', b.lo, 'UTC')
+          + case when date_trunc('hour', b.lo, 'UTC') = b.lo then interval '0' else interval '1 hour' end as lo_h
+      from b
+    ),
+    w as (select h.*, (h.lo_h is null or h.hi_h is null or h.lo_h < h.hi_h) as whole from h)
+    select (case when w.whole then
+        coalesce((select sum(c.n) from etl_execution_counts c where c.dim = 'hour'
+          and (w.lo_h is null or c.val >= to_char(w.lo_h at time zone 'UTC', 'YYYY-MM-DD"T"HH24'))
+          and (w.hi_h is null or c.val < to_char(w.hi_h at time zone 'UTC', 'YYYY-MM-DD"T"HH24'))), 0)
+        + (select count(*) from etl_executions e where e.started_at >= w.lo and e.started_at < w.lo_h)
+        + (select count(*) from etl_executions e where e.started_at >= w.hi_h and e.started_at < w.hi)
+      else (select count(*) from etl_executions e where e.started_at >= w.lo and e.started_at < w.hi) end)::int as n
+    from w`.then((r) => r[0]!.n)
+}
+
+/** Counts without a kept counter: a date range alone, or combined filters (from the list indexes). */
 export function countExecutions(db: Db, f: HistoryFilters) {
+  if (onlyDates(f)) return countStartedBetween(db, f)
   return db<{ n: number }[]>`
     select count(*)::int as n from etl_executions e where true ${executionFilters(db, f)}`.then((r) => r[0]!.n)
 }

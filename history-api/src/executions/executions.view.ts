@@ -2,8 +2,8 @@
 // the event stream, whose `execution` and `tienda` events carry the same items.
 import { iso } from '../db.ts'
 import type { ExecutionDetailRow, TiendaDetailRow } from './detail.sql.ts'
-import type { ExecutionRow } from './executions.sql.ts'
 import type { ExecutionDetail, ExecutionSummary, TiendaDetail } from './executions.schemas.ts'
+import type { ExecutionRow } from './executions.sql.ts'
 
 export function toSummary(r: ExecutionRow): ExecutionSummary {
   return {

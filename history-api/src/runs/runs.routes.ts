@@ -57,11 +57,15 @@ export const runsRoutes = (deps: RunsDeps) =>
   new OpenAPIHono({ defaultHook: validationHook }).openapi(runRoute, async (c) => {
     const body = c.req.valid('json')
     const now = deps.clock()
-    const desde = body.fecha_inicio ? parseStoreDateTime(body.fecha_inicio, deps.tz) : dayStart(dateIn(now, deps.tz), deps.tz)
+    const desde = body.fecha_inicio
+      ? parseStoreDateTime(body.fecha_inicio, deps.tz)
+      : dayStart(dateIn(now, deps.tz), deps.tz)
     const hasta = body.fecha_fin ? parseStoreDateTime(body.fecha_fin, deps.tz) : now
     if (desde > hasta) return invalid(c, 422, [{ name: 'fecha_inicio', reason: 'must not be later than fecha_fin' }])
     if (hasta.getTime() - desde.getTime() > MAX_WINDOW_DAYS * 24 * 3600 * 1000) {
-      return invalid(c, 422, [{ name: 'fecha_fin', reason: `must be at most ${MAX_WINDOW_DAYS} days after fecha_inicio` }])
+      return invalid(c, 422, [
+        { name: 'fecha_fin', reason: `must be at most ${MAX_WINDOW_DAYS} days after fecha_inicio` },
+      ])
     }
 
     let tiendas: TiendaRow[]

@@ -103,7 +103,8 @@ async function planNumbers(db: Sql, now: Date, dias: number, etl: string | null,
 
 /** The trigger-kept rollups equal a rebuild from the raw tables (rows netted to zero aside). */
 async function rollupsMatchRebuild(db: Sql) {
-  const dump = () => db<{ line: string }[]>`
+  const dump = () =>
+    db<{ line: string }[]>`
     select 'c ' || dim || ' ' || val || ' ' || n as line from etl_execution_counts where n <> 0
     union all select 'eh ' || row(h.*)::text from etl_stats_exec_hour h where n <> 0
     union all select 'ed ' || row(h.*)::text from etl_stats_exec_day h where n <> 0
@@ -160,16 +161,18 @@ describe('GET /api/etl/stats equals the plan §6.2 SQL', () => {
       LIMIT 10`
     const r = await api.call('get', '/api/etl/history?limit=10')
     expect(
-      (r.body as Record<string, unknown>[]).map(({ id, etl_name, status, duration_seconds, records_loaded, error_phase, error_category, triggered_by }) => ({
-        id,
-        etl_name,
-        status,
-        duration_seconds,
-        records_loaded,
-        error_phase,
-        error_category,
-        triggered_by,
-      })),
+      (r.body as Record<string, unknown>[]).map(
+        ({ id, etl_name, status, duration_seconds, records_loaded, error_phase, error_category, triggered_by }) => ({
+          id,
+          etl_name,
+          status,
+          duration_seconds,
+          records_loaded,
+          error_phase,
+          error_category,
+          triggered_by,
+        }),
+      ),
     ).toEqual([...plan])
   })
 

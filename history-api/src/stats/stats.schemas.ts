@@ -21,9 +21,7 @@ export const ErrorsByCategory = z
   // propertyNames (JSON Schema 2020-12) has no type in zod-to-openapi; the generator copies it through.
   .openapi('ErrorsByCategory', {
     propertyNames: { $ref: '#/components/schemas/ErrorCategory' },
-  } as Record<never, never>) satisfies z.ZodType<
-  S['ErrorsByCategory']
->
+  } as Record<never, never>) satisfies z.ZodType<S['ErrorsByCategory']>
 
 export const TiendaFallos = z
   .strictObject({

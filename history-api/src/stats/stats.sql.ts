@@ -10,7 +10,13 @@ export type StatsRow = {
   total_duplicates: number
   errors: { phase: string; category: string | null; n: number }[]
   tendencia: { fecha: string; exitosas: number; parciales: number; fallidas: number }[]
-  tiendas: { tienda_id: string; tienda_nombre: string | null; total: number; fallos: number; error_mas_comun: string | null }[]
+  tiendas: {
+    tienda_id: string
+    tienda_nombre: string | null
+    total: number
+    fallos: number
+    error_mas_comun: string | null
+  }[]
   mapa: { tienda_id: string; fecha: string; fallos: number }[]
   running: number
   queued: number

@@ -37,13 +37,13 @@ export type StellarTienda = {
 /** What the driver hands back per row; the transform validates it (types are not trusted). */
 export type StellarRow = Record<string, unknown>
 
-/** Per-store network facts (< 1 KB), stored in etl_execution_details.network_diagnostics. */
+/** Per-store network facts (< 1 KB), the tracker's StoreDiagnostics shape. */
 export type StellarDiagnostics = {
   ip: string
   port: number
-  connect_latency_ms: number | null
+  latency_ms: number | null
   tcp_connected: boolean
-  error_code: string | null
+  code: string | null
 }
 
 /** A driver error annotated with what the TCP probe saw (classify-error reads `tcpProbe`). */
@@ -224,9 +224,9 @@ function diagnosticsOf(probe: TcpProbe, error: unknown): StellarDiagnostics {
   return {
     ip: probe.ip,
     port: probe.port,
-    connect_latency_ms: probe.connected ? probe.latencyMs : null,
+    latency_ms: probe.connected ? probe.latencyMs : null,
     tcp_connected: probe.connected,
-    error_code: error ? driverCode(error) : probe.errorCode,
+    code: error ? driverCode(error) : probe.errorCode,
   }
 }
 

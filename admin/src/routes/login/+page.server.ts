@@ -16,27 +16,29 @@ export const actions = {
     const form = await request.formData()
     const email = String(form.get('email') ?? '').trim()
     const password = String(form.get('password') ?? '')
+    const volver = safeReturn(String(form.get('volver') ?? ''))
     if (!email || !password) {
-      return fail(400, { email, error: 'Escriba su correo y su contraseña.' })
+      return fail(400, { email, volver, error: 'Escriba su correo y su contraseña.' })
     }
     const result = await reach(apiClient(null).POST('/api/auth/login', { body: { email, password } }))
     const status = result.response.status
     if (result.data) {
       if (result.data.role !== 'super_admin') {
-        return fail(403, { email, error: `Se requiere rol super_admin (su usuario es ${result.data.role}).` })
+        return fail(403, { email, volver, error: `Se requiere rol super_admin (su usuario es ${result.data.role}).` })
       }
       setSession(cookies, url, result.data.token, result.data.expires_at)
-      redirect(303, safeReturn(String(form.get('volver') ?? '')))
+      redirect(303, volver)
     }
-    if (status === 401) return fail(401, { email, error: 'Correo o contraseña incorrectos.' })
+    if (status === 401) return fail(401, { email, volver, error: 'Correo o contraseña incorrectos.' })
     if (status === 429) {
       const wait = result.response.headers.get('retry-after')
       return fail(429, {
         email,
+        volver,
         error: `Demasiados intentos fallidos. Espere ${wait ?? 'unos'} segundos e intente de nuevo.`,
       })
     }
-    return fail(status, { email, error: describeProblem(result.error, status).message })
+    return fail(status, { email, volver, error: describeProblem(result.error, status).message })
   },
 
   salir: async ({ cookies }) => {

@@ -1,0 +1,82 @@
+// A large synthetic history made set-based (generate_series), for query-plan tests and the
+// bench. Triggers are off while loading (session_replication_role = replica: per-row trigger
+// work would dominate), the store rows get their execution's state directly, and the counts and
+// rollups are rebuilt from the tables afterwards by migration 036's etl_stats_rebuild().
+import type { Sql } from 'postgres'
+
+export type BulkOptions = {
+  executions: number
+  tiendasPerExecution: number
+  tiendas: number
+  /** Executions are spread evenly over the last `days` days. */
+  days: number
+  now: Date
+  log?: (line: string) => void
+}
+
+export async function loadBulkHistory(db: Sql, o: BulkOptions) {
+  const log = o.log ?? (() => {})
+  const spanS = o.days * 86_400
+  const step = spanS / o.executions
+  await db`
+    insert into tiendas (id, nombre, source_system, host, port)
+    select format('tienda_%s', lpad(n::text, 3, '0')), format('TIENDA %s', n), case when n % 4 = 0 then 'stellar' else 'klk' end,
+      '127.0.0.1', 18000 + n
+    from generate_series(1, ${o.tiendas}) n
+    on conflict (id) do nothing`
+  await db.begin(async (tx) => {
+    await tx`set local session_replication_role = replica`
+    const t0 = Date.now()
+    await tx`
+      insert into etl_executions (etl_name, etl_type, status, started_at, finished_at, duration_seconds, triggered_by,
+        error_phase, error_category, error_source, records_extracted, records_loaded, duplicates_skipped, tiendas_count,
+        tiendas_exitosas, tiendas_fallidas, tienda_ids, source_system)
+      select
+        case when g % 3 = 0 then 'inventario' else 'ventas' end,
+        case when g % 50 = 0 then 'manual' else 'scheduled' end,
+        s.status,
+        ${o.now}::timestamptz - make_interval(secs => (${o.executions} - g) * ${step}::float8 + 60),
+        ${o.now}::timestamptz - make_interval(secs => (${o.executions} - g) * ${step}::float8 + 15),
+        45.2,
+        (array['scheduler', 'eventbridge', 'cli', 'fluxion_admin', 'recovery'])[1 + (g * 7) % 5],
+        case when s.status <> 'success' then (array['extract', 'extract', 'transform', 'load'])[1 + g % 4] end,
+        case when s.status <> 'success' then (array['vpn_timeout', 'api_timeout', 'data_format', 'pg_timeout'])[1 + g % 4] end,
+        case when s.status <> 'success' then 'klk_api' end,
+        12500, 12480, 20, ${o.tiendasPerExecution},
+        case when s.status = 'success' then ${o.tiendasPerExecution} when s.status = 'partial' then ${o.tiendasPerExecution - 1} else 0 end,
+        case when s.status = 'success' then 0 when s.status = 'partial' then 1 else ${o.tiendasPerExecution} end,
+        '{}', 'klk'
+      from generate_series(1, ${o.executions}) g
+      cross join lateral (select case when g % 20 = 7 then 'failed' when g % 10 = 3 then 'partial' else 'success' end as status) s`
+    log(`executions: ${o.executions} in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+    const t1 = Date.now()
+    await tx`
+      insert into etl_execution_details (execution_id, tienda_id, tienda_nombre, source_system, status, started_at,
+        finished_at, duration_seconds, records_extracted, records_loaded, duplicates_skipped, error_phase, error_category,
+        error_message, attempts, server_ip, server_port, connection_latency_ms,
+        execution_started_at, execution_etl_name, execution_finished)
+      select e.id, format('tienda_%s', lpad(t.n::text, 3, '0')), format('TIENDA %s', t.n), 'klk',
+        case when e.status = 'failed' or (e.status = 'partial' and t.i = 1) then 'failed' else 'success' end,
+        e.started_at, e.finished_at, 2.3, 1250, 1248, 2,
+        case when e.status = 'failed' or (e.status = 'partial' and t.i = 1) then e.error_phase end,
+        case when e.status = 'failed' or (e.status = 'partial' and t.i = 1) then e.error_category end,
+        case when e.status = 'failed' or (e.status = 'partial' and t.i = 1) then 'Connection timeout after 90s' end,
+        1, '10.8.0.15', 80, 12.4,
+        e.started_at, e.etl_name, true
+      from etl_executions e
+      cross join lateral (
+        select i, 1 + ((e.id * 7 + i * 13) % ${o.tiendas}) as n from generate_series(1, ${o.tiendasPerExecution}) i
+      ) t`
+    log(`store rows: ${o.executions * o.tiendasPerExecution} in ${((Date.now() - t1) / 1000).toFixed(1)} s`)
+  })
+  const t2 = Date.now()
+  await db`select etl_stats_rebuild()`
+  log(`rollups rebuilt in ${((Date.now() - t2) / 1000).toFixed(1)} s`)
+  const t3 = Date.now()
+  await db.unsafe('vacuum analyze etl_executions')
+  await db.unsafe('vacuum analyze etl_execution_details')
+  await db.unsafe(
+    'analyze etl_stats_exec_hour, etl_stats_exec_day, etl_stats_tienda_hour, etl_stats_tienda_day, etl_execution_counts',
+  )
+  log(`vacuum analyze in ${((Date.now() - t3) / 1000).toFixed(1)} s`)
+}

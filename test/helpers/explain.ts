@@ -1,0 +1,55 @@
+// EXPLAIN of the very statements the history API runs for a list request: the request goes
+// through the real app with a pool whose `debug` hook records each statement and its
+// parameters, which are then explained one by one.
+import postgres from 'postgres'
+import { buildApp } from '../../history-api/src/app.ts'
+import { testAuth, tokenFor } from './api.ts'
+
+export type PlanNode = {
+  'Node Type': string
+  'Relation Name'?: string
+  'Index Name'?: string
+  'Plan Rows': number
+  Plans?: PlanNode[]
+}
+
+const BIG_TABLES = new Set(['etl_executions', 'etl_execution_details'])
+
+/** What makes a list plan unfit for scale: a full scan of a big table, or a sort of more than a page. */
+export function planProblems(node: PlanNode, maxSortRows: number): string[] {
+  const own: string[] = []
+  if (node['Node Type'] === 'Seq Scan' && BIG_TABLES.has(node['Relation Name'] ?? '')) {
+    own.push(`sequential scan of ${node['Relation Name']}`)
+  }
+  if (node['Node Type'] === 'Sort' && node['Plan Rows'] > maxSortRows) own.push(`sort of ~${node['Plan Rows']} rows`)
+  return [...own, ...(node.Plans ?? []).flatMap((p) => planProblems(p, maxSortRows))]
+}
+
+export async function explainHistory(url: string, query: Record<string, string>, opts: { analyze?: boolean } = {}) {
+  const captured: { text: string; params: unknown[] }[] = []
+  const sql = postgres(url, {
+    max: 1,
+    onnotice: () => {},
+    debug: (_conn, text, params) => {
+      if (!/^\s*(explain|select 1$)/i.test(text)) captured.push({ text, params: params as unknown[] })
+    },
+  })
+  try {
+    const app = buildApp({ db: sql, auth: testAuth, boss: { send: async () => null } })
+    const res = await app.request(`/api/etl/history?${new URLSearchParams(query)}`, {
+      headers: { Authorization: `Bearer ${await tokenFor()}` },
+    })
+    if (res.status !== 200) throw new Error(`history answered ${res.status}: ${await res.text()}`)
+    const plans: { text: string; plan: PlanNode }[] = []
+    for (const { text, params } of captured) {
+      // Only the list's own statements: not the counter lookup, the store check or the driver's type fetch.
+      if (!/etl_executions|etl_execution_details/.test(text) || /etl_execution_counts|from tiendas/.test(text)) continue
+      const options = opts.analyze ? 'analyze, buffers, format json' : 'format json'
+      const [row] = await sql.unsafe(`explain (${options}) ${text}`, params as never[])
+      plans.push({ text, plan: (row!['QUERY PLAN'] as { Plan: PlanNode }[])[0]!.Plan })
+    }
+    return plans
+  } finally {
+    await sql.end()
+  }
+}
