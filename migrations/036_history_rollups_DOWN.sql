@@ -15,6 +15,8 @@ DROP FUNCTION IF EXISTS etl_execution_details_rollup();
 DROP FUNCTION IF EXISTS etl_execution_details_inherit();
 DROP FUNCTION IF EXISTS etl_executions_rollup();
 
+DROP TABLE IF EXISTS etl_stats_fallos_day;
+DROP TABLE IF EXISTS etl_stats_tienda_month;
 DROP TABLE IF EXISTS etl_stats_tienda_day;
 DROP TABLE IF EXISTS etl_stats_tienda_hour;
 DROP TABLE IF EXISTS etl_stats_exec_day;

@@ -50,9 +50,9 @@ CREATE TABLE etl_stats_exec_hour (
     status VARCHAR(20) NOT NULL,
     error_phase VARCHAR(20),
     error_category VARCHAR(50),
-    n BIGINT NOT NULL,
+    n INTEGER NOT NULL,
     duration_sum NUMERIC NOT NULL,
-    duration_n BIGINT NOT NULL,
+    duration_n INTEGER NOT NULL,
     records_loaded BIGINT NOT NULL,
     duplicates BIGINT NOT NULL,
     CONSTRAINT uq_etl_stats_exec_hour UNIQUE NULLS NOT DISTINCT (bucket, etl_name, status, error_phase, error_category)
@@ -63,9 +63,9 @@ CREATE TABLE etl_stats_exec_day (
     status VARCHAR(20) NOT NULL,
     error_phase VARCHAR(20),
     error_category VARCHAR(50),
-    n BIGINT NOT NULL,
+    n INTEGER NOT NULL,
     duration_sum NUMERIC NOT NULL,
-    duration_n BIGINT NOT NULL,
+    duration_n INTEGER NOT NULL,
     records_loaded BIGINT NOT NULL,
     duplicates BIGINT NOT NULL,
     CONSTRAINT uq_etl_stats_exec_day UNIQUE NULLS NOT DISTINCT (fecha, etl_name, status, error_phase, error_category)
@@ -76,8 +76,8 @@ CREATE TABLE etl_stats_tienda_hour (
     tienda_id VARCHAR(50) NOT NULL,
     tienda_nombre VARCHAR(100),
     error_category VARCHAR(50),
-    n BIGINT NOT NULL,
-    fallos BIGINT NOT NULL,
+    n INTEGER NOT NULL,
+    fallos INTEGER NOT NULL,
     CONSTRAINT uq_etl_stats_tienda_hour UNIQUE NULLS NOT DISTINCT (bucket, etl_name, tienda_id, tienda_nombre, error_category)
 );
 CREATE TABLE etl_stats_tienda_day (
@@ -86,10 +86,32 @@ CREATE TABLE etl_stats_tienda_day (
     tienda_id VARCHAR(50) NOT NULL,
     tienda_nombre VARCHAR(100),
     error_category VARCHAR(50),
-    n BIGINT NOT NULL,
-    fallos BIGINT NOT NULL,
+    n INTEGER NOT NULL,
+    fallos INTEGER NOT NULL,
     CONSTRAINT uq_etl_stats_tienda_day UNIQUE NULLS NOT DISTINCT (fecha, etl_name, tienda_id, tienda_nombre, error_category)
 );
+-- Whole TZ_TIENDAS months (mes = the month's first day): a 90-day window reads at most a
+-- month of days plus three months instead of 90 days.
+CREATE TABLE etl_stats_tienda_month (
+    mes DATE NOT NULL,
+    etl_name VARCHAR(50) NOT NULL,
+    tienda_id VARCHAR(50) NOT NULL,
+    tienda_nombre VARCHAR(100),
+    error_category VARCHAR(50),
+    n INTEGER NOT NULL,
+    fallos INTEGER NOT NULL,
+    CONSTRAINT uq_etl_stats_tienda_month UNIQUE NULLS NOT DISTINCT (mes, etl_name, tienda_id, tienda_nombre, error_category)
+);
+-- Failed store runs per store and TZ_TIENDAS day: the heatmap, one narrow row per cell.
+CREATE TABLE etl_stats_fallos_day (
+    fecha DATE NOT NULL,
+    etl_name VARCHAR(50) NOT NULL,
+    tienda_id VARCHAR(50) NOT NULL,
+    fallos INTEGER NOT NULL,
+    CONSTRAINT etl_stats_fallos_day_pkey PRIMARY KEY (fecha, etl_name, tienda_id)
+);
+
+-- Counts are INTEGER (a bucket never holds 2^31 runs) so that sum() stays in int8 arithmetic.
 
 -- One execution row's share (sign ±1) of counts and rollups. Deltas of OLD and NEW are summed
 -- first and written in key order in one statement, so concurrent writers lock rollup rows in
@@ -224,35 +246,43 @@ BEGIN
     ON CONFLICT (dim, val) DO UPDATE SET n = c.n + excluded.n;
 
     IF o_fin <> 0 OR n_fin <> 0 THEN
-        INSERT INTO etl_stats_tienda_hour AS h
-        SELECT date_trunc('hour', v.started_at, 'UTC'), v.etl_name, v.tienda_id, v.tienda_nombre, v.error_category,
-            sum(v.s), sum(v.s * v.failed)
-        FROM (VALUES
-            (OLD.execution_started_at, OLD.execution_etl_name, OLD.tienda_id, OLD.tienda_nombre,
-             OLD.error_category, o_fin, (OLD.status = 'failed')::int),
-            (NEW.execution_started_at, NEW.execution_etl_name, NEW.tienda_id, NEW.tienda_nombre,
-             NEW.error_category, n_fin, (NEW.status = 'failed')::int)
-        ) AS v(started_at, etl_name, tienda_id, tienda_nombre, error_category, s, failed)
-        WHERE v.s <> 0
-        GROUP BY 1, 2, 3, 4, 5 HAVING sum(v.s) <> 0 OR sum(v.s * v.failed) <> 0
-        ORDER BY 1, 2, 3, 4, 5
-        ON CONFLICT (bucket, etl_name, tienda_id, tienda_nombre, error_category) DO UPDATE SET
-            n = h.n + excluded.n, fallos = h.fallos + excluded.fallos;
-
-        INSERT INTO etl_stats_tienda_day AS h
-        SELECT (v.started_at AT TIME ZONE tz)::date, v.etl_name, v.tienda_id, v.tienda_nombre, v.error_category,
-            sum(v.s), sum(v.s * v.failed)
-        FROM (VALUES
-            (OLD.execution_started_at, OLD.execution_etl_name, OLD.tienda_id, OLD.tienda_nombre,
-             OLD.error_category, o_fin, (OLD.status = 'failed')::int),
-            (NEW.execution_started_at, NEW.execution_etl_name, NEW.tienda_id, NEW.tienda_nombre,
-             NEW.error_category, n_fin, (NEW.status = 'failed')::int)
-        ) AS v(started_at, etl_name, tienda_id, tienda_nombre, error_category, s, failed)
-        WHERE v.s <> 0
-        GROUP BY 1, 2, 3, 4, 5 HAVING sum(v.s) <> 0 OR sum(v.s * v.failed) <> 0
-        ORDER BY 1, 2, 3, 4, 5
-        ON CONFLICT (fecha, etl_name, tienda_id, tienda_nombre, error_category) DO UPDATE SET
-            n = h.n + excluded.n, fallos = h.fallos + excluded.fallos;
+        WITH v AS (
+            SELECT * FROM (VALUES
+                (OLD.execution_started_at, OLD.execution_etl_name, OLD.tienda_id, OLD.tienda_nombre,
+                 OLD.error_category, o_fin, (OLD.status = 'failed')::int),
+                (NEW.execution_started_at, NEW.execution_etl_name, NEW.tienda_id, NEW.tienda_nombre,
+                 NEW.error_category, n_fin, (NEW.status = 'failed')::int)
+            ) AS v(started_at, etl_name, tienda_id, tienda_nombre, error_category, s, failed)
+            WHERE v.s <> 0
+        ),
+        by_hour AS (
+            INSERT INTO etl_stats_tienda_hour AS h
+            SELECT date_trunc('hour', v.started_at, 'UTC'), v.etl_name, v.tienda_id, v.tienda_nombre, v.error_category,
+                sum(v.s), sum(v.s * v.failed)
+            FROM v GROUP BY 1, 2, 3, 4, 5 HAVING sum(v.s) <> 0 OR sum(v.s * v.failed) <> 0 ORDER BY 1, 2, 3, 4, 5
+            ON CONFLICT (bucket, etl_name, tienda_id, tienda_nombre, error_category) DO UPDATE SET
+                n = h.n + excluded.n, fallos = h.fallos + excluded.fallos
+        ),
+        by_day AS (
+            INSERT INTO etl_stats_tienda_day AS h
+            SELECT (v.started_at AT TIME ZONE tz)::date, v.etl_name, v.tienda_id, v.tienda_nombre, v.error_category,
+                sum(v.s), sum(v.s * v.failed)
+            FROM v GROUP BY 1, 2, 3, 4, 5 HAVING sum(v.s) <> 0 OR sum(v.s * v.failed) <> 0 ORDER BY 1, 2, 3, 4, 5
+            ON CONFLICT (fecha, etl_name, tienda_id, tienda_nombre, error_category) DO UPDATE SET
+                n = h.n + excluded.n, fallos = h.fallos + excluded.fallos
+        ),
+        by_month AS (
+            INSERT INTO etl_stats_tienda_month AS h
+            SELECT date_trunc('month', v.started_at AT TIME ZONE tz)::date, v.etl_name, v.tienda_id, v.tienda_nombre,
+                v.error_category, sum(v.s), sum(v.s * v.failed)
+            FROM v GROUP BY 1, 2, 3, 4, 5 HAVING sum(v.s) <> 0 OR sum(v.s * v.failed) <> 0 ORDER BY 1, 2, 3, 4, 5
+            ON CONFLICT (mes, etl_name, tienda_id, tienda_nombre, error_category) DO UPDATE SET
+                n = h.n + excluded.n, fallos = h.fallos + excluded.fallos
+        )
+        INSERT INTO etl_stats_fallos_day AS h
+        SELECT (v.started_at AT TIME ZONE tz)::date, v.etl_name, v.tienda_id, sum(v.s * v.failed)
+        FROM v GROUP BY 1, 2, 3 HAVING sum(v.s * v.failed) <> 0 ORDER BY 1, 2, 3
+        ON CONFLICT (fecha, etl_name, tienda_id) DO UPDATE SET fallos = h.fallos + excluded.fallos;
     END IF;
     RETURN NULL;
 END $$;
@@ -277,11 +307,11 @@ CREATE TRIGGER etl_execution_details_rollup_update
 CREATE FUNCTION etl_stats_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_TABLE_NAME = 'etl_executions' THEN
-        TRUNCATE etl_execution_counts, etl_stats_exec_hour, etl_stats_exec_day,
-            etl_stats_tienda_hour, etl_stats_tienda_day;
+        TRUNCATE etl_execution_counts, etl_stats_exec_hour, etl_stats_exec_day, etl_stats_tienda_hour,
+            etl_stats_tienda_day, etl_stats_tienda_month, etl_stats_fallos_day;
     ELSE
         DELETE FROM etl_execution_counts WHERE dim = 'tienda';
-        TRUNCATE etl_stats_tienda_hour, etl_stats_tienda_day;
+        TRUNCATE etl_stats_tienda_hour, etl_stats_tienda_day, etl_stats_tienda_month, etl_stats_fallos_day;
     END IF;
     RETURN NULL;
 END $$;
@@ -298,8 +328,8 @@ DECLARE
     tz TEXT := (SELECT c.tz FROM etl_stats_config c);
 BEGIN
     LOCK TABLE etl_executions, etl_execution_details IN SHARE MODE;
-    TRUNCATE etl_execution_counts, etl_stats_exec_hour, etl_stats_exec_day,
-        etl_stats_tienda_hour, etl_stats_tienda_day;
+    TRUNCATE etl_execution_counts, etl_stats_exec_hour, etl_stats_exec_day, etl_stats_tienda_hour,
+        etl_stats_tienda_day, etl_stats_tienda_month, etl_stats_fallos_day;
 
     INSERT INTO etl_execution_counts (dim, val, n)
     SELECT 'all', '', count(*) FROM etl_executions HAVING count(*) > 0
@@ -337,6 +367,12 @@ BEGIN
         count(*), count(*) FILTER (WHERE status = 'failed')
     FROM etl_execution_details WHERE execution_finished
     GROUP BY 1, 2, 3, 4, 5;
+    INSERT INTO etl_stats_tienda_month
+    SELECT date_trunc('month', fecha)::date, etl_name, tienda_id, tienda_nombre, error_category, sum(n), sum(fallos)
+    FROM etl_stats_tienda_day GROUP BY 1, 2, 3, 4, 5;
+    INSERT INTO etl_stats_fallos_day
+    SELECT fecha, etl_name, tienda_id, sum(fallos) FROM etl_stats_tienda_day
+    GROUP BY 1, 2, 3 HAVING sum(fallos) <> 0;
 END $$;
 
 -- Daily buckets follow TZ_TIENDAS: the history API calls this at start when its zone differs.

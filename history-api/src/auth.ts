@@ -13,7 +13,7 @@ export type AuthSettings = {
   /** Lifetime of the tokens login issues. */
   tokenTtlS: number
 }
-export type AuthUser = { sub: string; role: string }
+export type AuthUser = { sub: string; role: string; expMs: number }
 export type AuthVariables = { user: AuthUser }
 
 export const authSettings = (c: {
@@ -75,9 +75,31 @@ export async function verifyBearer(auth: AuthSettings, header: string | undefine
       requiredClaims: ['exp', 'sub', 'role'],
       currentDate: now,
     })
-    return { ok: true as const, user: { sub: String(payload.sub), role: String(payload.role) } }
+    return {
+      ok: true as const,
+      user: { sub: String(payload.sub), role: String(payload.role), expMs: Number(payload.exp) * 1000 },
+    }
   } catch (error) {
     return { ok: false as const, tokenSent: true, detail: reasonFor(error) }
+  }
+}
+
+/**
+ * Tokens already verified, until they expire: a token's claims cannot change, so the signature
+ * and claim checks need not be repeated for every request of a session (the exp still is).
+ */
+function verifiedCache(max = 1000) {
+  const cache = new Map<string, AuthUser>()
+  return {
+    get(header: string, now: Date) {
+      const hit = cache.get(header)
+      if (hit && hit.expMs <= now.getTime()) cache.delete(header)
+      return hit && hit.expMs > now.getTime() ? hit : undefined
+    },
+    set(header: string, user: AuthUser) {
+      if (cache.size >= max) cache.delete(cache.keys().next().value!)
+      cache.set(header, user)
+    },
   }
 }
 
@@ -86,8 +108,13 @@ export function requireSuperAdmin(
   auth: AuthSettings,
   clock: () => Date,
 ): MiddlewareHandler<{ Variables: AuthVariables }> {
+  const verified = verifiedCache()
   return async (c, next) => {
-    const result = await verifyBearer(auth, c.req.header('authorization'), clock())
+    const header = c.req.header('authorization')
+    const now = clock()
+    const cached = header ? verified.get(header, now) : undefined
+    const result = cached ? { ok: true as const, user: cached } : await verifyBearer(auth, header, now)
+    if (result.ok && !cached && header) verified.set(header, result.user)
     if (!result.ok) {
       const detail = result.tokenSent
         ? result.detail

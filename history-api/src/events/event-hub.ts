@@ -8,7 +8,7 @@ import type { Db } from '../db.ts'
 import { findTiendaDetail } from '../executions/detail.sql.ts'
 import type { ExecutionSummary, TiendaDetail } from '../executions/executions.schemas.ts'
 import { listExecutionsByIds } from '../executions/executions.sql.ts'
-import { toSummary, toTiendaDetail } from '../executions/executions.view.ts'
+import { toTiendaDetail } from '../executions/executions.view.ts'
 
 export type StreamEvent =
   | { event: 'execution'; data: ExecutionSummary }
@@ -45,10 +45,10 @@ export function createEventHub(listenDb: Sql, read: Db, logger: Logger): EventHu
   }
 
   async function readAndEmit(executionId: number, tiendaId: string | null) {
-    const [row] = await listExecutionsByIds(read, [executionId])
+    const [summary] = JSON.parse(await listExecutionsByIds(read, [executionId])) as ExecutionSummary[]
     const tienda = tiendaId ? await findTiendaDetail(read, executionId, tiendaId) : undefined
     if (tienda) emit({ event: 'tienda', data: { execution_id: executionId, ...toTiendaDetail(tienda) } })
-    if (row) emit({ event: 'execution', data: toSummary(row) })
+    if (summary) emit({ event: 'execution', data: summary })
   }
 
   async function refresh(executionId: number, tiendaId: string | null) {

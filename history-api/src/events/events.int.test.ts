@@ -97,7 +97,16 @@ describe('GET /api/etl/events', () => {
     await db`update etl_executions set status = 'partial', finished_at = now(), duration_seconds = 2.1,
              tiendas_fallidas = 1, error_phase = 'extract', error_category = 'vpn_timeout' where id = ${id}`
     await notify({ execution_id: id, kind: 'execution_finished' })
-    await sse.until(() => events.some((e) => e.event === 'execution' && e.data.status === 'partial'), 10_000)
+    const seen = (event: string, match: Record<string, unknown>) =>
+      events.some((e) => e.event === event && Object.entries(match).every(([k, v]) => e.data[k] === v))
+    // Each notification is read and sent on its own, so the three may arrive in any order.
+    await sse.until(
+      () =>
+        seen('execution', { id, status: 'partial' }) &&
+        seen('tienda', { tienda_id: 'tienda_01', status: 'success' }) &&
+        seen('tienda', { tienda_id: 'tienda_02', status: 'failed' }),
+      10_000,
+    )
     await sse.close()
 
     for (const e of events.filter((x) => !x.event.startsWith('comment:'))) {
@@ -106,7 +115,7 @@ describe('GET /api/etl/events', () => {
     const tiendaEvents = events.filter((e) => e.event === 'tienda').map((e) => `${e.data.tienda_id}:${e.data.status}`)
     expect(tiendaEvents).toContain('tienda_01:success')
     expect(tiendaEvents).toContain('tienda_02:failed')
-    const last = events.filter((e) => e.event === 'execution').at(-1)!
+    const last = events.filter((e) => e.event === 'execution' && e.data.status === 'partial').at(-1)!
     expect(last.data).toMatchObject({
       id,
       status: 'partial',

@@ -34,14 +34,27 @@ export type ExecutionRow = {
   triggered_by: string
 }
 
-/** The list item's columns. triggered_by is never null when the tracker writes; `cli` is the plan's default origin. */
-const summaryColumns = (db: Db) => db`
-  e.id, e.etl_name, e.etl_type, e.started_at, e.finished_at, e.duration_seconds::float8 as duration_seconds,
-  e.status, e.records_extracted, e.records_loaded, e.duplicates_skipped, e.tiendas_count, e.tiendas_exitosas,
-  e.tiendas_fallidas, e.error_phase, e.error_category, coalesce(e.triggered_by, 'cli') as triggered_by`
+/** RFC 3339 in UTC with milliseconds, exactly what Date#toISOString writes. */
+const utc = (db: Db, column: string) =>
+  db`to_char(${db.unsafe(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+
+/**
+ * The list item (contract ExecutionSummary) built by PostgreSQL: the list answers with the JSON
+ * text as is, with no per-row parsing and re-serialising in the API process. triggered_by is
+ * never null when the tracker writes; `cli` is the plan's default origin.
+ */
+const summaryJson = (db: Db) => db`json_build_object(
+  'id', e.id, 'etl_name', e.etl_name, 'etl_type', e.etl_type,
+  'started_at', ${utc(db, 'e.started_at')}, 'finished_at', ${utc(db, 'e.finished_at')},
+  'duration_seconds', e.duration_seconds, 'status', e.status,
+  'records_extracted', e.records_extracted, 'records_loaded', e.records_loaded,
+  'duplicates_skipped', e.duplicates_skipped, 'tiendas_count', e.tiendas_count,
+  'tiendas_exitosas', e.tiendas_exitosas, 'tiendas_fallidas', e.tiendas_fallidas,
+  'error_phase', e.error_phase, 'error_category', e.error_category,
+  'triggered_by', coalesce(e.triggered_by, 'cli'))`
 
 /** Every filter but the store, on alias `e`; each one is a column of a list index. */
-const executionFilters = (db: Db, f: HistoryFilters) => db`
+export const executionFilters = (db: Db, f: HistoryFilters) => db`
   ${f.etlName ? db`and e.etl_name = ${f.etlName}` : db``}
   ${f.status ? db`and e.status = ${f.status}` : db``}
   ${f.triggeredBy ? db`and e.triggered_by = ${f.triggeredBy}` : db``}
@@ -58,16 +71,16 @@ const hasExecutionFilters = (f: HistoryFilters) =>
  * filter (so a deep offset skips index entries, not table rows); only the page is read whole.
  */
 export function listExecutionsPage(db: Db, f: HistoryFilters) {
-  return db<ExecutionRow[]>`
+  return db<{ body: string }[]>`
     with page as (
       select e.id, e.started_at from etl_executions e
       where true ${executionFilters(db, f)}
       order by e.started_at desc nulls first, e.id desc
       limit ${f.limit} offset ${f.offset}
     )
-    select ${summaryColumns(db)}
-    from page join etl_executions e on e.id = page.id
-    order by page.started_at desc nulls first, page.id desc`
+    select coalesce(json_agg(${summaryJson(db)} order by page.started_at desc nulls first, page.id desc), '[]')::text
+      as body
+    from page join etl_executions e on e.id = page.id`.then((r) => r[0]!.body)
 }
 
 /** Queued executions asked for the store (they have no store rows yet); they head the list. */
@@ -89,82 +102,11 @@ export function listStartedIdsForTienda(db: Db, f: HistoryFilters & { tienda: st
     limit ${limit} offset ${offset}`
 }
 
+/** The items of these executions as a JSON array, in list order. */
 export function listExecutionsByIds(db: Db, ids: number[]) {
-  return db<ExecutionRow[]>`
-    select ${summaryColumns(db)} from etl_executions e
-    where e.id = any(${ids}::int[])
-    order by e.started_at desc nulls first, e.id desc`
-}
-
-const COUNTED = [
-  ['etlName', 'etl_name'],
-  ['status', 'status'],
-  ['triggeredBy', 'triggered_by'],
-  ['errorPhase', 'error_phase'],
-  ['errorCategory', 'error_category'],
-] as const
-
-/** The counter kept by migration 036's triggers, when the filters are at most one counted one. */
-export function counterFor(f: HistoryFilters): { dim: string; val: string } | null {
-  if (f.desde || f.hasta) return null
-  const set = COUNTED.filter(([key]) => f[key] !== undefined)
-  if (f.tienda) return set.length === 0 ? { dim: 'tienda', val: f.tienda } : null
-  if (set.length === 0) return { dim: 'all', val: '' }
-  if (set.length > 1) return null
-  const [key, dim] = set[0]!
-  return { dim, val: f[key]! }
-}
-
-export function readCounter(db: Db, c: { dim: string; val: string }) {
-  return db<{ n: number }[]>`
-    select n::int as n from etl_execution_counts where dim = ${c.dim} and val = ${c.val}`.then((r) => r[0]?.n ?? 0)
-}
-
-const onlyDates = (f: HistoryFilters) =>
-  (f.desde || f.hasta) && !(f.tienda || COUNTED.some(([key]) => f[key] !== undefined))
-
-/**
- * Executions started in a date range and nothing else: whole UTC hours from the kept per-hour
- * counters, the partial hours at both edges from the list index (each less than an hour of rows).
- */
-export function countStartedBetween(db: Db, f: HistoryFilters) {
-  const hi = f.hasta
-    ? f.hasta.inclusive
-      ? db`${f.hasta.at}::timestamptz + interval '1 microsecond'`
-      : db`${f.hasta.at}::timestamptz`
-    : db`null::timestamptz`
-  return db<{ n: number }[]>`
-    with b as (select ${f.desde ?? null}::timestamptz as lo, ${hi} as hi),
-    h as (
-      select b.lo, b.hi, date_trunc('hour', b.hi, 'UTC') as hi_h,
-        date_trunc('hour', b.lo, 'UTC')
-          + case when date_trunc('hour', b.lo, 'UTC') = b.lo then interval '0' else interval '1 hour' end as lo_h
-      from b
-    ),
-    w as (select h.*, (h.lo_h is null or h.hi_h is null or h.lo_h < h.hi_h) as whole from h)
-    select (case when w.whole then
-        coalesce((select sum(c.n) from etl_execution_counts c where c.dim = 'hour'
-          and (w.lo_h is null or c.val >= to_char(w.lo_h at time zone 'UTC', 'YYYY-MM-DD"T"HH24'))
-          and (w.hi_h is null or c.val < to_char(w.hi_h at time zone 'UTC', 'YYYY-MM-DD"T"HH24'))), 0)
-        + (select count(*) from etl_executions e where e.started_at >= w.lo and e.started_at < w.lo_h)
-        + (select count(*) from etl_executions e where e.started_at >= w.hi_h and e.started_at < w.hi)
-      else (select count(*) from etl_executions e where e.started_at >= w.lo and e.started_at < w.hi) end)::int as n
-    from w`.then((r) => r[0]!.n)
-}
-
-/** Counts without a kept counter: a date range alone, or combined filters (from the list indexes). */
-export function countExecutions(db: Db, f: HistoryFilters) {
-  if (onlyDates(f)) return countStartedBetween(db, f)
-  return db<{ n: number }[]>`
-    select count(*)::int as n from etl_executions e where true ${executionFilters(db, f)}`.then((r) => r[0]!.n)
-}
-
-export function countStartedForTienda(db: Db, f: HistoryFilters & { tienda: string }) {
-  return db<{ n: number }[]>`
-    select count(*)::int as n from etl_execution_details d join etl_executions e on e.id = d.execution_id
-    where d.tienda_id = ${f.tienda} and d.execution_started_at is not null ${executionFilters(db, f)}`.then(
-    (r) => r[0]!.n,
-  )
+  return db<{ body: string }[]>`
+    select coalesce(json_agg(${summaryJson(db)} order by e.started_at desc nulls first, e.id desc), '[]')::text as body
+    from etl_executions e where e.id = any(${ids}::int[])`.then((r) => r[0]!.body)
 }
 
 export function findTienda(db: Db, id: string) {

@@ -3,7 +3,7 @@
 // page's worth of rows. (The bench checks the same at 1M executions; see scripts/bench-api.ts.)
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadBulkHistory } from '../../../test/helpers/bulk-history.ts'
+import { loadBulkHistory } from '../../../scripts/bench/history-data.ts'
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/db.ts'
 import { explainHistory, type PlanNode, planProblems } from '../../../test/helpers/explain.ts'
 

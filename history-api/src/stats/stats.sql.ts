@@ -29,7 +29,8 @@ const FINISHED = ['success', 'partial', 'failed']
  *   raw rows:   [since, d0) minus [h0, h1)   (less than an hour, plus a sub-hour tail before d0
  *                                             in zones whose days do not start on a UTC hour)
  *   hourly:     [h0, h1)                     (whole UTC hours up to the first whole day)
- *   daily:      days from d0                 (whole TZ_TIENDAS days)
+ *   daily:      days from d0                 (whole TZ_TIENDAS days; per store only up to m0)
+ *   monthly:    months from m0               (per store: whole TZ_TIENDAS months, the current one too)
  * so the numbers equal the plan's §6.2 SQL over the raw tables (migration 036 keeps the
  * rollups by trigger) while reading a few thousand rows instead of millions.
  */
@@ -40,7 +41,7 @@ export function readStats(db: Db, p: { since: Date; etlName: string | null; tz: 
   const rawWindow = db`e.started_at >= b.s and e.started_at < b.d0 and not (e.started_at >= b.h0 and e.started_at < b.h1)
     and e.status in ${db(FINISHED)} ${etl('e')}`
   return db<StatsRow[]>`
-    with b as (
+    with b0 as (
       select x.s, y.h0, z.d0, greatest(y.h0, date_trunc('hour', z.d0, 'UTC')) as h1, (z.d0 at time zone ${tz})::date as d0_fecha
       from (select ${p.since}::timestamptz as s) x
       cross join lateral (select date_trunc('hour', x.s, 'UTC')
@@ -48,9 +49,14 @@ export function readStats(db: Db, p: { since: Date; etlName: string | null; tz: 
       cross join lateral (select case when ((x.s at time zone ${tz})::date::timestamp at time zone ${tz}) = x.s then x.s
         else (((x.s at time zone ${tz})::date + 1)::timestamp at time zone ${tz}) end as d0) z
     ),
+    b as (
+      select b0.*, case when date_trunc('month', b0.d0_fecha::timestamp)::date = b0.d0_fecha then b0.d0_fecha
+        else (date_trunc('month', b0.d0_fecha::timestamp) + interval '1 month')::date end as m0
+      from b0
+    ),
     ex as (
-      select (e.started_at at time zone ${tz})::date as fecha, e.status, e.error_phase, e.error_category, 1::bigint as n,
-        coalesce(e.duration_seconds, 0)::numeric as dsum, (e.duration_seconds is not null)::int::bigint as dn,
+      select (e.started_at at time zone ${tz})::date as fecha, e.status, e.error_phase, e.error_category, 1 as n,
+        coalesce(e.duration_seconds, 0)::numeric as dsum, (e.duration_seconds is not null)::int as dn,
         e.records_loaded::bigint as loaded, e.duplicates_skipped::bigint as dups
       from etl_executions e cross join b where ${rawWindow}
       union all
@@ -61,16 +67,30 @@ export function readStats(db: Db, p: { since: Date; etlName: string | null; tz: 
       select d.fecha, d.status, d.error_phase, d.error_category, d.n, d.duration_sum, d.duration_n, d.records_loaded, d.duplicates
       from etl_stats_exec_day d cross join b where d.fecha >= b.d0_fecha ${etl('d')}
     ),
-    st as (
+    st as materialized (
       select (e.started_at at time zone ${tz})::date as fecha, t.tienda_id, t.tienda_nombre, t.error_category,
-        1::bigint as n, (t.status = 'failed')::int::bigint as fallos
+        1 as n, (t.status = 'failed')::int as fallos
       from etl_executions e cross join b join etl_execution_details t on t.execution_id = e.id where ${rawWindow}
       union all
       select (h.bucket at time zone ${tz})::date, h.tienda_id, h.tienda_nombre, h.error_category, h.n, h.fallos
       from etl_stats_tienda_hour h cross join b where h.bucket >= b.h0 and h.bucket < b.h1 ${etl('h')}
       union all
       select d.fecha, d.tienda_id, d.tienda_nombre, d.error_category, d.n, d.fallos
-      from etl_stats_tienda_day d cross join b where d.fecha >= b.d0_fecha ${etl('d')}
+      from etl_stats_tienda_day d cross join b where d.fecha >= b.d0_fecha and d.fecha < b.m0 ${etl('d')}
+      union all
+      select m.mes, m.tienda_id, m.tienda_nombre, m.error_category, m.n, m.fallos
+      from etl_stats_tienda_month m cross join b where m.mes >= b.m0 ${etl('m')}
+    ),
+    per_category as materialized (
+      select tienda_id, tienda_nombre, error_category, sum(n) as n, sum(fallos) as fallos from st group by 1, 2, 3
+    ),
+    -- The heatmap: the window's first (partial) day from the rows above, whole days from their own table.
+    mapa as (
+      select tienda_id, fecha, sum(fallos)::int as fallos from (
+        select st.tienda_id, st.fecha, st.fallos from st cross join b where st.fecha < b.d0_fecha and st.fallos > 0
+        union all
+        select f.tienda_id, f.fecha, f.fallos from etl_stats_fallos_day f cross join b where f.fecha >= b.d0_fecha ${etl('f')}
+      ) x group by 1, 2 having sum(fallos) > 0
     ),
     totals as (
       select coalesce(sum(n) filter (where status = 'success'), 0)::int as successful,
@@ -80,9 +100,6 @@ export function readStats(db: Db, p: { since: Date; etlName: string | null; tz: 
         coalesce(sum(loaded), 0)::float8 as total_records_loaded,
         coalesce(sum(dups), 0)::float8 as total_duplicates
       from ex
-    ),
-    per_category as (
-      select tienda_id, tienda_nombre, error_category, sum(n) as n, sum(fallos) as fallos from st group by 1, 2, 3
     ),
     top_tiendas as (
       select tienda_id, tienda_nombre, sum(n)::int as total, sum(fallos)::int as fallos,
@@ -102,8 +119,7 @@ export function readStats(db: Db, p: { since: Date; etlName: string | null; tz: 
           coalesce(sum(n) filter (where status = 'failed'), 0)::int as fallidas
         from ex group by fecha having sum(n) > 0) x) as tendencia,
       (select coalesce(json_agg(x order by x.fallos desc, x.tienda_id, x.tienda_nombre), '[]') from top_tiendas x) as tiendas,
-      (select coalesce(json_agg(x order by x.tienda_id, x.fecha), '[]') from (
-        select tienda_id, fecha, sum(fallos)::int as fallos from st group by 1, 2 having sum(fallos) > 0) x) as mapa,
+      (select coalesce(json_agg(x order by x.tienda_id, x.fecha), '[]') from mapa x) as mapa,
       (select count(*)::int from etl_executions e cross join b
         where e.status = 'running' and e.started_at >= b.s ${etl('e')}) as running,
       (select count(*)::int from etl_executions e where e.status = 'queued' ${etl('e')}) as queued

@@ -16,7 +16,7 @@
 //  3. returns normally when the run finished, whatever its status: failed and partial are recorded
 //     outcomes, not job failures. It throws only when the run could not be recorded, after trying
 //     to close the execution, so pg-boss's retry policy applies.
-import type { Job } from 'pg-boss'
+import type { Job, PgBoss } from 'pg-boss'
 import type { Logger } from 'pino'
 import type { Sql } from 'postgres'
 import { z } from 'zod'
@@ -25,6 +25,7 @@ import type { RunnerConfig } from '../config.ts'
 import { runEtl } from '../etl/run-etl.ts'
 import { markStaleExecutionsFailed } from '../reaper.sql.ts'
 import { listActiveTiendaIds, withStoreLocks } from '../store-locks.ts'
+import { createRedactor } from '../tracker/redact.ts'
 import { findExecutionForJob, markExecutionCrashed } from './jobs.sql.ts'
 
 const instant = z.iso.datetime({ offset: true }).transform((s) => new Date(s))
@@ -120,7 +121,10 @@ export function etlJobHandler(deps: JobDeps, etlName: EtlName) {
           return { execution_id: row.id, status: row.status }
         } catch (error) {
           // Recorded before pg-boss retries: the retry then sees `failed` and starts afresh.
-          const message = `the run crashed before it could record its outcome: ${(error as Error)?.message ?? error}`
+          const redact = createRedactor([deps.config.KLK_API_TOKEN, deps.config.STELLAR_PASSWORD])
+          const message = redact(
+            `the run crashed before it could record its outcome: ${(error as Error)?.message ?? error}`,
+          )
           await markExecutionCrashed(deps.db, executionId, message).catch((e: unknown) =>
             elog.error({ err: e }, 'could not record the crash of the execution'),
           )
@@ -146,4 +150,21 @@ export function etlJobHandler(deps: JobDeps, etlName: EtlName) {
 function done(logger: Logger, row: { id: number; status: string }): JobOutput {
   logger.info({ status: row.status }, 'execution already finished by an earlier attempt; nothing to do')
   return { execution_id: row.id, status: row.status }
+}
+
+/** The cron job's payload: the handler starts a fresh `scheduled` execution for it. */
+export const SCHEDULED_PAYLOAD = { triggered_by: 'scheduler' } as const
+
+/**
+ * Every runner registers the schedules on start (an upsert keyed by queue, so N runners keep
+ * one schedule); pg-boss's cron pass then creates one job per occurrence across all of them.
+ * The expression is read in TZ_TIENDAS, so "0 6 * * *" means 06:00 at the stores.
+ * `off` removes the schedule (e.g. a runner pool that only works manual runs).
+ */
+export async function registerSchedule(boss: PgBoss, queue: string, cron: string, tz: string) {
+  if (cron.trim().toLowerCase() === 'off') {
+    await boss.unschedule(queue)
+    return
+  }
+  await boss.schedule(queue, cron, SCHEDULED_PAYLOAD, { tz })
 }

@@ -5,8 +5,7 @@
 import type { PgBoss } from 'pg-boss'
 import { QUEUES } from '../boss.ts'
 import type { RunnerConfig } from '../config.ts'
-import { etlJobHandler, etlJobSchema, type JobDeps } from './etl-job.ts'
-import { registerSchedule } from './schedule.ts'
+import { etlJobHandler, etlJobSchema, type JobDeps, registerSchedule } from './etl-job.ts'
 
 export const inventarioJobSchema = etlJobSchema('inventario')
 

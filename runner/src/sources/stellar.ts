@@ -12,6 +12,7 @@
 //   server that connected but never answered the login (db_connection) — tedious reports both as
 //   ConnectionError ETIMEOUT — and gives the store's ip and connect latency for its diagnostics.
 import sql from 'mssql'
+import type { ExtractOptions, Source, SourceDiagnostics, SourceTienda, VentasWindow } from './source.ts'
 import { probeTcp, type TcpProbe } from './tcp-probe.ts'
 
 export const STELLAR_VENTAS_QUERY =
@@ -26,35 +27,16 @@ export type StellarConfig = {
   STELLAR_DATABASE: string
 }
 
-export type StellarTienda = {
-  id: string
-  host: string
-  port: number
-  database_name?: string | null
-  settings?: Record<string, unknown> | null
-}
-
-/** What the driver hands back per row; the transform validates it (types are not trusted). */
-export type StellarRow = Record<string, unknown>
-
-/** Per-store network facts (< 1 KB), the tracker's StoreDiagnostics shape. */
-export type StellarDiagnostics = {
-  ip: string
-  port: number
-  latency_ms: number | null
-  tcp_connected: boolean
-  code: string | null
-}
-
-/** A driver error annotated with what the TCP probe saw (classify-error reads `tcpProbe`). */
-export type StellarConnectError = Error & { tcpProbe?: TcpProbe; diagnostics?: StellarDiagnostics }
-
+/** Rows per batch handed to the transform/load: ~1 MB of sale lines, a few round trips to COPY. */
 const DEFAULT_BATCH = 5_000
 
-export function createStellarSource(config: StellarConfig) {
-  const pools = new Map<string, Promise<{ pool: sql.ConnectionPool; diagnostics: StellarDiagnostics }>>()
+type OpenPool = { pool: sql.ConnectionPool; diagnostics: SourceDiagnostics }
 
-  async function connect(tienda: StellarTienda) {
+export function createStellarSource(config: StellarConfig, options: { batchSize?: number } = {}): Source {
+  const batchSize = options.batchSize ?? DEFAULT_BATCH
+  const pools = new Map<string, Promise<OpenPool>>()
+
+  async function open(tienda: SourceTienda): Promise<OpenPool> {
     const pool = new sql.ConnectionPool({
       server: tienda.host,
       port: tienda.port,
@@ -63,17 +45,21 @@ export function createStellarSource(config: StellarConfig) {
       password: config.STELLAR_PASSWORD,
       connectionTimeout: config.SOURCE_CONNECT_TIMEOUT_MS,
       requestTimeout: config.SOURCE_REQUEST_TIMEOUT_MS,
+      // One query per store and run: a second connection would only be a second login to wait for.
       pool: { min: 0, max: 1 },
       options: {
-        // The stores' SQL Servers are reached only inside the VPN (which already encrypts) and
-        // run with self-signed certificates; a store can opt in with settings.encrypt = true.
+        // The stores' SQL Servers are reached only through the VPN tunnel (already encrypted) and
+        // run with self-signed certificates; a store can opt in with tiendas.settings.encrypt = true.
         encrypt: tienda.settings?.encrypt === true,
         trustServerCertificate: true,
         appName: 'fluxion-etl',
+        // A cancelled query (watchdog, aborted run) waits this long for the server's acknowledgement
+        // before the connection is dropped; tedious's 5 s default would hold up close() on a dead link.
+        cancelTimeout: config.SOURCE_CONNECT_TIMEOUT_MS,
       },
     })
-    // tedious reports some connection failures both to connect()'s promise and as an 'error'
-    // event; an EventEmitter 'error' without a listener would crash the runner.
+    // tedious reports some connect failures both to connect()'s promise and as an 'error' event;
+    // an EventEmitter 'error' with no listener would crash the runner.
     pool.on('error', () => {})
     const probe = probeTcp(tienda.host, tienda.port, config.SOURCE_CONNECT_TIMEOUT_MS)
     try {
@@ -81,44 +67,57 @@ export function createStellarSource(config: StellarConfig) {
     } catch (error) {
       await pool.close().catch(() => {})
       const tcpProbe = await probe
-      throw Object.assign(asError(error), { tcpProbe, diagnostics: diagnosticsOf(tcpProbe, error) })
+      // classify-error reads tcpProbe.connected (ETIMEOUT: vpn_timeout vs db_connection).
+      throw Object.assign(asError(error), { tcpProbe, diagnostics: diagnosticsFrom(tcpProbe, error) })
     }
-    return { pool, diagnostics: diagnosticsOf(await probe, null) }
+    return { pool, diagnostics: diagnosticsFrom(await probe, null) }
   }
 
-  return {
-    sourceSystem: 'stellar' as const,
+  function poolFor(tienda: SourceTienda): Promise<OpenPool> {
+    const existing = pools.get(tienda.id)
+    if (existing) return existing
+    const opening = open(tienda)
+    pools.set(tienda.id, opening)
+    // A failed connect is not kept: the store's next attempt (retry) gets a fresh pool.
+    opening.catch(() => {
+      if (pools.get(tienda.id) === opening) pools.delete(tienda.id)
+    })
+    return opening
+  }
 
-    /**
-     * Batches of raw rows of the store's ventas in [desde, hasta] (both inclusive). The next batch
-     * is read only when the consumer asks for it. Errors are the driver's own (see classify-error).
-     */
-    async *ventas(
-      tienda: StellarTienda,
-      window: { desde: Date; hasta: Date },
-      opts: { batchSize?: number; signal?: AbortSignal; onConnected?: (d: StellarDiagnostics) => void } = {},
-    ): AsyncGenerator<StellarRow[]> {
-      let entry = pools.get(tienda.id)
-      if (!entry) {
-        entry = connect(tienda)
-        pools.set(tienda.id, entry)
-        // A failed connect is not cached: a retry of the store gets a fresh pool.
-        entry.catch(() => pools.delete(tienda.id))
-      }
-      const { pool, diagnostics } = await entry
-      opts.onConnected?.(diagnostics)
-      yield* streamVentas(pool, window, {
-        batchSize: opts.batchSize ?? DEFAULT_BATCH,
+  async function* ventas(tienda: SourceTienda, window: VentasWindow, opts: ExtractOptions): AsyncGenerator<unknown[]> {
+    let opened: OpenPool
+    try {
+      opened = await poolFor(tienda)
+    } catch (error) {
+      opts.onRequest?.(false)
+      throw error
+    }
+    opts.onConnected?.(opened.diagnostics)
+    try {
+      yield* streamVentas(opened.pool, window, {
+        batchSize,
         idleMs: config.SOURCE_REQUEST_TIMEOUT_MS,
         signal: opts.signal,
       })
-    },
+    } catch (error) {
+      opts.onRequest?.(false)
+      throw error
+    }
+    opts.onRequest?.(true)
+  }
 
+  return {
+    sourceSystem: 'stellar',
+    ventas,
+    // No inventario: the plan's inventario ETL reads KLK only (etl_inventario_klk_postgres.py), and
+    // Stellar's stock tables are not part of it. run-etl records Stellar stores of an inventario run
+    // as skipped.
     async close() {
-      const entries = [...pools.values()]
+      const opening = [...pools.values()]
       pools.clear()
       await Promise.all(
-        entries.map(async (entry) => {
+        opening.map(async (entry) => {
           const opened = await entry.catch(() => null)
           await opened?.pool.close().catch(() => {})
         }),
@@ -127,20 +126,18 @@ export function createStellarSource(config: StellarConfig) {
   }
 }
 
-export type StellarSource = ReturnType<typeof createStellarSource>
-
 async function* streamVentas(
   pool: sql.ConnectionPool,
-  window: { desde: Date; hasta: Date },
+  window: VentasWindow,
   opts: { batchSize: number; idleMs: number; signal?: AbortSignal },
-): AsyncGenerator<StellarRow[]> {
+): AsyncGenerator<unknown[]> {
   const request = pool.request()
   request.stream = true
   request.input('desde', sql.DateTime2, window.desde)
   request.input('hasta', sql.DateTime2, window.hasta)
 
-  const ready: StellarRow[][] = []
-  let batch: StellarRow[] = []
+  const ready: unknown[][] = []
+  let batch: unknown[] = []
   let failure: unknown = null
   let finished = false
   let paused = false
@@ -165,7 +162,7 @@ async function* streamVentas(
   }
 
   request.on('recordset', armIdle)
-  request.on('row', (row: StellarRow) => {
+  request.on('row', (row: unknown) => {
     batch.push(row)
     if (batch.length >= opts.batchSize) {
       ready.push(batch)
@@ -220,13 +217,13 @@ async function* streamVentas(
   }
 }
 
-function diagnosticsOf(probe: TcpProbe, error: unknown): StellarDiagnostics {
+function diagnosticsFrom(probe: TcpProbe, error: unknown): SourceDiagnostics {
   return {
     ip: probe.ip,
     port: probe.port,
-    latency_ms: probe.connected ? probe.latencyMs : null,
+    connect_latency_ms: probe.connected ? probe.latencyMs : null,
     tcp_connected: probe.connected,
-    code: error ? driverCode(error) : probe.errorCode,
+    error_code: error ? driverCode(error) : probe.errorCode,
   }
 }
 

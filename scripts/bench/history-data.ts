@@ -11,7 +11,32 @@ export type BulkOptions = {
   /** Executions are spread evenly over the last `days` days. */
   days: number
   now: Date
+  /** Drop the store rows' secondary indexes while loading and rebuild them after (large loads). */
+  rebuildIndexes?: boolean
   log?: (line: string) => void
+}
+
+/** Runs `fn` without the table's secondary indexes and unique constraints, then recreates them as they were. */
+async function withoutSecondaryIndexes(db: Sql, table: string, fn: () => Promise<void>) {
+  const constraints = await db<{ conname: string; def: string }[]>`
+    select conname, pg_get_constraintdef(oid) as def from pg_constraint
+    where conrelid = ${table}::regclass and contype = 'u'`
+  const indexes = await db<{ indexname: string; indexdef: string }[]>`
+    select indexname, indexdef from pg_indexes
+    where schemaname = 'public' and tablename = ${table}
+      and indexname not in (select conname from pg_constraint where conrelid = ${table}::regclass)`
+  for (const c of constraints) await db.unsafe(`alter table ${table} drop constraint ${c.conname}`)
+  for (const i of indexes) await db.unsafe(`drop index ${i.indexname}`)
+  try {
+    await fn()
+  } finally {
+    await db.begin(async (tx) => {
+      await tx`set local maintenance_work_mem = '1GB'`
+      await tx`set local max_parallel_maintenance_workers = 2`
+      for (const i of indexes) await tx.unsafe(i.indexdef)
+      for (const c of constraints) await tx.unsafe(`alter table ${table} add constraint ${c.conname} ${c.def}`)
+    })
+  }
 }
 
 export async function loadBulkHistory(db: Sql, o: BulkOptions) {
@@ -24,10 +49,11 @@ export async function loadBulkHistory(db: Sql, o: BulkOptions) {
       '127.0.0.1', 18000 + n
     from generate_series(1, ${o.tiendas}) n
     on conflict (id) do nothing`
-  await db.begin(async (tx) => {
-    await tx`set local session_replication_role = replica`
-    const t0 = Date.now()
-    await tx`
+  const load = () =>
+    db.begin(async (tx) => {
+      await tx`set local session_replication_role = replica`
+      const t0 = Date.now()
+      await tx`
       insert into etl_executions (etl_name, etl_type, status, started_at, finished_at, duration_seconds, triggered_by,
         error_phase, error_category, error_source, records_extracted, records_loaded, duplicates_skipped, tiendas_count,
         tiendas_exitosas, tiendas_fallidas, tienda_ids, source_system)
@@ -48,9 +74,9 @@ export async function loadBulkHistory(db: Sql, o: BulkOptions) {
         '{}', 'klk'
       from generate_series(1, ${o.executions}) g
       cross join lateral (select case when g % 20 = 7 then 'failed' when g % 10 = 3 then 'partial' else 'success' end as status) s`
-    log(`executions: ${o.executions} in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
-    const t1 = Date.now()
-    await tx`
+      log(`executions: ${o.executions} in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+      const t1 = Date.now()
+      await tx`
       insert into etl_execution_details (execution_id, tienda_id, tienda_nombre, source_system, status, started_at,
         finished_at, duration_seconds, records_extracted, records_loaded, duplicates_skipped, error_phase, error_category,
         error_message, attempts, server_ip, server_port, connection_latency_ms,
@@ -67,8 +93,15 @@ export async function loadBulkHistory(db: Sql, o: BulkOptions) {
       cross join lateral (
         select i, 1 + ((e.id * 7 + i * 13) % ${o.tiendas}) as n from generate_series(1, ${o.tiendasPerExecution}) i
       ) t`
-    log(`store rows: ${o.executions * o.tiendasPerExecution} in ${((Date.now() - t1) / 1000).toFixed(1)} s`)
-  })
+      log(`store rows: ${o.executions * o.tiendasPerExecution} in ${((Date.now() - t1) / 1000).toFixed(1)} s`)
+    })
+  if (o.rebuildIndexes) {
+    const t = Date.now()
+    await withoutSecondaryIndexes(db, 'etl_execution_details', load)
+    log(`load + index rebuild of the store rows in ${((Date.now() - t) / 1000).toFixed(1)} s`)
+  } else {
+    await load()
+  }
   const t2 = Date.now()
   await db`select etl_stats_rebuild()`
   log(`rollups rebuilt in ${((Date.now() - t2) / 1000).toFixed(1)} s`)

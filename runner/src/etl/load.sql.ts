@@ -1,0 +1,116 @@
+// The load: bulk and set-based, one transaction per store (a store's rows land whole or not at all).
+//
+// Each chunk is ONE statement: a parameter per column, each an array, expanded by unnest() — so the
+// 65535 bind-parameter cap never applies and the row count per statement is only a memory choice
+// (LOAD_CHUNK_ROWS). Measured against COPY into a temp staging table + INSERT … SELECT on the same
+// 500k lines: unnest was faster here (no second pass through a staging heap), see the bench.
+//
+// Counts are exact because the database does the counting: `INSERT … ON CONFLICT DO NOTHING`
+// reports the rows it inserted; every other line of the batch was already there or repeated
+// within the batch (DO NOTHING also skips the second copy of a key inside one statement), and is
+// a duplicate.
+import type { Sql } from 'postgres'
+import type { Db } from '../db.ts'
+import type { StockLine } from './inventario.schema.ts'
+import type { VentaLine } from './ventas.schema.ts'
+
+export type LoadOptions = {
+  /** Rows per statement inside the store's transaction. */
+  chunkRows: number
+  /** statement_timeout for the load's statements (0 = none): a hung write fails as pg_timeout. */
+  statementTimeoutMs: number
+  /** Times a transaction that lost a deadlock (40P01) is replayed before the error stands. */
+  deadlockRetries?: number
+}
+
+export type LoadResult = { loaded: number; duplicates: number }
+
+export async function loadVentas(
+  db: Sql,
+  tiendaId: string,
+  executionId: number,
+  lines: VentaLine[],
+  opts: LoadOptions,
+): Promise<LoadResult> {
+  if (lines.length === 0) return { loaded: 0, duplicates: 0 }
+  return inStoreTransaction(db, opts, async (tx) => {
+    let loaded = 0
+    for (let i = 0; i < lines.length; i += opts.chunkRows) {
+      loaded += await insertVentas(tx, tiendaId, executionId, lines.slice(i, i + opts.chunkRows))
+    }
+    return { loaded, duplicates: lines.length - loaded }
+  })
+}
+
+/** Upserts current stock. loaded = rows inserted or changed; an identical row is a duplicate. */
+export async function loadInventario(
+  db: Sql,
+  tiendaId: string,
+  executionId: number,
+  items: StockLine[],
+  opts: LoadOptions,
+): Promise<LoadResult> {
+  if (items.length === 0) return { loaded: 0, duplicates: 0 }
+  // ON CONFLICT DO UPDATE cannot touch one row twice in a statement: keep the last copy of a code.
+  const unique = [...new Map(items.map((i) => [i.codigo_producto, i])).values()]
+  return inStoreTransaction(db, opts, async (tx) => {
+    let loaded = 0
+    for (let i = 0; i < unique.length; i += opts.chunkRows) {
+      loaded += await upsertInventario(tx, tiendaId, executionId, unique.slice(i, i + opts.chunkRows))
+    }
+    return { loaded, duplicates: items.length - loaded }
+  })
+}
+
+export async function insertVentas(tx: Db, tiendaId: string, executionId: number, rows: VentaLine[]): Promise<number> {
+  const col = <T>(f: (r: VentaLine) => T) => rows.map(f)
+  const result = await tx`
+    insert into ventas (tienda_id, numero_factura, linea, fecha, codigo_producto, descripcion, cantidad,
+      precio_unitario, total, execution_id)
+    select ${tiendaId}, u.*, ${executionId}::int
+    from unnest(${col((r) => r.numero_factura)}::text[], ${col((r) => String(r.linea))}::int[],
+      ${col((r) => r.fecha.toISOString())}::timestamptz[], ${col((r) => r.codigo_producto)}::text[],
+      ${col((r) => r.descripcion)}::text[], ${col((r) => String(r.cantidad))}::numeric[],
+      ${col((r) => String(r.precio_unitario))}::numeric[], ${col((r) => String(r.total))}::numeric[]) as u
+    on conflict (tienda_id, numero_factura, linea) do nothing`
+  return result.count
+}
+
+export async function upsertInventario(
+  tx: Db,
+  tiendaId: string,
+  executionId: number,
+  rows: StockLine[],
+): Promise<number> {
+  const col = <T>(f: (r: StockLine) => T) => rows.map(f)
+  const result = await tx`
+    insert into inventario (tienda_id, codigo_producto, descripcion, existencia, costo, execution_id, actualizado_en)
+    select ${tiendaId}, u.*, ${executionId}::int, now()
+    from unnest(${col((r) => r.codigo_producto)}::text[], ${col((r) => r.descripcion)}::text[],
+      ${col((r) => String(r.existencia))}::numeric[], ${col((r) => (r.costo === null ? null : String(r.costo)))}::numeric[]) as u
+    on conflict (tienda_id, codigo_producto) do update set descripcion = excluded.descripcion,
+      existencia = excluded.existencia, costo = excluded.costo, execution_id = excluded.execution_id,
+      actualizado_en = excluded.actualizado_en
+    where (inventario.descripcion, inventario.existencia, inventario.costo)
+      is distinct from (excluded.descripcion, excluded.existencia, excluded.costo)`
+  return result.count
+}
+
+/**
+ * One transaction per store. A deadlock victim's transaction is rolled back whole, so replaying it
+ * is safe; a short random pause lets the other side finish first.
+ */
+async function inStoreTransaction<T>(db: Sql, opts: LoadOptions, work: (tx: Db) => Promise<T>): Promise<T> {
+  const retries = opts.deadlockRetries ?? 3
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return (await db.begin(async (tx) => {
+        await tx`select set_config('statement_timeout', ${String(opts.statementTimeoutMs)}, true)`
+        return work(tx)
+      })) as T
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== '40P01' || attempt >= retries) throw error
+      await new Promise((r) => setTimeout(r, 20 * 2 ** attempt + Math.random() * 40))
+    }
+  }
+}

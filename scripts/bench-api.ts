@@ -1,0 +1,242 @@
+// npm run bench:api (node scripts/bench-api.ts) — the history API's targets of DESIGN §10 at scale:
+//   history list (no filter and each single filter; page 1 and page 1000), execution detail of a
+//   200-store run, stats dias=90 (with the plan's §6.2 SQL on the raw tables as the baseline,
+//   numbers compared), EXPLAIN of every list statement, and the list over HTTP under autocannon.
+// Not a test: numbers depend on the machine. The database is a throwaway one on DATABASE_URL's
+// server unless BENCH_API_DB names one to reuse (seeded on first use, kept).
+//   BENCH_API_EXECUTIONS (1000000)  BENCH_API_STORES (20 per execution)  BENCH_API_DAYS (365)
+//   BENCH_API_ITERATIONS (200)  BENCH_API_CONNECTIONS (20)  BENCH_API_SECONDS (10)
+import { spawn } from 'node:child_process'
+import { cpus } from 'node:os'
+import path from 'node:path'
+import { isDeepStrictEqual } from 'node:util'
+import autocannon from 'autocannon'
+import { PgBoss } from 'pg-boss'
+import type { Sql } from 'postgres'
+import { buildApp } from '../history-api/src/app.ts'
+import { signToken } from '../history-api/src/auth.ts'
+import { connect } from '../history-api/src/db.ts'
+import { TEST_SECRET, testAuth } from '../test/helpers/api.ts'
+import { explainHistory, planProblems } from '../test/helpers/explain.ts'
+import { planNumbers } from '../test/helpers/plan-stats.ts'
+import { loadBulkHistory } from './bench/history-data.ts'
+import { createThrowawayDb } from './bench/throwaway-db.ts'
+import { describeUrl } from './lib/database-url.ts'
+import { migrateUp } from './lib/migrations.ts'
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
+const out = (line = '') => process.stdout.write(`${line}\n`)
+const EXECUTIONS = env('BENCH_API_EXECUTIONS', 1_000_000)
+const STORES = env('BENCH_API_STORES', 20)
+const ITERATIONS = env('BENCH_API_ITERATIONS', 200)
+const TZ = 'America/Caracas'
+
+type Measure = { what: string; n: number; p50_ms: number; p95_ms: number; max_ms: number }
+
+async function measure(what: string, fn: () => Promise<void>, n = ITERATIONS): Promise<Measure> {
+  for (let i = 0; i < Math.min(20, n); i++) await fn()
+  const times: number[] = []
+  for (let i = 0; i < n; i++) {
+    const t = performance.now()
+    await fn()
+    times.push(performance.now() - t)
+  }
+  times.sort((a, b) => a - b)
+  const at = (q: number) => Math.round(times[Math.min(times.length - 1, Math.floor(q * times.length))]! * 100) / 100
+  return { what, n, p50_ms: at(0.5), p95_ms: at(0.95), max_ms: at(1) }
+}
+
+function table(rows: Record<string, string | number>[]) {
+  const keys = Object.keys(rows[0] ?? {})
+  const widths = keys.map((k) => Math.max(k.length, ...rows.map((r) => String(r[k]).length)))
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')
+  out(line(keys))
+  out(widths.map((w) => '─'.repeat(w)).join('  '))
+  for (const r of rows) out(line(keys.map((k) => String(r[k]))))
+}
+
+async function seed(sql: Sql, now: Date) {
+  const [{ n }] = (await sql`select count(*)::int as n from etl_executions`) as unknown as [{ n: number }]
+  if (n >= EXECUTIONS) {
+    out(`reusing ${n} executions`)
+    return
+  }
+  const t = Date.now()
+  await loadBulkHistory(sql, {
+    executions: EXECUTIONS,
+    tiendasPerExecution: STORES,
+    tiendas: Math.max(STORES, 19),
+    days: env('BENCH_API_DAYS', 365),
+    now,
+    rebuildIndexes: true,
+    log: (line) => out(`  ${line}`),
+  })
+  // One run over 200 stores, for the detail target; written with triggers on, like the runner.
+  await sql`
+    insert into tiendas (id, nombre, source_system, host, port)
+    select format('tienda_%s', lpad(n::text, 3, '0')), format('TIENDA %s', n), 'klk', '127.0.0.1', 18000 + n
+    from generate_series(1, 200) n on conflict (id) do nothing`
+  await sql`
+    with e as (
+      insert into etl_executions (etl_name, status, started_at, finished_at, duration_seconds, triggered_by, tiendas_count,
+        tiendas_exitosas, tiendas_fallidas, error_phase, error_category)
+      values ('ventas', 'partial', now() - interval '2 days', now() - interval '2 days' + interval '95 seconds', 95, 'cli', 200,
+        199, 1, 'extract', 'vpn_timeout')
+      returning id)
+    insert into etl_execution_details (execution_id, tienda_id, tienda_nombre, source_system, status, started_at,
+      finished_at, duration_seconds, records_extracted, records_loaded, attempts, error_phase, error_category)
+    select e.id, format('tienda_%s', lpad(n::text, 3, '0')), format('TIENDA %s', n), 'klk',
+      case when n = 8 then 'failed' else 'success' end, now() - interval '2 days', now() - interval '2 days',
+      2.3, 1250, 1248, 1, case when n = 8 then 'extract' end, case when n = 8 then 'vpn_timeout' end
+    from e, generate_series(1, 200) n`
+  out(`seeded in ${Math.round((Date.now() - t) / 1000)} s`)
+}
+
+async function installBoss(url: string) {
+  const boss = new PgBoss({ connectionString: url, schema: 'pgboss', max: 2, supervise: false, schedule: false })
+  await boss.start()
+  for (const name of ['etl-ventas', 'etl-inventario']) await boss.createQueue(name, { policy: 'singleton' })
+  await boss.stop({ graceful: false })
+}
+
+async function overHttp(url: string, token: string) {
+  const port = 18_000 + Math.floor(Math.random() * 900)
+  const child = spawn(process.execPath, [path.join(import.meta.dirname, '..', 'history-api', 'src', 'main.ts')], {
+    env: {
+      ...process.env,
+      DATABASE_URL: url,
+      HISTORY_API_PORT: String(port),
+      AUTH_JWT_SECRET: TEST_SECRET,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+  try {
+    const base = `http://127.0.0.1:${port}`
+    for (let i = 0; ; i++) {
+      if (
+        await fetch(`${base}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break
+      if (i > 100) throw new Error('history-api did not become ready')
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    const results = []
+    for (const query of ['limit=50', 'status=failed&limit=50']) {
+      const r = await autocannon({
+        url: `${base}/api/etl/history?${query}`,
+        connections: env('BENCH_API_CONNECTIONS', 20),
+        duration: env('BENCH_API_SECONDS', 10),
+        headers: { authorization: `Bearer ${token}` },
+      })
+      results.push({
+        url: `/api/etl/history?${query}`,
+        connections: r.connections,
+        'req/s': Math.round(r.requests.average),
+        'p50 ms': r.latency.p50,
+        'p99 ms': r.latency.p99,
+        errors: r.errors + r.timeouts,
+        non2xx: r.non2xx,
+      })
+    }
+    return results
+  } finally {
+    child.kill('SIGTERM')
+  }
+}
+
+async function main() {
+  const reuse = process.env.BENCH_API_DB
+  const db = reuse ? { url: reuse, drop: async () => {} } : await createThrowawayDb('api')
+  // The API's own pool settings (history-api/src/db.ts), e.g. JIT off.
+  const sql = connect(db.url, { max: 8, applicationName: 'fluxion-bench-api' })
+  out(`bench:api on ${describeUrl(db.url)} · ${cpus().length} CPU · node ${process.version}`)
+  try {
+    if (reuse) await migrateUp(sql)
+    const now = new Date()
+    await seed(sql, now)
+    const [scale] = await sql`
+      select (select count(*) from etl_executions)::int as executions, (select count(*) from etl_execution_details)::int as store_rows`
+    out(`scale: ${scale!.executions} executions, ${scale!.store_rows} store rows`)
+    if (process.env.BENCH_API_SEED_ONLY) return
+    const [big] =
+      await sql`select execution_id as id from etl_execution_details group by 1 having count(*) >= 200 limit 1`
+
+    const app = buildApp({ db: sql, auth: testAuth, boss: { send: async () => null }, tz: TZ })
+    const token = (await signToken(testAuth, { sub: 'bench', role: 'super_admin' }, 3600, new Date())).token
+    const get = (p: string) => async () => {
+      const res = await app.request(p, { headers: { Authorization: `Bearer ${token}` } })
+      if (res.status !== 200) throw new Error(`${p} answered ${res.status}: ${await res.text()}`)
+      await res.arrayBuffer()
+    }
+    const filters = [
+      '',
+      'etl_name=inventario',
+      'status=failed',
+      'triggered_by=cli',
+      'error_phase=load',
+      'error_category=pg_timeout',
+      'tienda=tienda_007',
+      'fecha_desde=2025-01-01',
+    ]
+    const measures: Measure[] = []
+    for (const f of filters) {
+      for (const page of [1, 1000]) {
+        const q = `${f ? `${f}&` : ''}limit=50&offset=${(page - 1) * 50}`
+        measures.push(await measure(`history ${f || '(no filter)'} page ${page}`, get(`/api/etl/history?${q}`)))
+      }
+    }
+    measures.push(await measure('detail, 200 stores', get(`/api/etl/history/${big!.id}`)))
+    measures.push(await measure('stats dias=7', get('/api/etl/stats?dias=7')))
+    measures.push(await measure('stats dias=90', get('/api/etl/stats?dias=90')))
+    measures.push(await measure('stats dias=90 etl_name=ventas', get('/api/etl/stats?dias=90&etl_name=ventas')))
+    const baseline = await measure(
+      'plan §6.2 SQL on the raw tables, dias=90',
+      () => planNumbers(sql, new Date(), 90, null, TZ).then(() => {}),
+      5,
+    )
+    measures.push(baseline)
+    table(measures.map((m) => ({ ...m })))
+
+    const statsNow = new Date()
+    const statsApp = buildApp({
+      db: sql,
+      auth: testAuth,
+      boss: { send: async () => null },
+      tz: TZ,
+      clock: () => statsNow,
+    })
+    const served = await (
+      await statsApp.request('/api/etl/stats?dias=90', { headers: { Authorization: `Bearer ${token}` } })
+    ).json()
+    const plan = await planNumbers(sql, statsNow, 90, null, TZ)
+    out(`\nstats dias=90 equals the plan's SQL on the raw tables: ${isDeepStrictEqual(served, plan)}`)
+
+    out('\nEXPLAIN of the list statements (no sequential scan of a big table, no sort beyond a page):')
+    for (const f of filters) {
+      for (const offset of [0, 49_950]) {
+        const query = Object.fromEntries(new URLSearchParams(`${f}&limit=50&offset=${offset}`))
+        const plans = await explainHistory(db.url, query)
+        const problems = plans.flatMap((p) => planProblems(p.plan, 200))
+        out(
+          `  ${(f || '(no filter)').padEnd(26)} offset ${String(offset).padEnd(6)} ${problems.length ? problems.join('; ') : 'ok (index scans only)'}`,
+        )
+      }
+    }
+
+    out('\nhistory list over HTTP (history-api in a child process, autocannon):')
+    await installBoss(db.url)
+    table(await overHttp(db.url, token))
+  } finally {
+    await sql.end()
+    if (!reuse && !process.env.BENCH_API_KEEP) await db.drop()
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:api: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+  process.exit(1)
+})
