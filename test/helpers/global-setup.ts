@@ -21,6 +21,12 @@ const alive = (pid: number) => {
   }
 }
 
+async function unusedFor(tx: postgres.TransactionSql, datname: string) {
+  const [row] = await tx<{ made: string | null }[]>`
+    select shobj_description(oid, 'pg_database') as made from pg_database where datname = ${datname}`
+  return Date.now() - Number(row?.made ?? 0) > 15 * 60_000
+}
+
 export default async function setup(project: TestProject) {
   const admin = adminSql()
   try {
@@ -38,7 +44,9 @@ export default async function setup(project: TestProject) {
       for (const { datname } of await tx<{ datname: string }[]>`
         select datname from pg_database where datname like 'fluxion\_test\_%' or datname like 'fluxion\_tpl\_%'`) {
         const pid = Number(/^fluxion_test_(\d+)_/.exec(datname)?.[1])
-        const staleTemplate = datname.startsWith('fluxion_tpl_') && datname !== template
+        // A stale template may still be in use by a run that started before a migration changed.
+        const staleTemplate =
+          datname.startsWith('fluxion_tpl_') && datname !== template && (await unusedFor(tx, datname))
         if (staleTemplate || (pid && !alive(pid))) {
           await admin.unsafe(`drop database if exists "${datname}" with (force)`)
         }
@@ -46,6 +54,7 @@ export default async function setup(project: TestProject) {
       const [exists] = await tx`select 1 from pg_database where datname = ${template}`
       if (exists) return
       await admin.unsafe(`create database "${template}"`)
+      await admin.unsafe(`comment on database "${template}" is '${Date.now()}'`)
       const sql = postgres(urlFor(template), { max: 1, onnotice: () => {} })
       try {
         await migrateUp(sql)

@@ -1,0 +1,2 @@
+DROP FUNCTION IF EXISTS etl_evaluate_alerts(NUMERIC, INTEGER);
+DROP TABLE IF EXISTS etl_alerts;
