@@ -52,7 +52,8 @@ export function buildApp(deps: AppDeps): App {
   const tz = deps.tz ?? 'America/Caracas'
   const logger = deps.logger ?? pino({ level: 'silent' })
   const read = deps.readDb ?? deps.db
-  const hub = deps.hub ?? createEventHub(deps.db, read, logger)
+  // Events are read on the primary: a replica may not have replayed the change it was notified of yet.
+  const hub = deps.hub ?? createEventHub(deps.db, deps.db, logger)
   const metrics = deps.metrics ?? createMetrics()
 
   const app = new OpenAPIHono({ defaultHook: validationHook })
@@ -73,7 +74,10 @@ export function buildApp(deps: AppDeps): App {
   app.route('/', tiendasRoutes({ read }))
   app.route('/', eventsRoutes({ hub, pingMs: deps.pingMs }))
   app.route('/', loginRoutes({ write: deps.db, auth: deps.auth, clock, limiters: deps.loginLimiters }))
-  app.route('/', operationsRoutes({ read, metrics, document: served }))
+  app.route(
+    '/',
+    operationsRoutes({ pools: deps.readDb ? [deps.db, deps.readDb] : [deps.db], metrics, document: served }),
+  )
   registerSharedComponents(app)
 
   app.notFound(notFound)

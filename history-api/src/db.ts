@@ -7,9 +7,12 @@ export function connect(url: string, opts: { max?: number; applicationName?: str
   return postgres(url, {
     max: opts.max ?? 10,
     onnotice: () => {},
-    // JIT compilation costs ~1 s per statement on this workload (short, index-driven queries whose
-    // estimated cost crosses jit_above_cost on a large history) and never pays off here.
-    connection: { application_name: opts.applicationName ?? 'fluxion-history-api', jit: 'off' },
+    connection: {
+      application_name: opts.applicationName ?? 'fluxion-history-api',
+      // JIT compilation costs ~1 s per statement on this workload (short, index-driven queries
+      // whose estimated cost crosses jit_above_cost on a large history) and never pays off here.
+      jit: 'off',
+    },
   })
 }
 

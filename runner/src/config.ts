@@ -14,6 +14,12 @@ export const runnerConfigSchema = z.object({
   SOURCE_REQUEST_TIMEOUT_MS: positiveInt(90_000),
   SOURCE_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
   ETL_CONCURRENCY: positiveInt(4),
+  /** First backoff before retrying a store after a transient error; doubles per attempt, with jitter. */
+  SOURCE_RETRY_BASE_MS: positiveInt(500),
+  /** statement_timeout of the load's statements: a write that hangs fails as load/pg_timeout. */
+  LOAD_STATEMENT_TIMEOUT_MS: positiveInt(300_000),
+  /** Rows per INSERT … SELECT FROM unnest(…) inside a store's load transaction. */
+  LOAD_CHUNK_ROWS: positiveInt(10_000),
   KLK_API_TOKEN: z.string().default(''),
   STELLAR_USER: z.string().default(''),
   STELLAR_PASSWORD: z.string().default(''),

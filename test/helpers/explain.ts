@@ -42,8 +42,8 @@ export async function explainHistory(url: string, query: Record<string, string>,
     if (res.status !== 200) throw new Error(`history answered ${res.status}: ${await res.text()}`)
     const plans: { text: string; plan: PlanNode }[] = []
     for (const { text, params } of captured) {
-      // Only the list's own statements: not the counter lookup, the store check or the driver's type fetch.
-      if (!/etl_executions|etl_execution_details/.test(text) || /etl_execution_counts|from tiendas/.test(text)) continue
+      // Only the list's own statements: not the store check or the driver's type fetch.
+      if (!/etl_executions|etl_execution_details/.test(text) || /from tiendas/.test(text)) continue
       const options = opts.analyze ? 'analyze, buffers, format json' : 'format json'
       const [row] = await sql.unsafe(`explain (${options}) ${text}`, params as never[])
       plans.push({ text, plan: (row!['QUERY PLAN'] as { Plan: PlanNode }[])[0]!.Plan })

@@ -48,7 +48,10 @@ export const PING_MS = 15_000
 export const eventsRoutes = (deps: { hub: EventHub; pingMs?: number }) =>
   new OpenAPIHono({ defaultHook: validationHook }).openapi(eventsRoute, (c) =>
     streamSSE(c, async (stream) => {
-      const send = (e: StreamEvent) => void stream.writeSSE({ event: e.event, data: JSON.stringify(e.data) })
+      // A client gone mid-write is noticed by onAbort; the failed write itself is of no interest.
+      const send = (e: StreamEvent) => {
+        stream.writeSSE({ event: e.event, data: JSON.stringify(e.data) }).catch(() => {})
+      }
       const unsubscribe = await deps.hub.subscribe(send)
       stream.onAbort(unsubscribe)
       // A first comment flushes the headers: the client knows the stream is live from here on.

@@ -2,7 +2,8 @@ import type { Db } from '../db.ts'
 import { executionFilters, type HistoryFilters } from './executions.sql.ts'
 
 // X-Total-Count without counting rows where possible: migration 036 keeps exact counters per
-// filter value, per store and per UTC hour of started_at.
+// filter value, per store and per UTC hour of started_at. Each count is a SQL expression, so
+// the list reads its page and its total in one statement.
 
 const COUNTED = [
   ['etlName', 'etl_name'],
@@ -23,13 +24,8 @@ export function counterFor(f: HistoryFilters): { dim: string; val: string } | nu
   return { dim, val: f[key]! }
 }
 
-export function readCounter(db: Db, c: { dim: string; val: string }) {
-  return db<{ n: number }[]>`
-    select n::int as n from etl_execution_counts where dim = ${c.dim} and val = ${c.val}`.then((r) => r[0]?.n ?? 0)
-}
-
-const onlyDates = (f: HistoryFilters) =>
-  (f.desde || f.hasta) && !(f.tienda || COUNTED.some(([key]) => f[key] !== undefined))
+const counterValue = (db: Db, c: { dim: string; val: string }) =>
+  db`coalesce((select n from etl_execution_counts where dim = ${c.dim} and val = ${c.val}), 0)`
 
 const HOUR_MS = 3_600_000
 const hourKey = (ms: number) => new Date(ms).toISOString().slice(0, 13) // the counters' 'YYYY-MM-DDTHH' (UTC)
@@ -39,43 +35,44 @@ const hourKey = (ms: number) => new Date(ms).toISOString().slice(0, 13) // the c
  * counters (an index range of the counts' primary key), the partial hours at both edges from
  * the list index (each less than an hour of rows).
  */
-export function countStartedBetween(db: Db, f: HistoryFilters) {
-  const lo = f.desde?.getTime() ?? null
-  // An inclusive bound on an instant (ms precision) is the next microsecond, exclusive.
-  const hi = f.hasta ? f.hasta.at.getTime() : null
+function startedBetween(db: Db, f: HistoryFilters) {
   const hiCond = f.hasta
     ? f.hasta.inclusive
       ? db`e.started_at <= ${f.hasta.at}`
       : db`e.started_at < ${f.hasta.at}`
     : db`true`
-  const loH = lo === null ? null : Math.ceil(lo / HOUR_MS) * HOUR_MS
-  const hiH = hi === null ? null : Math.floor(hi / HOUR_MS) * HOUR_MS
+  const loH = f.desde ? Math.ceil(f.desde.getTime() / HOUR_MS) * HOUR_MS : null
+  const hiH = f.hasta ? Math.floor(f.hasta.at.getTime() / HOUR_MS) * HOUR_MS : null
   if (loH !== null && hiH !== null && loH >= hiH) {
-    return db<{ n: number }[]>`
-      select count(*)::int as n from etl_executions e where e.started_at >= ${f.desde!} and ${hiCond}`.then(
-      (r) => r[0]!.n,
-    )
+    return db`(select count(*) from etl_executions e where e.started_at >= ${f.desde!} and ${hiCond})`
   }
-  return db<{ n: number }[]>`
-    select (
-      coalesce((select sum(c.n) from etl_execution_counts c where c.dim = 'hour'
-        and c.val >= ${loH === null ? '' : hourKey(loH)} and c.val < ${hiH === null ? '~' : hourKey(hiH)}), 0)
-      + ${loH === null ? db`0` : db`(select count(*) from etl_executions e where e.started_at >= ${f.desde!} and e.started_at < ${new Date(loH)})`}
-      + ${hiH === null ? db`0` : db`(select count(*) from etl_executions e where e.started_at >= ${new Date(hiH)} and ${hiCond})`}
-    )::int as n`.then((r) => r[0]!.n)
+  const hours = db`coalesce((select sum(c.n) from etl_execution_counts c where c.dim = 'hour'
+    and c.val >= ${loH === null ? '' : hourKey(loH)} and c.val < ${hiH === null ? '~' : hourKey(hiH)}), 0)`
+  const head =
+    loH === null
+      ? db`0`
+      : db`(select count(*) from etl_executions e where e.started_at >= ${f.desde!} and e.started_at < ${new Date(loH)})`
+  const tail =
+    hiH === null
+      ? db`0`
+      : db`(select count(*) from etl_executions e where e.started_at >= ${new Date(hiH)} and ${hiCond})`
+  return db`(${hours} + ${head} + ${tail})`
 }
 
-/** Counts without a kept counter: a date range alone, or combined filters (from the list indexes). */
-export function countExecutions(db: Db, f: HistoryFilters) {
-  if (onlyDates(f)) return countStartedBetween(db, f)
-  return db<{ n: number }[]>`
-    select count(*)::int as n from etl_executions e where true ${executionFilters(db, f)}`.then((r) => r[0]!.n)
+/** X-Total-Count of the filters but the store, as an expression. */
+export function totalOf(db: Db, f: HistoryFilters) {
+  const counter = counterFor(f)
+  if (counter) return counterValue(db, counter)
+  if (!COUNTED.some(([key]) => f[key] !== undefined)) return startedBetween(db, f)
+  return db`(select count(*) from etl_executions e where true ${executionFilters(db, f)})`
 }
 
+/** Started executions including the store (the queued ones are counted apart). */
 export function countStartedForTienda(db: Db, f: HistoryFilters & { tienda: string }) {
-  return db<{ n: number }[]>`
-    select count(*)::int as n from etl_execution_details d join etl_executions e on e.id = d.execution_id
-    where d.tienda_id = ${f.tienda} and d.execution_started_at is not null ${executionFilters(db, f)}`.then(
-    (r) => r[0]!.n,
-  )
+  const counter = counterFor(f)
+  const total = counter
+    ? counterValue(db, counter)
+    : db`(select count(*) from etl_execution_details d join etl_executions e on e.id = d.execution_id
+        where d.tienda_id = ${f.tienda} and d.execution_started_at is not null ${executionFilters(db, f)})`
+  return db<{ n: number }[]>`select (${total})::int as n`.then((r) => r[0]!.n)
 }

@@ -5,7 +5,7 @@ import type { Db } from '../db.ts'
 import { etlErrors, NoQuery } from '../openapi.ts'
 import { invalid, problem, validationHook } from '../problem.ts'
 import { dayStart, isPlainDate, nextDayStart } from '../time.ts'
-import { countExecutions, counterFor, countStartedForTienda, readCounter } from './counts.sql.ts'
+import { countStartedForTienda, totalOf } from './counts.sql.ts'
 import { findExecution, listTiendaDetails } from './detail.sql.ts'
 import { ExecutionDetail, ExecutionIdParam, ExecutionSummary, HistoryQuery } from './executions.schemas.ts'
 import {
@@ -98,10 +98,9 @@ async function pageForTienda(db: Db, f: HistoryFilters & { tienda: string }) {
   const fromQueued = queued.slice(f.offset, f.offset + f.limit)
   const rest = f.limit - fromQueued.length
   const startedOffset = Math.max(0, f.offset - queued.length)
-  const counter = counterFor(f)
   const [started, startedTotal] = await Promise.all([
     rest > 0 ? listStartedIdsForTienda(db, f, rest, startedOffset) : Promise.resolve([]),
-    counter ? readCounter(db, counter) : countStartedForTienda(db, f),
+    countStartedForTienda(db, f),
   ])
   const ids = [...fromQueued, ...started.map((r) => r.id)]
   const body = ids.length ? await listExecutionsByIds(db, ids) : '[]'
@@ -110,12 +109,7 @@ async function pageForTienda(db: Db, f: HistoryFilters & { tienda: string }) {
 
 async function page(db: Db, f: HistoryFilters) {
   if (f.tienda) return pageForTienda(db, { ...f, tienda: f.tienda })
-  const counter = counterFor(f)
-  const [body, total] = await Promise.all([
-    listExecutionsPage(db, f),
-    counter ? readCounter(db, counter) : countExecutions(db, f),
-  ])
-  return { body, total }
+  return listExecutionsPage(db, f, totalOf(db, f))
 }
 
 export const executionsRoutes = (deps: ExecutionsDeps) =>

@@ -1,4 +1,8 @@
+import type { PendingQuery, Row } from 'postgres'
 import type { Db } from '../db.ts'
+
+/** A piece of SQL built with the tagged template, spliced into a statement. */
+export type Fragment = PendingQuery<Row[]>
 
 export type HistoryFilters = {
   etlName?: string
@@ -39,19 +43,16 @@ const utc = (db: Db, column: string) =>
   db`to_char(${db.unsafe(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
 
 /**
- * The list item (contract ExecutionSummary) built by PostgreSQL: the list answers with the JSON
- * text as is, with no per-row parsing and re-serialising in the API process. triggered_by is
- * never null when the tracker writes; `cli` is the plan's default origin.
+ * The list item (contract ExecutionSummary) as columns of `e`; `summaryJson` aggregates rows of
+ * them into the compact JSON array the list answers with as is — no per-row parsing and
+ * re-serialising in the API process. triggered_by is never null when the tracker writes; `cli`
+ * is the plan's default origin.
  */
-const summaryJson = (db: Db) => db`json_build_object(
-  'id', e.id, 'etl_name', e.etl_name, 'etl_type', e.etl_type,
-  'started_at', ${utc(db, 'e.started_at')}, 'finished_at', ${utc(db, 'e.finished_at')},
-  'duration_seconds', e.duration_seconds, 'status', e.status,
-  'records_extracted', e.records_extracted, 'records_loaded', e.records_loaded,
-  'duplicates_skipped', e.duplicates_skipped, 'tiendas_count', e.tiendas_count,
-  'tiendas_exitosas', e.tiendas_exitosas, 'tiendas_fallidas', e.tiendas_fallidas,
-  'error_phase', e.error_phase, 'error_category', e.error_category,
-  'triggered_by', coalesce(e.triggered_by, 'cli'))`
+const summaryColumns = (db: Db) => db`
+  e.id, e.etl_name, e.etl_type, ${utc(db, 'e.started_at')} as started_at, ${utc(db, 'e.finished_at')} as finished_at,
+  e.duration_seconds, e.status, e.records_extracted, e.records_loaded, e.duplicates_skipped, e.tiendas_count,
+  e.tiendas_exitosas, e.tiendas_fallidas, e.error_phase, e.error_category,
+  coalesce(e.triggered_by, 'cli') as triggered_by`
 
 /** Every filter but the store, on alias `e`; each one is a column of a list index. */
 export const executionFilters = (db: Db, f: HistoryFilters) => db`
@@ -70,17 +71,18 @@ const hasExecutionFilters = (f: HistoryFilters) =>
  * One page in list order. The page's ids come from an index-only scan of the list index of the
  * filter (so a deep offset skips index entries, not table rows); only the page is read whole.
  */
-export function listExecutionsPage(db: Db, f: HistoryFilters) {
-  return db<{ body: string }[]>`
+export function listExecutionsPage(db: Db, f: HistoryFilters, total: Fragment) {
+  return db<{ body: string; total: number }[]>`
     with page as (
       select e.id, e.started_at from etl_executions e
       where true ${executionFilters(db, f)}
       order by e.started_at desc nulls first, e.id desc
       limit ${f.limit} offset ${f.offset}
     )
-    select coalesce(json_agg(${summaryJson(db)} order by page.started_at desc nulls first, page.id desc), '[]')::text
-      as body
-    from page join etl_executions e on e.id = page.id`.then((r) => r[0]!.body)
+    select coalesce((select json_agg(x order by x.started_at desc nulls first, x.id desc) from (
+        select ${summaryColumns(db)} from page join etl_executions e on e.id = page.id
+        order by page.started_at desc nulls first, page.id desc) x), '[]')::text as body,
+      (${total})::int as total`.then((r) => r[0]!)
 }
 
 /** Queued executions asked for the store (they have no store rows yet); they head the list. */
@@ -105,8 +107,9 @@ export function listStartedIdsForTienda(db: Db, f: HistoryFilters & { tienda: st
 /** The items of these executions as a JSON array, in list order. */
 export function listExecutionsByIds(db: Db, ids: number[]) {
   return db<{ body: string }[]>`
-    select coalesce(json_agg(${summaryJson(db)} order by e.started_at desc nulls first, e.id desc), '[]')::text as body
-    from etl_executions e where e.id = any(${ids}::int[])`.then((r) => r[0]!.body)
+    select coalesce(json_agg(x order by x.started_at desc nulls first, x.id desc), '[]')::text as body from (
+      select ${summaryColumns(db)} from etl_executions e where e.id = any(${ids}::int[])
+      order by e.started_at desc nulls first, e.id desc) x`.then((r) => r[0]!.body)
 }
 
 export function findTienda(db: Db, id: string) {

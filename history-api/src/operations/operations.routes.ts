@@ -75,7 +75,8 @@ const docsRoute = createRoute({
   responses: { 200: { description: 'The docs page.', content: { 'text/html': { schema: z.string() } } } },
 })
 
-export type OperationsDeps = { read: Db; metrics: Metrics; document: () => Record<string, unknown> }
+/** `pools`: the primary and, when configured, the replica — ready means every one answers. */
+export type OperationsDeps = { pools: Db[]; metrics: Metrics; document: () => Record<string, unknown> }
 
 const READY_TIMEOUT_MS = 2000
 
@@ -84,7 +85,10 @@ export const operationsRoutes = (deps: OperationsDeps) => {
   return new OpenAPIHono({ defaultHook: validationHook })
     .openapi(healthRoute, (c) => c.json({ status: 'ok' as const }, 200))
     .openapi(readyRoute, async (c) => {
-      const probe = deps.read`select 1`.then(() => true)
+      const probe = Promise.all(deps.pools.map((db) => db`select 1`)).then(
+        () => true,
+        () => false,
+      )
       const timeout = new Promise<boolean>((r) => setTimeout(() => r(false), READY_TIMEOUT_MS).unref())
       const up = await Promise.race([probe, timeout]).catch(() => false)
       return up

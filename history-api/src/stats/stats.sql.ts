@@ -1,27 +1,5 @@
 import type { Db } from '../db.ts'
 
-export type StatsRow = {
-  successful: number
-  partial: number
-  failed: number
-  success_rate: number | null
-  avg_duration_seconds: number | null
-  total_records_loaded: number
-  total_duplicates: number
-  errors: { phase: string; category: string | null; n: number }[]
-  tendencia: { fecha: string; exitosas: number; parciales: number; fallidas: number }[]
-  tiendas: {
-    tienda_id: string
-    tienda_nombre: string | null
-    total: number
-    fallos: number
-    error_mas_comun: string | null
-  }[]
-  mapa: { tienda_id: string; fecha: string; fallos: number }[]
-  running: number
-  queued: number
-}
-
 const FINISHED = ['success', 'partial', 'failed']
 
 /**
@@ -34,13 +12,13 @@ const FINISHED = ['success', 'partial', 'failed']
  * so the numbers equal the plan's §6.2 SQL over the raw tables (migration 036 keeps the
  * rollups by trigger) while reading a few thousand rows instead of millions.
  */
-export function readStats(db: Db, p: { since: Date; etlName: string | null; tz: string }) {
+export function readStats(db: Db, p: { since: Date; dias: number; etlName: string | null; tz: string }) {
   const tz = p.tz
   const etl = (alias: string, column = 'etl_name') =>
     p.etlName ? db`and ${db(alias)}.${db(column)} = ${p.etlName}` : db``
   const rawWindow = db`e.started_at >= b.s and e.started_at < b.d0 and not (e.started_at >= b.h0 and e.started_at < b.h1)
     and e.status in ${db(FINISHED)} ${etl('e')}`
-  return db<StatsRow[]>`
+  return db<{ body: string }[]>`
     with b0 as (
       select x.s, y.h0, z.d0, greatest(y.h0, date_trunc('hour', z.d0, 'UTC')) as h1, (z.d0 at time zone ${tz})::date as d0_fecha
       from (select ${p.since}::timestamptz as s) x
@@ -108,20 +86,37 @@ export function readStats(db: Db, p: { since: Date; etlName: string | null; tz: 
       from per_category group by 1, 2 having sum(fallos) > 0
       order by fallos desc, tienda_id, tienda_nombre limit 10
     )
-    select t.*,
-      round(t.successful::numeric * 100 / nullif(t.successful + t.partial + t.failed, 0), 2)::float8 as success_rate,
-      (select coalesce(json_agg(x), '[]') from (
-        select error_phase as phase, error_category as category, sum(n)::int as n from ex
-        where error_phase is not null group by 1, 2 having sum(n) > 0) x) as errors,
-      (select coalesce(json_agg(x order by x.fecha), '[]') from (
+    -- The response itself (contract EtlStats), so the API sends it as it comes.
+    select json_build_object(
+      'total_executions', t.successful + t.partial + t.failed,
+      'successful', t.successful, 'partial', t.partial, 'failed', t.failed,
+      'success_rate', round(t.successful::numeric * 100 / nullif(t.successful + t.partial + t.failed, 0), 2)::float8,
+      'avg_duration_seconds', t.avg_duration_seconds,
+      'total_records_loaded', t.total_records_loaded, 'total_duplicates', t.total_duplicates,
+      'errors_by_phase', (select json_build_object(
+          'extract', coalesce(sum(n) filter (where error_phase = 'extract'), 0)::int,
+          'transform', coalesce(sum(n) filter (where error_phase = 'transform'), 0)::int,
+          'load', coalesce(sum(n) filter (where error_phase = 'load'), 0)::int)
+        from ex),
+      'errors_by_category', (select coalesce(json_object_agg(c.error_category, c.n order by c.error_category), '{}')
+        from (select error_category, sum(n)::int as n from ex
+              where error_phase is not null and error_category is not null
+              group by 1 having sum(n) > 0) c),
+      'tiendas_con_mas_fallos', (select coalesce(json_agg(json_build_object(
+          'tienda_id', x.tienda_id, 'tienda_nombre', x.tienda_nombre, 'total_ejecuciones', x.total,
+          'fallos', x.fallos, 'error_mas_comun', x.error_mas_comun)
+        order by x.fallos desc, x.tienda_id, x.tienda_nombre), '[]') from top_tiendas x),
+      'running', (select count(*)::int from etl_executions e cross join b
+        where e.status = 'running' and e.started_at >= b.s ${etl('e')}),
+      'queued', (select count(*)::int from etl_executions e where e.status = 'queued' ${etl('e')}),
+      'dias', ${p.dias}::int,
+      'etl_name', ${p.etlName}::text,
+      'tendencia_diaria', (select coalesce(json_agg(x order by x.fecha), '[]') from (
         select fecha, coalesce(sum(n) filter (where status = 'success'), 0)::int as exitosas,
           coalesce(sum(n) filter (where status = 'partial'), 0)::int as parciales,
           coalesce(sum(n) filter (where status = 'failed'), 0)::int as fallidas
-        from ex group by fecha having sum(n) > 0) x) as tendencia,
-      (select coalesce(json_agg(x order by x.fallos desc, x.tienda_id, x.tienda_nombre), '[]') from top_tiendas x) as tiendas,
-      (select coalesce(json_agg(x order by x.tienda_id, x.fecha), '[]') from mapa x) as mapa,
-      (select count(*)::int from etl_executions e cross join b
-        where e.status = 'running' and e.started_at >= b.s ${etl('e')}) as running,
-      (select count(*)::int from etl_executions e where e.status = 'queued' ${etl('e')}) as queued
-    from totals t`
+        from ex group by fecha having sum(n) > 0) x),
+      'mapa_fallos', (select coalesce(json_agg(x order by x.tienda_id, x.fecha), '[]') from mapa x)
+    )::text as body
+    from totals t`.then((r) => r[0]!.body)
 }

@@ -10,6 +10,7 @@
 //   (encoding_error), not silently replaced characters.
 // - One Agent per source; a source lives for one run (run-etl.ts closes it), so every run measures
 //   a fresh connect and no keep-alive socket outlives the run.
+import { isIP } from 'node:net'
 import { Agent, buildConnector, request } from 'undici'
 import { z } from 'zod'
 import type { ExtractOptions, Source, SourceDiagnostics, SourceTienda, VentasWindow } from './source.ts'
@@ -53,7 +54,8 @@ export function createKlkSource(config: KlkConfig): Source {
       connector(options, (...args) => {
         const [error, socket] = args
         connects.set(originKey(options.hostname, options.port), {
-          ip: socket?.remoteAddress ?? null,
+          // A connect that never completed has no socket; an IP-literal host still names the target.
+          ip: socket?.remoteAddress ?? (isIP(options.hostname) ? options.hostname : null),
           latencyMs: Math.round((performance.now() - started) * 100) / 100,
           code: (error as { code?: string } | null)?.code ?? null,
         })

@@ -225,23 +225,32 @@ describe('mixed runs', () => {
   })
 })
 
+// Decision: the plan's inventario ETL is KLK's (etl_inventario_klk_postgres.py) and Stellar's stock
+// tables are not part of it, so the Stellar source has no inventario feed and run-etl leaves Stellar
+// stores out of inventario runs. They get no detail row at all: a `skipped` row would count against
+// the run (the roll-up counts every store that is not a success as fallida), and nothing was due.
 describe('inventario', () => {
-  pgTest('a Stellar store in an inventario run is skipped with a reason; the KLK stores run', async ({
+  pgTest('Stellar stores are left out of an inventario run: never contacted, the run is a success', async ({
     db,
     database,
   }) => {
     const klk = await addKlkStores(db, [{ tiendaId: 'tienda_61' }])
     closers.push(() => Promise.all(klk.map((s) => s.close())))
-    const stellar = await addStellarStore(db, 'tienda_62')
+    await addStellarStore(db, 'tienda_62', 'login_failed')
     const row = await run(db, database.url, ['tienda_61', 'tienda_62'], 'inventario')
     const { execution, details } = await executionOf(db, row.id)
-    expect(execution).toMatchObject({ status: 'success', tiendas_fallidas: 0 })
-    expect(details.map((d) => [d.tienda_id, d.source_system, d.status])).toEqual([
-      ['tienda_61', 'klk', 'success'],
-      ['tienda_62', 'stellar', 'skipped'],
-    ])
-    expect(details[1]!.error_message).toMatch(/stellar/i)
-    // Never contacted: no login, no query.
-    expect(stellar.queries).toHaveLength(0)
+    expect(execution).toMatchObject({ status: 'success', source_system: 'klk', tiendas_count: 1, tiendas_fallidas: 0 })
+    expect(execution.tienda_ids).toEqual(['tienda_61'])
+    expect(details.map((d) => [d.tienda_id, d.status])).toEqual([['tienda_61', 'success']])
+  })
+
+  pgTest('an inventario run of Stellar stores only is refused before anything is written, naming why', async ({
+    db,
+    database,
+  }) => {
+    await addStellarStore(db, 'tienda_63')
+    const before = await db`select count(*)::int as n from etl_executions`
+    await expect(run(db, database.url, ['tienda_63'], 'inventario')).rejects.toThrow(/tienda_63.*inventario/i)
+    expect(await db`select count(*)::int as n from etl_executions`).toEqual(before)
   })
 })

@@ -81,7 +81,7 @@ describe('classifyError, KLK', () => {
     expect(pick(fail([{ id: 'a', n: 'two' }], true), 'transform')).toBe('transform/data_format/klk_api')
     expect(pick(fail([{ id: 'a', n: -1 }]), 'transform')).toBe('transform/data_validation/klk_api')
     const c = classifyError(fail([{ id: 'a', n: -1 }]), 'transform', 'klk')
-    expect(c.message).toBe('invalid data: 0.n: Too small: expected number to be >=0')
+    expect(c.message).toBe('invalid data: row 0 n: Too small: expected number to be >=0')
   })
 })
 

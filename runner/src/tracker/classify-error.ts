@@ -195,7 +195,12 @@ function zodSignal(issues: ZodIssueLike[]): Signal {
 
 /** zod's own message is a JSON dump of every issue; keep a readable summary instead. */
 export function summarizeZodIssues(issues: ZodIssueLike[], max = 3): string {
-  const shown = issues.slice(0, max).map((i) => `${(i.path ?? []).map(String).join('.') || '(root)'}: ${i.message}`)
+  const where = (path: PropertyKey[]) => {
+    const [first, ...rest] = path.map(String)
+    const field = typeof path[0] === 'number' ? [`row ${first}`, rest.join('.')] : [first, ...rest].join('.')
+    return (Array.isArray(field) ? field.filter(Boolean).join(' ') : field) || '(root)'
+  }
+  const shown = issues.slice(0, max).map((i) => `${where(i.path ?? [])}: ${i.message}`)
   const more = issues.length > max ? ` (+${issues.length - max} more)` : ''
   return `invalid data: ${shown.join('; ')}${more}`
 }
