@@ -164,6 +164,12 @@ describe('bad input', () => {
       'Content-Type',
       'form body',
     )
+    expectProblem(
+      await api.call('post', '/api/etl/run?dry_run=1', { body: validRun }),
+      400,
+      'dry_run',
+      'unknown query parameter',
+    )
     const huge = { ...validRun, nota: 'x'.repeat(70 * 1024) }
     const big = await api.call('post', '/api/etl/run', { body: huge })
     expect(big.status).toBe(413)

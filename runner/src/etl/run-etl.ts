@@ -197,15 +197,22 @@ async function resolveTiendas(
     if (problems.length) throw new Error(`cannot run ${request.etlName}: ${problems.join('; ')}`)
   }
   let tiendas: TiendaRow[] = rows
+  let without: TiendaRow[] = []
   if (request.etlName === 'inventario') {
     // The plan's inventario ETL is KLK's: a system without an inventory feed is left out, not failed.
-    const without = tiendas.filter((t) => !sourceFor(t.source_system).inventario)
+    without = tiendas.filter((t) => !sourceFor(t.source_system).inventario)
     if (without.length) {
       deps.logger.info({ tiendas: without.map((t) => t.id) }, 'stores without an inventario feed left out of the run')
       tiendas = tiendas.filter((t) => !without.includes(t))
     }
   }
-  if (tiendas.length === 0) throw new Error(`cannot run ${request.etlName}: no active store to run`)
+  if (tiendas.length === 0) {
+    // Say why when every requested store was left out (an inventario run of Stellar stores only).
+    const why = without.length
+      ? ` (${without.map((t) => `${t.id} is ${t.source_system}`).join(', ')}; only KLK stores have an inventario feed)`
+      : ''
+    throw new Error(`cannot run ${request.etlName}: no active store to run${why}`)
+  }
   return tiendas
 }
 

@@ -81,7 +81,15 @@ export function etlJobHandler(deps: JobDeps, etlName: EtlName) {
       const window =
         etlName === 'ventas' ? { desde: new Date(hasta.getTime() - deps.config.VENTAS_WINDOW_MIN * 60_000), hasta } : {}
       const row = await withStoreLocks(deps.db, etlName, tiendaIds, { signal, onWait }, () =>
-        runEtl(runDeps, { etlName, tiendaIds, ...window, triggeredBy: 'scheduler', etlType: 'scheduled', signal }),
+        runEtl(runDeps, {
+          etlName,
+          tiendaIds,
+          ...window,
+          triggeredBy: 'scheduler',
+          etlType: 'scheduled',
+          jobId: job.id,
+          signal,
+        }),
       )
       return { execution_id: row.id, status: row.status }
     }
@@ -109,6 +117,7 @@ export function etlJobHandler(deps: JobDeps, etlName: EtlName) {
       triggeredBy: payload.triggered_by,
       etlType,
       recoveredGapId: payload.recovered_gap_id ?? undefined,
+      jobId: job.id,
       signal,
     } as const
 

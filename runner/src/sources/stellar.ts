@@ -27,7 +27,7 @@ export type StellarConfig = {
   STELLAR_DATABASE: string
 }
 
-/** Rows per batch handed to the transform/load: ~1 MB of sale lines, a few round trips to COPY. */
+/** Rows per batch (~1 MB of sale lines): the request is paused at each until the consumer takes it. */
 const DEFAULT_BATCH = 5_000
 
 type OpenPool = { pool: sql.ConnectionPool; diagnostics: SourceDiagnostics }
@@ -110,9 +110,8 @@ export function createStellarSource(config: StellarConfig, options: { batchSize?
   return {
     sourceSystem: 'stellar',
     ventas,
-    // No inventario: the plan's inventario ETL reads KLK only (etl_inventario_klk_postgres.py), and
-    // Stellar's stock tables are not part of it. run-etl records Stellar stores of an inventario run
-    // as skipped.
+    // No inventario: the plan's inventario ETL reads KLK only (etl_inventario_klk_postgres.py) and
+    // Stellar's stock tables are not part of it; run-etl leaves Stellar stores out of inventario runs.
     async close() {
       const opening = [...pools.values()]
       pools.clear()
