@@ -290,17 +290,21 @@ END $$;
 CREATE TRIGGER etl_execution_details_rollup
     AFTER INSERT OR DELETE ON etl_execution_details
     FOR EACH ROW EXECUTE FUNCTION etl_execution_details_rollup();
--- Phase and counter updates of a store in progress do not touch anything counted: skip them.
+-- While its execution runs, a store row only counts towards the per-store total (by tienda_id,
+-- once started): the tracker's progress updates skip the trigger entirely. Once the execution
+-- is finished, every column the statistics read matters.
 CREATE TRIGGER etl_execution_details_rollup_update
     AFTER UPDATE ON etl_execution_details
     FOR EACH ROW
-    WHEN (OLD.status IS DISTINCT FROM NEW.status
-        OR OLD.tienda_id IS DISTINCT FROM NEW.tienda_id
-        OR OLD.tienda_nombre IS DISTINCT FROM NEW.tienda_nombre
-        OR OLD.error_category IS DISTINCT FROM NEW.error_category
-        OR OLD.execution_started_at IS DISTINCT FROM NEW.execution_started_at
-        OR OLD.execution_etl_name IS DISTINCT FROM NEW.execution_etl_name
-        OR OLD.execution_finished IS DISTINCT FROM NEW.execution_finished)
+    WHEN (OLD.tienda_id IS DISTINCT FROM NEW.tienda_id
+        OR (OLD.execution_started_at IS NULL) <> (NEW.execution_started_at IS NULL)
+        OR OLD.execution_finished IS DISTINCT FROM NEW.execution_finished
+        OR (NEW.execution_finished AND (
+            OLD.status IS DISTINCT FROM NEW.status
+            OR OLD.tienda_nombre IS DISTINCT FROM NEW.tienda_nombre
+            OR OLD.error_category IS DISTINCT FROM NEW.error_category
+            OR OLD.execution_started_at IS DISTINCT FROM NEW.execution_started_at
+            OR OLD.execution_etl_name IS DISTINCT FROM NEW.execution_etl_name)))
     EXECUTE FUNCTION etl_execution_details_rollup();
 
 -- TRUNCATE fires no row trigger: empty what was derived from the emptied table.

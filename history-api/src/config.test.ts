@@ -10,8 +10,8 @@ it('defaults as DESIGN §9 says', () => {
     AUTH_ISSUER: 'fluxion',
     AUTH_AUDIENCE: 'etl-history',
     TZ_TIENDAS: 'America/Caracas',
-    DATABASE_READ_URL: undefined,
   })
+  expect(c.DATABASE_READ_URL).toBeUndefined()
   expect(c.DATABASE_URL).toMatch(/^postgres:\/\/fluxion:fluxion@127\.0\.0\.1:\d+\/fluxion$/)
 })
 

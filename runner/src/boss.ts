@@ -24,14 +24,15 @@ export const ETL_NAMES = Object.keys(QUEUES) as EtlName[]
  * - `expireInSeconds`: a run that is still going after an hour is hung (19 stores, 4 at a time,
  *   each bounded by its timeouts and retries, take minutes at worst); pg-boss aborts the
  *   handler through job.signal and retries.
- * - retries: a handler throws only when the run could not be recorded (PostgreSQL gone, …),
- *   so a few spaced-out retries are enough. A run that finished failed is not retried.
+ * - retries: a job is retried when its worker died (heartbeat) or its run could not be recorded
+ *   (PostgreSQL restarting, …): soon (5–10 s), then backing off. A run that finished failed is
+ *   a recorded outcome, not retried.
  */
 export function queueOptions(config: RunnerConfig): Omit<Queue, 'name'> {
   return {
     policy: 'singleton',
     retryLimit: 3,
-    retryDelay: 30,
+    retryDelay: 5,
     retryBackoff: true,
     retryDelayMax: 600,
     expireInSeconds: 3600,

@@ -5,7 +5,13 @@ import { findPendingGaps, groupGaps } from './gaps.sql.ts'
 const at = (h: number) => new Date(Date.UTC(2026, 10, 2, h))
 
 pgTest('a gap is a failed store not loaded since by a later success covering its window', async ({ db }) => {
-  const exec = async (etl: string, status: string, startedHoursAgo: number, window: [number, number] | null, stores: Record<string, string>) => {
+  const exec = async (
+    etl: string,
+    status: string,
+    startedHoursAgo: number,
+    window: [number, number] | null,
+    stores: Record<string, string>,
+  ) => {
     const [row] = await db<{ id: number }[]>`
       insert into etl_executions (etl_name, etl_type, status, started_at, finished_at, fecha_desde, fecha_hasta, triggered_by)
       values (${etl}, 'scheduled', ${status}, now() - make_interval(hours => ${startedHoursAgo}),

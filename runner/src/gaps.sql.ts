@@ -3,9 +3,8 @@ import type { Db } from './db.ts'
 
 /**
  * A gap (DESIGN §5, openapi `Gap`): one store of a failed or partial execution whose detail row
- * failed, and whose data for that window has not been loaded since — no later execution of the
- * same ETL has a *successful* detail for that store covering the whole window. Inventario is a
- * snapshot (no window), so any later success of the store closes its gap.
+ * failed, and whose data for that window has not been loaded since. The definition lives in the
+ * `etl_gaps` view (migration 040), shared with the history API so both always agree.
  * The gap's id is the failed execution's id, the value a recovery run stores in recovered_gap_id.
  */
 export type Gap = {
@@ -24,29 +23,17 @@ export type GapFilter = {
   hasta?: Date
 }
 
+/** Pending gaps: not recovered by any later run (the recovering run may still be going). */
 export function findPendingGaps(db: Db, f: GapFilter) {
   return db<Gap[]>`
-    select e.id as gap_id, d.tienda_id, e.fecha_desde, e.fecha_hasta, d.error_category
-    from etl_execution_details d
-    join etl_executions e on e.id = d.execution_id
-    where e.etl_name = ${f.etlName}
-      and e.status in ('failed', 'partial')
-      and d.status = 'failed'
-      ${f.tiendaIds?.length ? db`and d.tienda_id = any(${f.tiendaIds}::text[])` : db``}
-      ${f.desde ? db`and (e.fecha_hasta is null or e.fecha_hasta >= ${f.desde})` : db``}
-      ${f.hasta ? db`and (e.fecha_desde is null or e.fecha_desde <= ${f.hasta})` : db``}
-      and not exists (
-        select 1
-        from etl_execution_details d2
-        join etl_executions e2 on e2.id = d2.execution_id
-        where d2.tienda_id = d.tienda_id
-          and d2.status = 'success'
-          and e2.etl_name = e.etl_name
-          and e2.started_at > e.started_at
-          and (e.etl_name = 'inventario' or e.fecha_desde is null or e.fecha_hasta is null
-               or (e2.fecha_desde <= e.fecha_desde and e2.fecha_hasta >= e.fecha_hasta))
-      )
-    order by e.id, d.tienda_id`
+    select id as gap_id, tienda_id, fecha_desde, fecha_hasta, error_category
+    from etl_gaps
+    where etl_name = ${f.etlName}
+      and recovered_by_execution_id is null
+      ${f.tiendaIds?.length ? db`and tienda_id = any(${f.tiendaIds}::text[])` : db``}
+      ${f.desde ? db`and (fecha_hasta is null or fecha_hasta >= ${f.desde})` : db``}
+      ${f.hasta ? db`and (fecha_desde is null or fecha_desde <= ${f.hasta})` : db``}
+    order by id, tienda_id`
 }
 
 /** Gaps grouped by failed execution: one recovery run per group, over that execution's window. */
@@ -62,4 +49,3 @@ export function groupGaps(gaps: Gap[]) {
   }
   return [...groups.values()]
 }
-

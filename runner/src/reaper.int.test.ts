@@ -82,6 +82,10 @@ pgTest('the reaper closes stale running executions in the phase they were in, an
   // A second pass (another runner) finds nothing left to close.
   expect(await markStaleExecutionsFailed(db, { staleAfterS: 60 })).toEqual([])
   await expect.poll(() => events.length).toBe(2)
-  expect(events.map((e) => JSON.parse(e))).toContainEqual({ execution_id: inLoad, kind: 'execution_finished', status: 'failed' })
+  expect(events.map((e) => JSON.parse(e))).toContainEqual({
+    execution_id: inLoad,
+    kind: 'execution_finished',
+    status: 'failed',
+  })
   await listener.unlisten()
 })

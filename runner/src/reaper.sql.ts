@@ -57,7 +57,15 @@ export function markStaleExecutionsFailed(db: Db, f: ReapFilter) {
         current_phase = null
       from stale
       where d.execution_id = stale.id and d.status = 'running'
-      returning d.execution_id, d.tienda_id, d.source_system
+      -- RETURNING sees the new row: error_phase holds the phase the store was in.
+      returning d.execution_id, d.tienda_id, d.source_system, d.started_at, d.error_phase as phase
+    ),
+    -- The store that stalled longest: its phase and source are the execution's (the execution-level
+    -- current_phase is whichever store moved last, often one that had already finished).
+    culprit as (
+      select distinct on (execution_id) execution_id, phase,
+        case source_system when 'klk' then 'klk_api' when 'stellar' then 'stellar_db' end as source
+      from lost_stores order by execution_id, started_at nulls last, tienda_id
     ),
     totals as (
       select d.execution_id,
@@ -74,16 +82,14 @@ export function markStaleExecutionsFailed(db: Db, f: ReapFilter) {
         status = 'failed',
         finished_at = now(),
         duration_seconds = round(extract(epoch from now() - e.started_at)::numeric, 2),
-        error_phase = coalesce(e.current_phase, 'extract'),
+        error_phase = coalesce(c.phase, e.current_phase, 'extract'),
         error_category = 'worker_lost',
-        error_source = coalesce(
-          case e.source_system when 'klk' then 'klk_api' when 'stellar' then 'stellar_db' end,
-          (select case l.source_system when 'klk' then 'klk_api' when 'stellar' then 'stellar_db' end
-           from lost_stores l where l.execution_id = e.id order by l.tienda_id limit 1)),
+        error_source = coalesce(c.source,
+          case e.source_system when 'klk' then 'klk_api' when 'stellar' then 'stellar_db' end),
         error_message = coalesce(${f.reason ?? null}::text, format(
           'worker %s stopped heartbeating during %s (last sign of life %s, more than %s s ago): '
           || 'the runner was killed or lost its connection; closed by the reaper',
-          coalesce(e.worker_id, '(unknown)'), coalesce(e.current_phase, 'extract'),
+          coalesce(e.worker_id, '(unknown)'), coalesce(c.phase, e.current_phase, 'extract'),
           to_char(coalesce(e.heartbeat_at, e.started_at) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
           ${f.staleAfterS}::int)),
         tiendas_exitosas = coalesce(t.exitosas, e.tiendas_exitosas),
@@ -92,7 +98,7 @@ export function markStaleExecutionsFailed(db: Db, f: ReapFilter) {
         records_loaded = coalesce(t.loaded, e.records_loaded),
         duplicates_skipped = coalesce(t.duplicates, e.duplicates_skipped),
         current_phase = null
-      from stale left join totals t on t.execution_id = stale.id
+      from stale left join totals t on t.execution_id = stale.id left join culprit c on c.execution_id = stale.id
       where e.id = stale.id and e.status = 'running'
       returning e.id, e.etl_name, e.worker_id, e.error_phase
     )

@@ -20,7 +20,9 @@ describe('detectTriggeredBy (plan §2.2)', () => {
 
   it('is recovery with --recovery-mode, over any environment', () => {
     expect(detectTriggeredBy({}, { recoveryMode: true })).toBe('recovery')
-    expect(detectTriggeredBy({ AWS_EXECUTION_ENV: 'x', FLUXION_ADMIN: 'true' }, { recoveryMode: true })).toBe('recovery')
+    expect(detectTriggeredBy({ AWS_EXECUTION_ENV: 'x', FLUXION_ADMIN: 'true' }, { recoveryMode: true })).toBe(
+      'recovery',
+    )
     expect(detectTriggeredBy({ FLUXION_ADMIN: 'true' }, { recoveryMode: false })).toBe('fluxion_admin')
   })
 })

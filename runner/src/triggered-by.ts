@@ -4,7 +4,10 @@
 // terminal. pg-boss cron runs pass `scheduler` themselves and never call this.
 import type { components } from './generated/openapi.ts'
 
-export type DetectedTrigger = Extract<components['schemas']['TriggeredBy'], 'eventbridge' | 'fluxion_admin' | 'cli' | 'recovery'>
+export type DetectedTrigger = Extract<
+  components['schemas']['TriggeredBy'],
+  'eventbridge' | 'fluxion_admin' | 'cli' | 'recovery'
+>
 
 export function detectTriggeredBy(
   env: Record<string, string | undefined>,

@@ -121,6 +121,9 @@ pgTest(
     const a = await runner(database.url, {}, {}, 'runner-a')
     await runner(database.url, {}, {}, 'runner-b')
 
+    const [{ last }] = (await db`select coalesce(max(id), 0)::int as last from etl_executions`) as unknown as [
+      { last: number },
+    ]
     const queued = []
     for (let i = 0; i < 6; i++) {
       const tiendaIds = i % 2 ? ids : ids.slice(i % 3, (i % 3) + 2)

@@ -43,8 +43,8 @@ const utc = (db: Db, column: string) =>
   db`to_char(${db.unsafe(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
 
 /**
- * The list item (contract ExecutionSummary) as columns of `e`; `summaryJson` aggregates rows of
- * them into the compact JSON array the list answers with as is — no per-row parsing and
+ * The list item (contract ExecutionSummary) as columns of `e`. The list statements aggregate rows
+ * of them into the compact JSON array the API answers with as is — no per-row parsing and
  * re-serialising in the API process. triggered_by is never null when the tracker writes; `cli`
  * is the plan's default origin.
  */
@@ -80,8 +80,7 @@ export function listExecutionsPage(db: Db, f: HistoryFilters, total: Fragment) {
       limit ${f.limit} offset ${f.offset}
     )
     select coalesce((select json_agg(x order by x.started_at desc nulls first, x.id desc) from (
-        select ${summaryColumns(db)} from page join etl_executions e on e.id = page.id
-        order by page.started_at desc nulls first, page.id desc) x), '[]')::text as body,
+        select ${summaryColumns(db)} from page join etl_executions e on e.id = page.id) x), '[]')::text as body,
       (${total})::int as total`.then((r) => r[0]!)
 }
 
@@ -108,8 +107,7 @@ export function listStartedIdsForTienda(db: Db, f: HistoryFilters & { tienda: st
 export function listExecutionsByIds(db: Db, ids: number[]) {
   return db<{ body: string }[]>`
     select coalesce(json_agg(x order by x.started_at desc nulls first, x.id desc), '[]')::text as body from (
-      select ${summaryColumns(db)} from etl_executions e where e.id = any(${ids}::int[])
-      order by e.started_at desc nulls first, e.id desc) x`.then((r) => r[0]!.body)
+      select ${summaryColumns(db)} from etl_executions e where e.id = any(${ids}::int[])) x`.then((r) => r[0]!.body)
 }
 
 export function findTienda(db: Db, id: string) {

@@ -26,10 +26,30 @@ const cases: Case[] = [
   { name: 'HTTP 500 → api_error', fault: 'http_500', phase: 'extract', category: 'api_error' },
   { name: 'a TCP reset → network_error', fault: 'reset', phase: 'extract', category: 'network_error' },
   { name: 'a body cut in half → data_format', fault: 'malformed_json', phase: 'transform', category: 'data_format' },
-  { name: 'a string where a number goes → data_format', fault: 'wrong_type', phase: 'transform', category: 'data_format' },
-  { name: 'numero_factura null → missing_fields', fault: 'missing_fields', phase: 'transform', category: 'missing_fields' },
-  { name: 'a negative cantidad → data_validation', fault: 'out_of_range', phase: 'transform', category: 'data_validation' },
-  { name: 'bytes that are not UTF-8 → encoding_error', fault: 'invalid_utf8', phase: 'transform', category: 'encoding_error' },
+  {
+    name: 'a string where a number goes → data_format',
+    fault: 'wrong_type',
+    phase: 'transform',
+    category: 'data_format',
+  },
+  {
+    name: 'numero_factura null → missing_fields',
+    fault: 'missing_fields',
+    phase: 'transform',
+    category: 'missing_fields',
+  },
+  {
+    name: 'a negative cantidad → data_validation',
+    fault: 'out_of_range',
+    phase: 'transform',
+    category: 'data_validation',
+  },
+  {
+    name: 'bytes that are not UTF-8 → encoding_error',
+    fault: 'invalid_utf8',
+    phase: 'transform',
+    category: 'encoding_error',
+  },
 ]
 
 describe('KLK store errors, classified and stored', () => {
@@ -39,7 +59,11 @@ describe('KLK store errors, classified and stored', () => {
       const store = await addStore(db, { tiendaId: id, fault: c.fault })
       try {
         const run = await runVentas(db, fastConfig(database.url, c.config), [id])
-        const { detail } = await expectStoredError(db, run.id, id, { phase: c.phase, category: c.category, source: 'klk_api' })
+        const { detail } = await expectStoredError(db, run.id, id, {
+          phase: c.phase,
+          category: c.category,
+          source: 'klk_api',
+        })
         expect(run).toMatchObject({ status: 'failed', error_category: c.category, tiendas_fallidas: 1 })
         expect(detail.error_message).not.toMatch(/^\s*$/)
         const [row] = await db`select server_ip, server_port, network_diagnostics from etl_execution_details
@@ -56,7 +80,11 @@ describe('KLK store errors, classified and stored', () => {
     const store = await addStore(db, { tiendaId: 'tienda_badtoken', token: 'the-token-the-store-expects' })
     try {
       const run = await runVentas(db, fastConfig(database.url), ['tienda_badtoken'])
-      await expectStoredError(db, run.id, 'tienda_badtoken', { phase: 'extract', category: 'api_auth', source: 'klk_api' })
+      await expectStoredError(db, run.id, 'tienda_badtoken', {
+        phase: 'extract',
+        category: 'api_auth',
+        source: 'klk_api',
+      })
       expect(run.tiendas_detail[0]!.error_message).toMatch(/HTTP 401/)
     } finally {
       await store.close()

@@ -101,7 +101,11 @@ describe('load errors, classified and stored', () => {
   // load is always the victim: 40P01 on every replay of its transaction, until the retries run out.
   pgTest('a deadlock that persists through the retries → deadlock', async ({ db, database }) => {
     const store = await addStore(db, { tiendaId: 'tienda_dead' })
-    await ventasTrigger(db, 'tienda_dead', 'perform pg_advisory_xact_lock(4242, 1); perform pg_advisory_xact_lock(4242, 2)')
+    await ventasTrigger(
+      db,
+      'tienda_dead',
+      'perform pg_advisory_xact_lock(4242, 1); perform pg_advisory_xact_lock(4242, 2)',
+    )
     const other = postgres(database.url, { max: 1, onnotice: () => {}, connection: { deadlock_timeout: '10s' } })
     const loadDb = postgres(database.url, { max: 2, onnotice: () => {}, connection: { deadlock_timeout: '300ms' } })
     let stop = false

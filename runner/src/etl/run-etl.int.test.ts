@@ -5,6 +5,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, expect } from 'vitest'
 import { inventoryFor, salesFor } from '../../../test/fakes/sales-data.ts'
+import { startStellarStore } from '../../../test/fakes/tds-server.ts'
 import { pgTest } from '../../../test/helpers/db.ts'
 import { addStore, etlDeps, fastConfig, registerStore, runVentas, WINDOW } from '../../../test/helpers/etl-kit.ts'
 import { detectTriggeredBy } from '../triggered-by.ts'
@@ -13,43 +14,48 @@ import { runEtl } from './run-etl.ts'
 const lines = (id: string, w = WINDOW) => salesFor(id, w.desde, w.hasta).length
 
 describe('runEtl', () => {
-  pgTest('plan tests 1 and 6: a CLI run records triggered_by cli and a detail row per store', async ({ db, database }) => {
-    const stores = await Promise.all(['tienda_01', 'tienda_02', 'tienda_03'].map((id) => addStore(db, { tiendaId: id })))
-    try {
-      const run = await runVentas(db, fastConfig(database.url), ['tienda_01', 'tienda_02', 'tienda_03'], {
-        triggeredBy: detectTriggeredBy({}, {}),
-      })
-      const [row] = await db`select triggered_by, status, tiendas_count, tiendas_exitosas, source_system, fecha_desde,
-        records_loaded, records_extracted, api_requests_count from etl_executions where id = ${run.id}`
-      const total = lines('tienda_01') + lines('tienda_02') + lines('tienda_03')
-      expect(row).toEqual({
-        triggered_by: 'cli',
-        status: 'success',
-        tiendas_count: 3,
-        tiendas_exitosas: 3,
-        source_system: 'klk',
-        fecha_desde: WINDOW.desde,
-        records_loaded: total,
-        records_extracted: total,
-        api_requests_count: 3,
-      })
-      const details = await db`select tienda_id, tienda_nombre, source_system, status, records_loaded, attempts,
-        extract_duration_seconds is not null as timed from etl_execution_details where execution_id = ${run.id} order by 1`
-      expect(details).toEqual(
-        ['tienda_01', 'tienda_02', 'tienda_03'].map((id) => ({
-          tienda_id: id,
-          tienda_nombre: id.toUpperCase(),
-          source_system: 'klk',
-          status: 'success',
-          records_loaded: lines(id),
-          attempts: 1,
-          timed: true,
-        })),
+  pgTest(
+    'plan tests 1 and 6: a CLI run records triggered_by cli and a detail row per store',
+    async ({ db, database }) => {
+      const stores = await Promise.all(
+        ['tienda_01', 'tienda_02', 'tienda_03'].map((id) => addStore(db, { tiendaId: id })),
       )
-    } finally {
-      await Promise.all(stores.map((s) => s.close()))
-    }
-  })
+      try {
+        const run = await runVentas(db, fastConfig(database.url), ['tienda_01', 'tienda_02', 'tienda_03'], {
+          triggeredBy: detectTriggeredBy({}, {}),
+        })
+        const [row] = await db`select triggered_by, status, tiendas_count, tiendas_exitosas, source_system, fecha_desde,
+        records_loaded, records_extracted, api_requests_count from etl_executions where id = ${run.id}`
+        const total = lines('tienda_01') + lines('tienda_02') + lines('tienda_03')
+        expect(row).toEqual({
+          triggered_by: 'cli',
+          status: 'success',
+          tiendas_count: 3,
+          tiendas_exitosas: 3,
+          source_system: 'klk',
+          fecha_desde: WINDOW.desde,
+          records_loaded: total,
+          records_extracted: total,
+          api_requests_count: 3,
+        })
+        const details = await db`select tienda_id, tienda_nombre, source_system, status, records_loaded, attempts,
+        extract_duration_seconds is not null as timed from etl_execution_details where execution_id = ${run.id} order by 1`
+        expect(details).toEqual(
+          ['tienda_01', 'tienda_02', 'tienda_03'].map((id) => ({
+            tienda_id: id,
+            tienda_nombre: id.toUpperCase(),
+            source_system: 'klk',
+            status: 'success',
+            records_loaded: lines(id),
+            attempts: 1,
+            timed: true,
+          })),
+        )
+      } finally {
+        await Promise.all(stores.map((s) => s.close()))
+      }
+    },
+  )
 
   pgTest('plan test 4: a store behind a dead VPN is extract/vpn_timeout, the others load', async ({ db, database }) => {
     const ok = await addStore(db, { tiendaId: 'tienda_04' })
@@ -79,6 +85,42 @@ describe('runEtl', () => {
     }
   })
 
+  pgTest(
+    'KLK and Stellar stores in one run: source_system mixed, each store classified by its source',
+    async ({ db, database }) => {
+      const klk = await addStore(db, { tiendaId: 'tienda_k1' })
+      const stellar = await Promise.all([
+        startStellarStore({ tiendaId: 'tienda_s_ok' }),
+        startStellarStore({ tiendaId: 'tienda_s_login', fault: 'login_failed' }),
+      ])
+      for (const s of stellar)
+        await registerStore(db, { id: s.tiendaId, host: s.host, port: s.port, sourceSystem: 'stellar' })
+      try {
+        const run = await runVentas(db, fastConfig(database.url, { SOURCE_CONNECT_TIMEOUT_MS: '2000' }), [
+          'tienda_k1',
+          'tienda_s_ok',
+          'tienda_s_login',
+        ])
+        expect(run).toMatchObject({ status: 'partial', source_system: 'mixed', error_category: 'db_connection' })
+        const byId = Object.fromEntries(run.tiendas_detail.map((d) => [d.tienda_id, d]))
+        expect(byId.tienda_s_ok).toMatchObject({
+          status: 'success',
+          source_system: 'stellar',
+          records_loaded: lines('tienda_s_ok'),
+        })
+        expect(byId.tienda_s_login).toMatchObject({
+          status: 'failed',
+          error_phase: 'extract',
+          error_category: 'db_connection',
+          error_source: 'stellar_db',
+        })
+        expect(byId.tienda_k1).toMatchObject({ status: 'success', source_system: 'klk' })
+      } finally {
+        await Promise.all([klk.close(), ...stellar.map((s) => s.close())])
+      }
+    },
+  )
+
   pgTest('re-running a window counts duplicates exactly and loads nothing twice', async ({ db, database }) => {
     const store = await addStore(db, { tiendaId: 'tienda_dup' })
     const config = fastConfig(database.url)
@@ -92,9 +134,10 @@ describe('runEtl', () => {
       const overlap = await runVentas(db, config, ['tienda_dup'], wider)
       const m = lines('tienda_dup', wider)
       expect(overlap).toMatchObject({ records_extracted: m, records_loaded: m - n, duplicates_skipped: n })
-      const [{ count }] = (await db`select count(*)::int as count from ventas where tienda_id = 'tienda_dup'`) as unknown as [
-        { count: number },
-      ]
+      const [{ count }] =
+        (await db`select count(*)::int as count from ventas where tienda_id = 'tienda_dup'`) as unknown as [
+          { count: number },
+        ]
       expect(count).toBe(m)
     } finally {
       await store.close()
@@ -104,7 +147,12 @@ describe('runEtl', () => {
   pgTest('inventario upserts current stock: a second identical run changes nothing', async ({ db, database }) => {
     const store = await addStore(db, { tiendaId: 'tienda_inv' })
     const deps = etlDeps(db, fastConfig(database.url)).deps
-    const request = { etlName: 'inventario', tiendaIds: ['tienda_inv'], triggeredBy: 'scheduler', etlType: 'scheduled' } as const
+    const request = {
+      etlName: 'inventario',
+      tiendaIds: ['tienda_inv'],
+      triggeredBy: 'scheduler',
+      etlType: 'scheduled',
+    } as const
     try {
       const items = inventoryFor('tienda_inv')
       const first = await runEtl(deps, request)
@@ -112,7 +160,8 @@ describe('runEtl', () => {
       await db`update inventario set existencia = existencia + 1 where codigo_producto = ${items[0]!.codigo_producto}`
       const second = await runEtl(deps, request)
       expect(second).toMatchObject({ records_loaded: 1, duplicates_skipped: items.length - 1 })
-      const [row] = await db`select existencia::float8 as existencia from inventario where codigo_producto = ${items[0]!.codigo_producto}`
+      const [row] =
+        await db`select existencia::float8 as existencia from inventario where codigo_producto = ${items[0]!.codigo_producto}`
       expect(row!.existencia).toBe(items[0]!.existencia)
     } finally {
       await store.close()
@@ -125,20 +174,28 @@ describe('runEtl', () => {
     try {
       const config = fastConfig(database.url, { SOURCE_REQUEST_TIMEOUT_MS: '5000' })
       const running = runVentas(db, config, ['tienda_fast', 'tienda_slow'])
-      const seen = await expect
+      const [{ last }] = (await db`select coalesce(max(id), 0) as last from etl_executions`) as unknown as [
+        { last: number },
+      ]
+      await expect
         .poll(
           async () => {
             const rows = await db`select e.status as run, d.tienda_id, d.status, d.current_phase
-              from etl_executions e join etl_execution_details d on d.execution_id = e.id order by d.tienda_id`
+              from etl_executions e join etl_execution_details d on d.execution_id = e.id
+              where e.id > ${last} order by d.tienda_id`
             return rows.map((r) => `${r.run}/${r.tienda_id}:${r.status}:${r.current_phase}`)
           },
           { timeout: 5000, interval: 50 },
         )
         .toEqual(['running/tienda_fast:success:null', 'running/tienda_slow:running:extract'])
-      expect(seen).toBeUndefined()
       const [live] = await db`select status, tiendas_exitosas, records_loaded, heartbeat_at is not null as beating
-        from etl_executions`
-      expect(live).toEqual({ status: 'running', tiendas_exitosas: 1, records_loaded: lines('tienda_fast'), beating: true })
+        from etl_executions where id > ${last}`
+      expect(live).toEqual({
+        status: 'running',
+        tiendas_exitosas: 1,
+        records_loaded: lines('tienda_fast'),
+        beating: true,
+      })
       expect((await running).status).toBe('success')
     } finally {
       await Promise.all([fast.close(), slow.close()])
@@ -174,11 +231,22 @@ describe('runEtl', () => {
       const [queued] = await db<{ id: number }[]>`
         insert into etl_executions (etl_name, etl_type, status, started_at, triggered_by, tienda_ids, tiendas_count)
         values ('ventas', 'manual', 'queued', null, 'fluxion_admin', '{tienda_q}', 1) returning id`
-      const run = await runVentas(db, fastConfig(database.url), ['tienda_q'], {
-        executionId: queued!.id,
-        triggeredBy: 'fluxion_admin',
-      }, { workerId: 'worker-7' })
-      expect(run).toMatchObject({ id: queued!.id, status: 'success', triggered_by: 'fluxion_admin', worker_id: 'worker-7' })
+      const run = await runVentas(
+        db,
+        fastConfig(database.url),
+        ['tienda_q'],
+        {
+          executionId: queued!.id,
+          triggeredBy: 'fluxion_admin',
+        },
+        { workerId: 'worker-7' },
+      )
+      expect(run).toMatchObject({
+        id: queued!.id,
+        status: 'success',
+        triggered_by: 'fluxion_admin',
+        worker_id: 'worker-7',
+      })
       expect(run.started_at).toBeInstanceOf(Date)
     } finally {
       await store.close()
@@ -188,11 +256,15 @@ describe('runEtl', () => {
   pgTest('unknown or inactive stores are rejected by name before anything is written', async ({ db, database }) => {
     await registerStore(db, { id: 'tienda_off', host: '127.0.0.1', port: 1, active: false })
     const config = fastConfig(database.url)
-    const [{ before }] = (await db`select count(*)::int as before from etl_executions`) as unknown as [{ before: number }]
+    const [{ before }] = (await db`select count(*)::int as before from etl_executions`) as unknown as [
+      { before: number },
+    ]
     await expect(runVentas(db, config, ['tienda_nope', 'tienda_off'])).rejects.toThrow(
       'cannot run ventas: unknown store(s): tienda_nope; inactive store(s): tienda_off',
     )
-    await expect(runVentas(db, config, [], { desde: WINDOW.hasta, hasta: WINDOW.desde })).rejects.toThrow(/is after hasta/)
+    await expect(runVentas(db, config, [], { desde: WINDOW.hasta, hasta: WINDOW.desde })).rejects.toThrow(
+      /is after hasta/,
+    )
     const [{ after }] = (await db`select count(*)::int as after from etl_executions`) as unknown as [{ after: number }]
     expect(after).toBe(before)
   })
@@ -234,7 +306,9 @@ describe('runEtl', () => {
         expect(stored).not.toContain(secret)
         expect(logs.join('\n')).not.toContain(secret)
       }
-      expect(logs.some((l) => l.includes('"tienda_id":"tienda_leak"') && l.includes(`"execution_id":${run.id}`))).toBe(true)
+      expect(logs.some((l) => l.includes('"tienda_id":"tienda_leak"') && l.includes(`"execution_id":${run.id}`))).toBe(
+        true,
+      )
     } finally {
       await new Promise((r) => server.close(r))
     }

@@ -41,7 +41,7 @@ export type RunEtlDeps = {
 export type RunEtlRequest = {
   etlName: Schemas['EtlName']
   /** Default: every active store. Unknown or inactive ids are rejected before anything is written. */
-  tiendaIds?: string[]
+  tiendaIds?: readonly string[]
   /** Ventas window, both ends inclusive. Defaults: hasta = now, desde = hasta − VENTAS_WINDOW_MIN. */
   desde?: Date
   hasta?: Date
@@ -230,6 +230,9 @@ async function forEachLimited<T>(
   const lane = async () => {
     while (next < items.length && !signal?.aborted) await work(items[next++]!)
   }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane))
+  // allSettled: even if a lane fails, the others are awaited before the execution is finished.
+  const lanes = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, lane))
+  const failed = lanes.find((l) => l.status === 'rejected')
+  if (failed) throw failed.reason
   return items.slice(next)
 }

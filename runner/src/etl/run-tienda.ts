@@ -131,8 +131,7 @@ async function extractTransformLoad(
   onExtracted: (n: number) => void,
 ): Promise<Counts> {
   const rows: unknown[] = []
-  const pages =
-    job.etlName === 'ventas' ? source.ventas(tienda, job.window!, opts) : source.inventario!(tienda, opts)
+  const pages = job.etlName === 'ventas' ? source.ventas(tienda, job.window!, opts) : source.inventario!(tienda, opts)
   for await (const page of pages) for (const row of page) rows.push(row)
   onExtracted(rows.length)
   handle.finishPhase('extract', rows.length)

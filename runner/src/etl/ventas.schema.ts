@@ -45,9 +45,13 @@ const schemas = { klk: klkVentaSchema, stellar: stellarVentaSchema } satisfies R
 export function parseVentas(rows: unknown[], system: SourceSystem, window: VentasWindow): VentaLine[] {
   const desde = window.desde.getTime()
   const hasta = window.hasta.getTime()
+  // zod still runs refinements after a field's own (non-fatal) issue, when fecha may not be a Date.
   const inWindow = (schemas[system] as z.ZodType<VentaLine, unknown>).refine(
-    (v) => v.fecha.getTime() >= desde && v.fecha.getTime() <= hasta,
-    { message: `fecha outside the requested window ${window.desde.toISOString()} – ${window.hasta.toISOString()}`, path: ['fecha'] },
+    (v) => !(v.fecha instanceof Date) || (v.fecha.getTime() >= desde && v.fecha.getTime() <= hasta),
+    {
+      message: `fecha outside the requested window ${window.desde.toISOString()} – ${window.hasta.toISOString()}`,
+      path: ['fecha'],
+    },
   )
   return z.array(inWindow).parse(rows, { reportInput: true })
 }

@@ -95,7 +95,9 @@ export function createKlkSource(config: KlkConfig): Source {
       const d = diagnostics(tienda, url, error)
       opts.onConnected?.(d)
       if (error instanceof KlkHttpError) throw Object.assign(error, { diagnostics: d })
-      throw Object.assign(new Error(`${label}: ${(error as Error)?.message ?? error}`, { cause: error }), { diagnostics: d })
+      throw Object.assign(new Error(`${label}: ${(error as Error)?.message ?? error}`, { cause: error }), {
+        diagnostics: d,
+      })
     }
     opts.onRequest?.(true)
     opts.onConnected?.(diagnostics(tienda, url, null))

@@ -42,7 +42,10 @@ describe('classifyError, KLK', () => {
     expect(pick(new TypeError('fetch failed', { cause: e }))).toBe('extract/vpn_unreachable/klk_api')
     const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' })
     expect(pick(reset)).toBe('extract/network_error/klk_api')
-    const dns = Object.assign(new Error('getaddrinfo ENOTFOUND x.invalid'), { code: 'ENOTFOUND', syscall: 'getaddrinfo' })
+    const dns = Object.assign(new Error('getaddrinfo ENOTFOUND x.invalid'), {
+      code: 'ENOTFOUND',
+      syscall: 'getaddrinfo',
+    })
     expect(pick(dns)).toBe('extract/network_error/klk_api')
     const unreach = Object.assign(new Error('connect EHOSTUNREACH'), { code: 'EHOSTUNREACH', syscall: 'connect' })
     expect(pick(unreach)).toBe('extract/vpn_unreachable/klk_api')
@@ -86,7 +89,8 @@ describe('classifyError, KLK', () => {
 })
 
 describe('classifyError, Stellar', () => {
-  const conn = (code: string, cause?: Error) => new sql.ConnectionError(Object.assign(new Error('tedious'), { code, cause }))
+  const conn = (code: string, cause?: Error) =>
+    new sql.ConnectionError(Object.assign(new Error('tedious'), { code, cause }))
 
   it('maps connection errors per the Stellar column', async () => {
     expect(pick(conn('ELOGIN'), 'extract', 'stellar')).toBe('extract/db_connection/stellar_db')

@@ -24,7 +24,12 @@ export type ClassifiedError = {
  */
 export type ClassifyHints = { tcpConnected?: boolean }
 
-const TRANSFORM: ReadonlySet<ErrorCategory> = new Set(['data_validation', 'data_format', 'missing_fields', 'encoding_error'])
+const TRANSFORM: ReadonlySet<ErrorCategory> = new Set([
+  'data_validation',
+  'data_format',
+  'missing_fields',
+  'encoding_error',
+])
 const LOAD: ReadonlySet<ErrorCategory> = new Set([
   'pg_connection',
   'pg_timeout',
@@ -57,12 +62,24 @@ export function classifyError(
     const chain = causeChain(error)
     const signal = findSignal(chain, phase, sourceSystem, hints.tcpConnected ?? probeResult(chain))
     const category = signal?.category ?? 'unknown'
-    const errorPhase = TRANSFORM.has(category) ? 'transform' : LOAD.has(category) ? 'load' : isExtract(category) ? 'extract' : phase
+    const errorPhase = TRANSFORM.has(category)
+      ? 'transform'
+      : LOAD.has(category)
+        ? 'load'
+        : isExtract(category)
+          ? 'extract'
+          : phase
     const source: ErrorSource =
       errorPhase === 'load' ? 'postgresql' : sourceSystem === 'stellar' ? 'stellar_db' : 'klk_api'
     return { phase: errorPhase, category, source, message: messageOf(error), code: signal?.code ?? codeOf(chain) }
   } catch {
-    return { phase, category: 'unknown', source: phase === 'load' ? 'postgresql' : 'klk_api', message: 'unreadable error', code: null }
+    return {
+      phase,
+      category: 'unknown',
+      source: phase === 'load' ? 'postgresql' : 'klk_api',
+      message: 'unreadable error',
+      code: null,
+    }
   }
 }
 
@@ -91,7 +108,12 @@ function causeChain(error: unknown): ErrorLike[] {
   return chain
 }
 
-function findSignal(chain: ErrorLike[], phase: Phase, system: SourceSystem, tcpConnected?: boolean): Signal | undefined {
+function findSignal(
+  chain: ErrorLike[],
+  phase: Phase,
+  system: SourceSystem,
+  tcpConnected?: boolean,
+): Signal | undefined {
   for (const [i, e] of chain.entries()) {
     const code = typeof e.code === 'string' ? e.code : null
     if (e.name === 'ZodError' && Array.isArray(e.issues)) return zodSignal(e.issues as ZodIssueLike[])
@@ -139,7 +161,8 @@ const isSystemError = (e: ErrorLike) => typeof e.syscall === 'string'
 
 function loadSocketCategory(code: string, e: ErrorLike): ErrorCategory | undefined {
   if (code === 'ETIMEDOUT') return 'pg_timeout'
-  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE' || UNREACHABLE.has(code)) return 'pg_connection'
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE' || UNREACHABLE.has(code))
+    return 'pg_connection'
   return isSystemError(e) ? 'pg_connection' : undefined
 }
 
@@ -147,7 +170,8 @@ function klkSocketCategory(code: string, e: ErrorLike): ErrorCategory | undefine
   if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return 'vpn_timeout'
   if (code === 'ECONNREFUSED' || UNREACHABLE.has(code)) return 'vpn_unreachable'
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'api_timeout'
-  if (UNDICI_SOCKET.has(code) || isSystemError(e) || code === 'ECONNRESET' || code === 'ENOTFOUND') return 'network_error'
+  if (UNDICI_SOCKET.has(code) || isSystemError(e) || code === 'ECONNRESET' || code === 'ENOTFOUND')
+    return 'network_error'
   return undefined
 }
 
@@ -157,7 +181,12 @@ function stellarSocketCategory(code: string, e: ErrorLike): ErrorCategory | unde
   return isSystemError(e) || code === 'ECONNREFUSED' || code === 'ECONNRESET' ? 'db_connection' : undefined
 }
 
-function mssqlSignal(name: string, code: string | null, causes: ErrorLike[], tcpConnected?: boolean): Signal | undefined {
+function mssqlSignal(
+  name: string,
+  code: string | null,
+  causes: ErrorLike[],
+  tcpConnected?: boolean,
+): Signal | undefined {
   if (name === 'RequestError') {
     if (code === 'ETIMEOUT') return { category: 'db_timeout', code }
     if (code === 'EREQUEST') return { category: 'db_error', code }
@@ -182,7 +211,14 @@ type ZodIssueLike = { code?: string; message?: string; path?: PropertyKey[]; inp
 const isMissing = (i: ZodIssueLike) =>
   i.code === 'invalid_type' &&
   ('input' in i ? i.input === undefined || i.input === null : /received (undefined|null)$/.test(i.message ?? ''))
-const FORMAT_CODES = new Set(['invalid_type', 'invalid_format', 'invalid_union', 'invalid_key', 'invalid_element', 'unrecognized_keys'])
+const FORMAT_CODES = new Set([
+  'invalid_type',
+  'invalid_format',
+  'invalid_union',
+  'invalid_key',
+  'invalid_element',
+  'unrecognized_keys',
+])
 
 // One page can break several rules at once: an absent field is the most actionable finding, then a
 // wrong type, then a value out of range.

@@ -56,7 +56,8 @@ describe('ExecutionTracker', () => {
     await e.finishTiendaError(err('vpn_timeout'))
     await b.finishTiendaError(err('network_error', 'reset by sekret-token peer'))
     await c.finishTiendaError(err('network_error', 'second'))
-    const [live] = await db`select status, records_loaded, tiendas_exitosas, tiendas_fallidas from etl_executions where id = ${started.id}`
+    const [live] =
+      await db`select status, records_loaded, tiendas_exitosas, tiendas_fallidas from etl_executions where id = ${started.id}`
     expect(live).toEqual({ status: 'running', records_loaded: 8, tiendas_exitosas: 1, tiendas_fallidas: 3 })
 
     const done = await tracker.finishExecution()
@@ -88,25 +89,40 @@ describe('ExecutionTracker', () => {
     ])
   })
 
-  pgTest('ties between categories go to the earliest failure; all ok is success, all failed is failed', async ({ db }) => {
-    const run = async (outcomes: (ClassifiedError | null)[]) => {
-      const tracker = new ExecutionTracker({ db, logger, heartbeatSeconds: 10 })
-      const ids = outcomes.map((_, i) => `tie_${i}`)
-      for (const id of ids) {
-        await db`insert into tiendas (id, nombre, source_system, host, port) values (${id}, ${id}, 'klk', 'h', 1) on conflict do nothing`
+  pgTest(
+    'ties between categories go to the earliest failure; all ok is success, all failed is failed',
+    async ({ db }) => {
+      const run = async (outcomes: (ClassifiedError | null)[]) => {
+        const tracker = new ExecutionTracker({ db, logger, heartbeatSeconds: 10 })
+        const ids = outcomes.map((_, i) => `tie_${i}`)
+        for (const id of ids) {
+          await db`insert into tiendas (id, nombre, source_system, host, port) values (${id}, ${id}, 'klk', 'h', 1) on conflict do nothing`
+        }
+        await tracker.startExecution({
+          etlName: 'inventario',
+          etlType: 'scheduled',
+          triggeredBy: 'scheduler',
+          tiendaIds: ids,
+        })
+        for (const [i, outcome] of outcomes.entries()) {
+          const t = await tracker.startTienda(store(ids[i]!))
+          if (outcome) await t.finishTiendaError(outcome)
+          else await t.finishTiendaSuccess({ extracted: 1, loaded: 1, duplicates: 0 })
+        }
+        return tracker.finishExecution()
       }
-      await tracker.startExecution({ etlName: 'inventario', etlType: 'scheduled', triggeredBy: 'scheduler', tiendaIds: ids })
-      for (const [i, outcome] of outcomes.entries()) {
-        const t = await tracker.startTienda(store(ids[i]!))
-        if (outcome) await t.finishTiendaError(outcome)
-        else await t.finishTiendaSuccess({ extracted: 1, loaded: 1, duplicates: 0 })
-      }
-      return tracker.finishExecution()
-    }
-    expect(await run([err('api_auth'), err('api_timeout')])).toMatchObject({ status: 'failed', error_category: 'api_auth' })
-    expect(await run([null, null])).toMatchObject({ status: 'success', error_category: null, network_diagnostics: null })
-    expect(await run([null, err('api_error')])).toMatchObject({ status: 'partial', error_category: 'api_error' })
-  })
+      expect(await run([err('api_auth'), err('api_timeout')])).toMatchObject({
+        status: 'failed',
+        error_category: 'api_auth',
+      })
+      expect(await run([null, null])).toMatchObject({
+        status: 'success',
+        error_category: null,
+        network_diagnostics: null,
+      })
+      expect(await run([null, err('api_error')])).toMatchObject({ status: 'partial', error_category: 'api_error' })
+    },
+  )
 
   pgTest('claims a queued execution, keeps its trigger, heartbeats while running', async ({ db }) => {
     await db`insert into tiendas (id, nombre, source_system, host, port) values ('q_1', 'Q', 'klk', 'h', 1) on conflict do nothing`
@@ -133,7 +149,13 @@ describe('ExecutionTracker', () => {
     expect(done).toMatchObject({ status: 'failed', tiendas_fallidas: 1 })
     const again = new ExecutionTracker({ db, logger, heartbeatSeconds: 1 })
     await expect(
-      again.startExecution({ executionId: row.id, etlName: 'ventas', etlType: 'manual', triggeredBy: 'cli', tiendaIds: [] }),
+      again.startExecution({
+        executionId: row.id,
+        etlName: 'ventas',
+        etlType: 'manual',
+        triggeredBy: 'cli',
+        tiendaIds: [],
+      }),
     ).rejects.toThrow(/is failed, not queued/)
   })
 
@@ -143,7 +165,12 @@ describe('ExecutionTracker', () => {
     await listener.listen('etl_events', (payload) => events.push(JSON.parse(payload)))
     await db`insert into tiendas (id, nombre, source_system, host, port) values ('n_1', 'N', 'klk', 'h', 1) on conflict do nothing`
     const tracker = new ExecutionTracker({ db, logger, heartbeatSeconds: 10 })
-    const { id } = await tracker.startExecution({ etlName: 'ventas', etlType: 'manual', triggeredBy: 'cli', tiendaIds: ['n_1'] })
+    const { id } = await tracker.startExecution({
+      etlName: 'ventas',
+      etlType: 'manual',
+      triggeredBy: 'cli',
+      tiendaIds: ['n_1'],
+    })
     const t = await tracker.startTienda(store('n_1'))
     await t.startPhase('load')
     await t.finishTiendaSuccess({ extracted: 0, loaded: 0, duplicates: 0 })
@@ -178,9 +205,10 @@ describe('ExecutionTracker', () => {
       await t.finishTiendaSuccess({ extracted: 5, loaded: 5, duplicates: 0 })
     }
     const perStoreMs = (performance.now() - t0) / stores.length
-    expect(statements / stores.length).toBeLessThanOrEqual(3)
+    const perStore = statements / stores.length
+    expect(perStore).toBeLessThanOrEqual(3)
     await tracker.finishExecution()
     await counted.end()
-    console.info(`tracker: ${statements / stores.length} statements/store, ${perStoreMs.toFixed(2)} ms/store`)
+    console.info(`tracker: ${perStore} statements/store, ${perStoreMs.toFixed(2)} ms/store`)
   })
 })

@@ -15,18 +15,18 @@ import {
   type SourceSystem,
 } from './classify-error.ts'
 import { createRedactor, type Redactor } from './redact.ts'
+import { DETAIL_MAX, MESSAGE_MAX, type TiendaInfo, TiendaTracker, truncate } from './tienda-tracker.ts'
 import {
   claimQueuedExecution,
   type ExecutionError,
   type ExecutionRow,
   finishExecutionRollup,
-  type NewExecution,
   insertExecution,
   insertTiendaRunning,
+  type NewExecution,
   selectExecution,
   touchHeartbeat,
 } from './tracker.sql.ts'
-import { DETAIL_MAX, MESSAGE_MAX, TiendaTracker, type TiendaInfo, truncate } from './tienda-tracker.ts'
 
 export type TrackerOptions = {
   db: Db
@@ -53,7 +53,12 @@ export type StartExecutionInput = {
 }
 
 export class ExecutionTracker {
-  static classifyError(error: unknown, phase: Phase, sourceSystem: SourceSystem, hints?: ClassifyHints): ClassifiedError {
+  static classifyError(
+    error: unknown,
+    phase: Phase,
+    sourceSystem: SourceSystem,
+    hints?: ClassifyHints,
+  ): ClassifiedError {
     return classifyError(error, phase, sourceSystem, hints)
   }
 
@@ -125,7 +130,13 @@ export class ExecutionTracker {
   }
 
   /** An execution-level error (not tied to one store), kept when no store failed. */
-  recordError(phase: Phase | null, category: ErrorCategory | null, message: string, source: ErrorSource | null, detail?: string) {
+  recordError(
+    phase: Phase | null,
+    category: ErrorCategory | null,
+    message: string,
+    source: ErrorSource | null,
+    detail?: string,
+  ) {
     this.#error = {
       phase,
       category,

@@ -43,7 +43,8 @@ describe('redact', () => {
   })
 
   it('leaves ordinary messages alone', () => {
-    const msg = 'Connect Timeout Error (attempted address: 127.0.0.1:18101, timeout: 300ms): missing or invalid bearer token'
+    const msg =
+      'Connect Timeout Error (attempted address: 127.0.0.1:18101, timeout: 300ms): missing or invalid bearer token'
     expect(redact(msg)).toBe(msg)
     expect(redact('token expired')).toBe('token expired')
   })

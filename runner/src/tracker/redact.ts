@@ -17,10 +17,7 @@ const PATTERNS: [RegExp, string][] = [
   // password=…, Pwd=…; (ADO/mssql connection strings; the value may contain spaces, ends at ; or &).
   [/((?:^|[^a-z0-9])[\w-]*(?:password|passwd|pwd)\s*=\s*)[^;&\r\n"']*/gi, `$1${MASK}`],
   // "password": "…", token: …, KLK_API_TOKEN=…, api_key=…, client_secret=… (JSON, YAML, env, query).
-  [
-    /([\w-]*(?:password|passwd|pwd|secret|token|api[_-]?key)["']?\s*[:=]\s*["']?)(?!\*\*\*)[^\s"';&,}]+/gi,
-    `$1${MASK}`,
-  ],
+  [/([\w-]*(?:password|passwd|pwd|secret|token|api[_-]?key)["']?\s*[:=]\s*["']?)(?!\*\*\*)[^\s"';&,}]+/gi, `$1${MASK}`],
   // JWTs: three base64url segments, the first one a JSON header (`{"` → eyJ).
   [/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, MASK],
 ]

@@ -67,6 +67,7 @@ export class TiendaTracker {
     }
   }
 
+  /** Stops the phase's clock. Per-phase record counts have no column: the store's totals go to finishTienda*. */
   finishPhase(phase: Phase, _records?: number): void {
     if (phase === this.#phase) this.#closePhase()
   }
@@ -91,13 +92,17 @@ export class TiendaTracker {
     options: { detail?: string; extracted?: number } = {},
   ): Promise<void> {
     this.setDiagnostics({ code: this.#diagnostics.code ?? error.code })
-    await this.#finish('failed', { extracted: options.extracted ?? 0, loaded: 0, duplicates: 0 }, {
-      phase: error.phase,
-      category: error.category,
-      source: error.source,
-      message: truncate(this.#redact(error.message), MESSAGE_MAX),
-      detail: truncate(this.#redact(options.detail ?? error.message), DETAIL_MAX),
-    })
+    await this.#finish(
+      'failed',
+      { extracted: options.extracted ?? 0, loaded: 0, duplicates: 0 },
+      {
+        phase: error.phase,
+        category: error.category,
+        source: error.source,
+        message: truncate(this.#redact(error.message), MESSAGE_MAX),
+        detail: truncate(this.#redact(options.detail ?? error.message), DETAIL_MAX),
+      },
+    )
   }
 
   #closePhase() {
@@ -124,7 +129,11 @@ export class TiendaTracker {
       recordsLoaded: counts.loaded,
       duplicatesSkipped: counts.duplicates,
       attempts: this.#attempts,
-      durations: { extract: round(this.#seconds.extract), transform: round(this.#seconds.transform), load: round(this.#seconds.load) },
+      durations: {
+        extract: round(this.#seconds.extract),
+        transform: round(this.#seconds.transform),
+        load: round(this.#seconds.load),
+      },
       error,
       serverIp: d.ip ?? null,
       serverPort: d.port ?? null,

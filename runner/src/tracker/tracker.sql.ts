@@ -106,7 +106,13 @@ const executionColumns = (db: Db) => db`
 
 const asyncCommit = (db: Db) => db`set_config('synchronous_commit', 'off', true)`
 
-const event = (db: Db, executionId: Fragment, kind: string, tiendaId: Fragment | null = null, extra = db`'{}'::jsonb`) => db`
+const event = (
+  db: Db,
+  executionId: Fragment,
+  kind: string,
+  tiendaId: Fragment | null = null,
+  extra = db`'{}'::jsonb`,
+) => db`
   pg_notify('etl_events', (jsonb_strip_nulls(jsonb_build_object(
     'execution_id', ${executionId}::int, 'tienda_id', ${tiendaId}::text, 'kind', ${kind}::text)) || ${extra})::text)`
 
@@ -263,7 +269,11 @@ export type ExecutionError = {
 // `running` (their end was never recorded) count as failed, and the execution row gets status,
 // counts, per-phase durations (sums over stores: total work per phase, not wall time, which is
 // duration_seconds), source_system, the dominant error and compact network diagnostics.
-export async function finishExecutionRollup(db: Db, id: number, fallback: ExecutionError | null): Promise<ExecutionRow | undefined> {
+export async function finishExecutionRollup(
+  db: Db,
+  id: number,
+  fallback: ExecutionError | null,
+): Promise<ExecutionRow | undefined> {
   const [row] = await db<ExecutionRow[]>`
     with run as (select id, tienda_ids from etl_executions where id = ${id} and status = 'running'),
     skipped as (

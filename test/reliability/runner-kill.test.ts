@@ -1,4 +1,5 @@
-// The real runner process (`node runner/src/main.ts`) under kill -9 and SIGTERM (DESIGN §11).
+// The real runner process (`node runner/src/main.ts`) killed with -9 mid-run (DESIGN §11). In a file
+// of its own, so a database of its own: the dead worker's job must not reach other tests' runners.
 import pino from 'pino'
 import { afterEach, expect } from 'vitest'
 import { createBoss, QUEUES } from '../../runner/src/boss.ts'
@@ -24,7 +25,7 @@ async function sender(url: string) {
   return boss
 }
 
-function startRunnerProcess(url: string, extra: Record<string, string> = {}) {
+async function startRunnerProcess(url: string, extra: Record<string, string> = {}) {
   const child = spawnTs(
     'runner/src/main.ts',
     [],
@@ -38,6 +39,11 @@ function startRunnerProcess(url: string, extra: Record<string, string> = {}) {
   cleanups.push(async () => {
     if (child.process.exitCode === null) child.process.kill('SIGKILL')
     await child.exited
+  })
+  // It creates the queues on start; the sender (the API) needs them to exist.
+  await waitFor('the runner to start', async () => {
+    if (child.process.exitCode !== null) throw new Error(`runner exited ${child.process.exitCode}: ${child.output()}`)
+    return /runner started/.test(child.output())
   })
   return child
 }
@@ -54,7 +60,7 @@ pgTest(
     const stuck = stores[3]!
     await stuck.setFault('stall_headers') // never answers: the run sits in extract for tienda_04
     const boss = await sender(database.url)
-    const child = startRunnerProcess(database.url)
+    const child = await startRunnerProcess(database.url)
     const { executionId, jobId } = await queueManualRun(db, boss, { etlName: 'ventas', tiendaIds: ids, ...window })
 
     await waitFor(
@@ -142,44 +148,5 @@ pgTest(
     expect(rerun.records_loaded).toBe(salesFor('tienda_04', window.desde, window.hasta).length)
     const [job] = await survivor.boss.findJobs(QUEUES.ventas, { id: jobId })
     expect(job?.retryCount).toBeGreaterThanOrEqual(1)
-  },
-)
-
-pgTest('SIGTERM: the runner lets the run close its execution and exits 0', async ({ db, database }) => {
-  // Answers after 1.5 s: the store in hand finishes inside the shutdown grace.
-  const stores = await addKlkStores(db, [{ tiendaId: 'tienda_01', fault: 'stall_headers', faultDelayMs: 1500 }])
-  cleanups.push(() => Promise.all(stores.map((s) => s.close())))
-  const boss = await sender(database.url)
-  const child = startRunnerProcess(database.url, { RUNNER_SHUTDOWN_GRACE_S: '10' })
-  const { executionId } = await queueManualRun(db, boss, { etlName: 'ventas', tiendaIds: ['tienda_01'], ...window })
-  await waitFor(
-    'the run to start',
-    async () => (await db`select 1 from etl_executions where status = 'running'`).length > 0,
-  )
-  child.process.kill('SIGTERM')
-  expect(await child.exited).toBe(0)
-  expect(await db`select id from etl_executions where status in ('running', 'queued')`).toEqual([])
-  const [row] = await db`select status from etl_executions where id = ${executionId}`
-  expect(row?.status).not.toBe('running')
-  expect(child.output()).toMatch(/runner stopped/)
-})
-
-pgTest(
-  'SIGTERM while a store hangs past the grace: the run is closed, not left running, exit 0',
-  async ({ db, database }) => {
-    const stores = await addKlkStores(db, [{ tiendaId: 'tienda_01', fault: 'stall_headers' }])
-    cleanups.push(() => Promise.all(stores.map((s) => s.close())))
-    const boss = await sender(database.url)
-    const child = startRunnerProcess(database.url, { RUNNER_SHUTDOWN_GRACE_S: '1' })
-    const { executionId } = await queueManualRun(db, boss, { etlName: 'ventas', tiendaIds: ['tienda_01'], ...window })
-    await waitFor(
-      'the run to start',
-      async () => (await db`select 1 from etl_executions where status = 'running'`).length > 0,
-    )
-    child.process.kill('SIGTERM')
-    expect(await child.exited).toBe(0)
-    const [row] = await db`select status, error_message from etl_executions where id = ${executionId}`
-    expect(row).toMatchObject({ status: 'failed' })
-    expect(row?.error_message).toMatch(/shut down/)
   },
 )

@@ -1,0 +1,83 @@
+// The real runner process (`node runner/src/main.ts`) stopped with SIGTERM (DESIGN §9, §11).
+import { afterEach, expect } from 'vitest'
+import { createBoss } from '../../runner/src/boss.ts'
+import { pgTest } from '../helpers/db.ts'
+import { addKlkStores, queueManualRun, spawnTs, testEnv, waitFor } from '../helpers/runner-kit.ts'
+
+const cleanups: (() => Promise<unknown>)[] = []
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => {})
+})
+
+const window = { desde: new Date('2026-11-02T12:00:00Z'), hasta: new Date('2026-11-02T16:00:00Z') }
+const HEARTBEAT_S = 1
+const STALE_S = 3
+
+async function sender(url: string) {
+  const boss = createBoss(url, { schedule: false, supervise: false })
+  await boss.start()
+  cleanups.push(() => boss.stop({ graceful: false }))
+  return boss
+}
+
+async function startRunnerProcess(url: string, extra: Record<string, string> = {}) {
+  const child = spawnTs(
+    'runner/src/main.ts',
+    [],
+    testEnv(url, {
+      RUNNER_HEARTBEAT_S: String(HEARTBEAT_S),
+      RUNNER_STALE_AFTER_S: String(STALE_S),
+      LOG_LEVEL: 'info',
+      ...extra,
+    }),
+  )
+  cleanups.push(async () => {
+    if (child.process.exitCode === null) child.process.kill('SIGKILL')
+    await child.exited
+  })
+  // It creates the queues on start; the sender (the API) needs them to exist.
+  await waitFor('the runner to start', async () => {
+    if (child.process.exitCode !== null) throw new Error(`runner exited ${child.process.exitCode}: ${child.output()}`)
+    return /runner started/.test(child.output())
+  })
+  return child
+}
+
+pgTest('SIGTERM: the runner lets the run close its execution and exits 0', async ({ db, database }) => {
+  // Answers after 1.5 s: the store in hand finishes inside the shutdown grace.
+  const stores = await addKlkStores(db, [{ tiendaId: 'tienda_01', fault: 'stall_headers', faultDelayMs: 1500 }])
+  cleanups.push(() => Promise.all(stores.map((s) => s.close())))
+  const boss = await sender(database.url)
+  const child = await startRunnerProcess(database.url, { RUNNER_SHUTDOWN_GRACE_S: '10' })
+  const { executionId } = await queueManualRun(db, boss, { etlName: 'ventas', tiendaIds: ['tienda_01'], ...window })
+  await waitFor(
+    'the run to start',
+    async () => (await db`select 1 from etl_executions where status = 'running'`).length > 0,
+  )
+  child.process.kill('SIGTERM')
+  expect(await child.exited).toBe(0)
+  expect(await db`select id from etl_executions where status in ('running', 'queued')`).toEqual([])
+  const [row] = await db`select status from etl_executions where id = ${executionId}`
+  expect(row?.status).not.toBe('running')
+  expect(child.output()).toMatch(/runner stopped/)
+})
+
+pgTest(
+  'SIGTERM while a store hangs past the grace: the run is closed, not left running, exit 0',
+  async ({ db, database }) => {
+    const stores = await addKlkStores(db, [{ tiendaId: 'tienda_01', fault: 'stall_headers' }])
+    cleanups.push(() => Promise.all(stores.map((s) => s.close())))
+    const boss = await sender(database.url)
+    const child = await startRunnerProcess(database.url, { RUNNER_SHUTDOWN_GRACE_S: '1' })
+    const { executionId } = await queueManualRun(db, boss, { etlName: 'ventas', tiendaIds: ['tienda_01'], ...window })
+    await waitFor(
+      'the run to start',
+      async () => (await db`select 1 from etl_executions where status = 'running'`).length > 0,
+    )
+    child.process.kill('SIGTERM')
+    expect(await child.exited).toBe(0)
+    const [row] = await db`select status, error_message from etl_executions where id = ${executionId}`
+    expect(row).toMatchObject({ status: 'failed' })
+    expect(row?.error_message).toMatch(/shut down/)
+  },
+)
