@@ -177,3 +177,29 @@ pgTest(
     }
   },
 )
+
+pgTest(
+  'a job whose run cannot be recorded closes its execution, then fails so pg-boss retries it',
+  async ({ db, database }) => {
+    await db`insert into tiendas (id, nombre, source_system, host, port, active)
+    values ('tienda_09', 'CERRADA', 'klk', '127.0.0.1', 9, false) on conflict (id) do update set active = false`
+    const sender = createBoss(database.url, { schedule: false, supervise: false })
+    await sender.start()
+    cleanups.push(() => sender.stop({ graceful: false }))
+    const r = await runner(database.url)
+    // runEtl refuses an inactive store before writing anything: the queued row must not stay queued.
+    const { executionId, jobId } = await queueManualRun(db, sender, { etlName: 'inventario', tiendaIds: ['tienda_09'] })
+    const row = await waitFor('the execution to be closed', async () => {
+      const [e] = await db`select * from etl_executions where id = ${executionId} and status = 'failed'`
+      return e
+    })
+    expect(row).toMatchObject({ error_category: 'unknown', triggered_by: 'fluxion_admin' })
+    expect(row.error_message).toMatch(/could record its outcome: cannot run inventario: inactive store\(s\): tienda_09/)
+    expect(row.started_at).toBeInstanceOf(Date)
+    const job = await waitFor('pg-boss to schedule a retry', async () => {
+      const [j] = await r.boss.findJobs(QUEUES.inventario, { id: jobId })
+      return j?.state === 'retry' && j
+    })
+    expect(job.retryCount).toBe(0)
+  },
+)

@@ -16,29 +16,36 @@ export function findExecutionForJob(db: Db, id: number) {
 }
 
 /**
- * A run that threw instead of finishing (its tracker could not write, typically PostgreSQL
- * going away) is closed as failed so it does not sit `queued`/`running` until the reaper; the
- * message is already redacted by the caller. Stores still `running` are closed with it.
- * No-op for an execution the tracker managed to finish.
+ * A job whose run threw instead of finishing (its tracker could not write: PostgreSQL restarting,
+ * a bug) closes what it left open rather than leave it to the reaper: the executions it started
+ * (job_id, set by the tracker) that are still running, and its queued execution if the run never
+ * got to claim it. Their running stores are closed with them. `message` is already redacted.
  */
-export function markExecutionCrashed(db: Db, id: number, message: string) {
-  return db`
-    with lost as (
-      update etl_execution_details set status = 'failed', error_phase = coalesce(current_phase, 'extract'),
+export function markJobExecutionsCrashed(db: Db, f: { jobId: string; queuedId: number | null }, message: string) {
+  return db<{ id: number }[]>`
+    with target as (
+      select id from etl_executions
+      where (job_id = ${f.jobId}::uuid and status = 'running')
+         or (id = ${f.queuedId} and status in ('queued', 'running'))
+      for update
+    ),
+    lost as (
+      update etl_execution_details d set status = 'failed', error_phase = coalesce(d.current_phase, 'extract'),
         error_category = 'unknown', error_message = ${message}, finished_at = now(), current_phase = null,
-        duration_seconds = round(extract(epoch from now() - coalesce(started_at, now()))::numeric, 2)
-      where execution_id = ${id} and status = 'running'
-      returning tienda_id
+        duration_seconds = round(extract(epoch from now() - coalesce(d.started_at, now()))::numeric, 2)
+      from target where d.execution_id = target.id and d.status = 'running'
+      returning d.execution_id
     )
-    update etl_executions set
+    update etl_executions e set
       status = 'failed',
-      started_at = coalesce(started_at, now()),
+      started_at = coalesce(e.started_at, now()),
       finished_at = now(),
-      duration_seconds = round(extract(epoch from now() - coalesce(started_at, now()))::numeric, 2),
-      error_phase = coalesce(current_phase, 'extract'),
+      duration_seconds = round(extract(epoch from now() - coalesce(e.started_at, now()))::numeric, 2),
+      error_phase = coalesce(e.current_phase, 'extract'),
       error_category = 'unknown',
       error_message = ${message},
-      tiendas_fallidas = tiendas_fallidas + (select count(*) from lost),
+      tiendas_fallidas = e.tiendas_fallidas + (select count(*) from lost where lost.execution_id = e.id),
       current_phase = null
-    where id = ${id} and status in ('queued', 'running')`
+    from target where e.id = target.id
+    returning e.id`
 }
