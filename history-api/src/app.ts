@@ -4,10 +4,12 @@ import { OpenAPIHono } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
 import pino, { type Logger } from 'pino'
 import type { Sql, TransactionSql } from 'postgres'
+import { alertsRoutes } from './alerts/alerts.routes.ts'
 import { type AuthSettings, requireSuperAdmin } from './auth.ts'
 import { createEventHub, type EventHub } from './events/event-hub.ts'
 import { eventsRoutes } from './events/events.routes.ts'
 import { executionsRoutes } from './executions/executions.routes.ts'
+import { gapsRoutes } from './gaps/gaps.routes.ts'
 import { loginRoutes } from './login/login.routes.ts'
 import type { RateLimiter } from './login/rate-limit.ts'
 import { documentHeader, registerSharedComponents } from './openapi.ts'
@@ -72,6 +74,8 @@ export function buildApp(deps: AppDeps): App {
   app.route('/', statsRoutes({ read, tz, clock }))
   app.route('/', runsRoutes({ write: deps.db, boss: deps.boss, tz, clock, betweenWrites: deps.betweenWrites }))
   app.route('/', tiendasRoutes({ read }))
+  app.route('/', alertsRoutes({ read }))
+  app.route('/', gapsRoutes({ read, write: deps.db, boss: deps.boss, clock }))
   app.route('/', eventsRoutes({ hub, pingMs: deps.pingMs }))
   app.route('/', loginRoutes({ write: deps.db, auth: deps.auth, clock, limiters: deps.loginLimiters }))
   app.route(

@@ -1,6 +1,7 @@
 // `npm run etl -- <ventas|inventario> [--tiendas a,b] [--desde ISO] [--hasta ISO] [--recovery-mode]`
 // Runs one tracked execution in this process (no queue), showing progress per store, then the
 // recorded summary. Exit: 0 success or partial (said so), 1 failed or could not run, 2 bad arguments.
+import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import type { Sql } from 'postgres'
 import type { EtlName } from './boss.ts'
@@ -122,7 +123,9 @@ async function runOnce(ctx: Ctx, request: RunRequest) {
   const row = await withStoreLocks(db, request.etlName, request.tiendaIds, { signal, onWait }, async () => {
     const view = createProgressView(request.tiendaIds)
     try {
-      return await runEtl({ db, config, logger }, { ...request, onProgress: view.onProgress, signal })
+      // worker_id names this process, so a reaped CLI run says whose it was.
+      const workerId = `cli@${hostname()}:${process.pid}`
+      return await runEtl({ db, config, logger, workerId }, { ...request, onProgress: view.onProgress, signal })
     } finally {
       view.stop()
     }

@@ -34,6 +34,16 @@ export const runnerConfigSchema = z.object({
   VENTAS_WINDOW_MIN: positiveInt(60),
   TZ_TIENDAS: z.string().default('America/Caracas'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Alerts of plan §8.3, evaluated after every execution (alerts/evaluate-alerts.ts). Unset or empty
+  // ALERT_WEBHOOK_URL: alerts are stored and shown by the API, nothing is posted.
+  ALERT_WEBHOOK_URL: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  ),
+  ALERT_MIN_SUCCESS_RATE: z.coerce.number().min(0).max(100).default(80),
+  ALERT_MAX_CONSECUTIVE_FAILURES: positiveInt(5),
+  /** Bound of one webhook post (connect, headers and body): a slow receiver never holds a run up longer. */
+  ALERT_WEBHOOK_TIMEOUT_MS: positiveInt(3000),
 })
 
 export type RunnerConfig = z.infer<typeof runnerConfigSchema>

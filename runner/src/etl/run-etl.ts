@@ -5,6 +5,7 @@
 // recorded (then the reaper closes it once its heartbeat stops).
 import type { Logger } from 'pino'
 import type { Sql } from 'postgres'
+import { evaluateAlertsAfterRun } from '../alerts/evaluate-alerts.ts'
 import type { RunnerConfig } from '../config.ts'
 import type { components } from '../generated/openapi.ts'
 import { createKlkSource } from '../sources/klk.ts'
@@ -78,11 +79,15 @@ export async function runEtl(deps: RunEtlDeps, request: RunEtlRequest): Promise<
     }
     return source
   }
+  let summary: ExecutionSummary
   try {
-    return await track(deps, request, window, sourceFor, await resolveTiendas(deps, request, sourceFor))
+    summary = await track(deps, request, window, sourceFor, await resolveTiendas(deps, request, sourceFor))
   } finally {
     await Promise.all(owned.map((s) => s.close().catch(() => {})))
   }
+  // Plan §8.3, after every finished execution; bounded and never throws (alerts/evaluate-alerts.ts).
+  await evaluateAlertsAfterRun({ db: deps.db, config, logger: deps.logger.child({ execution_id: summary.id }) })
+  return summary
 }
 
 async function track(
