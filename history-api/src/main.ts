@@ -9,6 +9,7 @@ import { buildApp } from './app.ts'
 import { authSettings } from './auth.ts'
 import { type ApiConfig, parseApiConfig } from './config.ts'
 import { connect } from './db.ts'
+import { ignorePostgresJsSocketBug } from './driver-guard.ts'
 import { createMetrics } from './operations/metrics.ts'
 
 let config: ApiConfig
@@ -19,6 +20,7 @@ try {
   process.exit(1)
 }
 const logger = pino({ level: config.LOG_LEVEL, base: { service: 'history-api' } })
+ignorePostgresJsSocketBug(logger)
 const db = connect(config.DATABASE_URL, { max: 10 })
 const readDb = config.DATABASE_READ_URL ? connect(config.DATABASE_READ_URL, { max: 10 }) : undefined
 

@@ -17,6 +17,8 @@ export function createLogger(level: string, options: LoggerOptions = {}): Logger
   const base = {
     name: options.name ?? 'runner',
     level,
+    // pg's errors (raised inside pg-boss) carry the whole client object: keep the error, drop that.
+    serializers: { err: (err: Error) => ({ ...pino.stdSerializers.err(err), client: undefined }) },
     redact: {
       paths: ['password', '*.password', 'token', '*.token', 'authorization', '*.authorization'],
       censor: '***',

@@ -4,6 +4,7 @@
 import type { Logger } from 'pino'
 import { parseRunnerConfig, type RunnerConfig } from './config.ts'
 import { connect } from './db.ts'
+import { ignorePostgresJsSocketBug } from './driver-guard.ts'
 import { createLogger } from './logger.ts'
 import { type Runner, startRunner } from './runner.ts'
 
@@ -22,6 +23,7 @@ function readConfig(): RunnerConfig {
 async function main() {
   const config = readConfig()
   const logger = createLogger(config.LOG_LEVEL)
+  ignorePostgresJsSocketBug(logger)
   const db = connect(config.DATABASE_URL, { applicationName: 'fluxion-runner' })
 
   const missing = await missingTables(db).catch((error: Error) => {

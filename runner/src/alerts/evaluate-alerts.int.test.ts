@@ -45,7 +45,7 @@ async function startWebhook(mode: 'answer' | 'stall' = 'answer') {
 async function reset(db: Sql) {
   await db`delete from etl_executions`
   await db`delete from etl_alerts`
-  await db`delete from tiendas`
+  await db`update tiendas set active = false`
 }
 
 const alerts = (db: Sql) => db`
@@ -170,8 +170,8 @@ describe('alert evaluation after runs', () => {
       try {
         const refused = `http://127.0.0.1:${await closedPort()}/hooks/${HOOK_SECRET}`
         for (const [url, code] of [
-          [refused, 'ECONNREFUSED'],
-          [stalled.url, 'UND_ERR_HEADERS_TIMEOUT'],
+          [refused, /^ECONNREFUSED$/],
+          [stalled.url, /^(TimeoutError|UND_ERR_HEADERS_TIMEOUT)$/],
         ] as const) {
           await db`delete from etl_alerts`
           const config = fastConfig(database.url, { ALERT_WEBHOOK_URL: url, ALERT_WEBHOOK_TIMEOUT_MS: '400' })
@@ -189,9 +189,7 @@ describe('alert evaluation after runs', () => {
           const [alert] = await db<{ id: number }[]>`select id from etl_alerts where resuelta_at is null`
           const failure = logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'alert webhook post failed')
           expect(failure, url).toMatchObject({ alert_id: alert!.id, execution_id: run.id })
-          expect(String(failure.err_code) + String(failure.err_message)).toMatch(
-            code === 'ECONNREFUSED' ? /ECONNREFUSED/ : /UND_ERR_HEADERS_TIMEOUT|TimeoutError|aborted/i,
-          )
+          expect(failure.err_code, url).toMatch(code)
           expect(logs.join('\n')).not.toContain(HOOK_SECRET)
         }
         expect(stalled.received.length).toBe(1)
@@ -233,7 +231,8 @@ describe('alert evaluation after runs', () => {
           return performance.now() - started
         })
         expect(waited).toBeLessThan(2000)
-        expect(captured.logs.join('\n')).toMatch(/alert evaluation failed.*|statement timeout/)
+        const failed = captured.logs.map((l) => JSON.parse(l)).find((l) => l.msg.startsWith('alert evaluation failed'))
+        expect(failed?.err_message).toMatch(/statement timeout/)
       } finally {
         await store.close()
       }

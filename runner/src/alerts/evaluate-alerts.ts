@@ -59,7 +59,9 @@ export function webhookPayload(change: AlertChange): AlertWebhookPayload {
 
 const errorFields = (error: unknown, redact: Redactor) => {
   const e = error as { code?: string; name?: string; message?: string }
-  return { err_code: e?.code ?? e?.name ?? null, err_message: redact(String(e?.message ?? error)) }
+  // DOMExceptions (the request's AbortSignal timeout) carry a numeric legacy code: their name says more.
+  const code = typeof e?.code === 'string' ? e.code : (e?.name ?? null)
+  return { err_code: code, err_message: redact(String(e?.message ?? error)) }
 }
 
 async function postAlert(agent: Agent, url: string, change: AlertChange, timeoutMs: number): Promise<number> {
