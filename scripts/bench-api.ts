@@ -3,7 +3,7 @@
 //   200-store run, stats dias=90 (with the plan's §6.2 SQL on the raw tables as the baseline,
 //   numbers compared), EXPLAIN of every list statement, and the list over HTTP under autocannon.
 // Not a test: numbers depend on the machine. The database is a throwaway one on DATABASE_URL's
-// server unless BENCH_API_DB names one to reuse (seeded on first use, kept).
+// server unless BENCH_API_DB gives the URL of one to reuse (seeded on first use, kept).
 //   BENCH_API_EXECUTIONS (1000000)  BENCH_API_STORES (20 per execution)  BENCH_API_DAYS (365)
 //   BENCH_API_ITERATIONS (200)  BENCH_API_CONNECTIONS (20)  BENCH_API_SECONDS (10)
 //   BENCH_API_SEED_ONLY=1 stops after seeding; BENCH_API_KEEP=1 keeps a throwaway database.

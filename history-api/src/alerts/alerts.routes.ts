@@ -23,7 +23,7 @@ const listRoute = createRoute({
   },
 })
 
-export function toAlert(r: AlertRow): Alert {
+function toAlert(r: AlertRow): Alert {
   return {
     id: r.id,
     tipo: r.tipo,
