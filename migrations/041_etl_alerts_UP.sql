@@ -39,21 +39,27 @@ BEGIN
     ),
     streak AS (
         -- Consecutive failures of each store and ETL, counted back from its latest finished row.
+        -- Only the latest 100 rows are read (through idx_etl_details_tienda_list of 036), so
+        -- the cost does not grow with the history.
         SELECT t.id AS tienda_id, n.etl_name, s.fallos
         FROM tiendas t
         CROSS JOIN (VALUES ('ventas'), ('inventario')) AS n(etl_name)
         CROSS JOIN LATERAL (
-            SELECT count(*) AS fallos
+            SELECT count(*) FILTER (WHERE recent.all_failed) AS fallos
             FROM (
-                SELECT d.status,
-                       bool_and(d.status = 'failed') OVER (ORDER BY e.started_at DESC, d.execution_id DESC) AS all_failed
-                FROM etl_execution_details d
-                JOIN etl_executions e ON e.id = d.execution_id
-                WHERE d.tienda_id = t.id AND e.etl_name = n.etl_name AND d.status IN ('success', 'failed')
-                ORDER BY e.started_at DESC, d.execution_id DESC
-                LIMIT 100
+                SELECT bool_and(latest.status = 'failed')
+                           OVER (ORDER BY latest.execution_started_at DESC, latest.execution_id DESC) AS all_failed
+                FROM (
+                    SELECT d.status, d.execution_started_at, d.execution_id
+                    FROM etl_execution_details d
+                    WHERE d.tienda_id = t.id
+                      AND d.execution_etl_name = n.etl_name
+                      AND d.execution_started_at IS NOT NULL
+                      AND d.status IN ('success', 'failed')
+                    ORDER BY d.execution_started_at DESC, d.execution_id DESC
+                    LIMIT 100
+                ) latest
             ) recent
-            WHERE recent.all_failed
         ) s
         WHERE t.active
     ),

@@ -2,12 +2,13 @@
 // of its own, so a database of its own: the dead worker's job must not reach other tests' runners.
 import pino from 'pino'
 import { afterEach, expect } from 'vitest'
-import { createBoss, QUEUES } from '../../runner/src/boss.ts'
+import { QUEUES } from '../../runner/src/boss.ts'
 import { connect } from '../../runner/src/db.ts'
 import { startRunner } from '../../runner/src/runner.ts'
 import { salesFor } from '../fakes/sales-data.ts'
 import { pgTest } from '../helpers/db.ts'
-import { addKlkStores, queueManualRun, spawnTs, testConfig, testEnv, waitFor } from '../helpers/runner-kit.ts'
+import { addKlkStores, queueManualRun, testConfig, waitFor } from '../helpers/runner-kit.ts'
+import { HEARTBEAT_S, STALE_S, sender, startRunnerProcess } from '../helpers/runner-process.ts'
 
 const cleanups: (() => Promise<unknown>)[] = []
 afterEach(async () => {
@@ -15,38 +16,6 @@ afterEach(async () => {
 })
 
 const window = { desde: new Date('2026-11-02T12:00:00Z'), hasta: new Date('2026-11-02T16:00:00Z') }
-const HEARTBEAT_S = 1
-const STALE_S = 3
-
-async function sender(url: string) {
-  const boss = createBoss(url, { schedule: false, supervise: false })
-  await boss.start()
-  cleanups.push(() => boss.stop({ graceful: false }))
-  return boss
-}
-
-async function startRunnerProcess(url: string, extra: Record<string, string> = {}) {
-  const child = spawnTs(
-    'runner/src/main.ts',
-    [],
-    testEnv(url, {
-      RUNNER_HEARTBEAT_S: String(HEARTBEAT_S),
-      RUNNER_STALE_AFTER_S: String(STALE_S),
-      LOG_LEVEL: 'info',
-      ...extra,
-    }),
-  )
-  cleanups.push(async () => {
-    if (child.process.exitCode === null) child.process.kill('SIGKILL')
-    await child.exited
-  })
-  // It creates the queues on start; the sender (the API) needs them to exist.
-  await waitFor('the runner to start', async () => {
-    if (child.process.exitCode !== null) throw new Error(`runner exited ${child.process.exitCode}: ${child.output()}`)
-    return /runner started/.test(child.output())
-  })
-  return child
-}
 
 pgTest(
   'kill -9 mid-run: closed as worker_lost in its phase within the threshold, no half-loaded store, job retried',
@@ -59,8 +28,8 @@ pgTest(
     cleanups.push(() => Promise.all(stores.map((s) => s.close())))
     const stuck = stores[3]!
     await stuck.setFault('stall_headers') // never answers: the run sits in extract for tienda_04
-    const boss = await sender(database.url)
-    const child = await startRunnerProcess(database.url)
+    const boss = await sender(database.url, cleanups)
+    const child = await startRunnerProcess(database.url, cleanups)
     const { executionId, jobId } = await queueManualRun(db, boss, { etlName: 'ventas', tiendaIds: ids, ...window })
 
     await waitFor(

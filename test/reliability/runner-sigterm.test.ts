@@ -1,8 +1,8 @@
 // The real runner process (`node runner/src/main.ts`) stopped with SIGTERM (DESIGN §9, §11).
 import { afterEach, expect } from 'vitest'
-import { createBoss } from '../../runner/src/boss.ts'
 import { pgTest } from '../helpers/db.ts'
-import { addKlkStores, queueManualRun, spawnTs, testEnv, waitFor } from '../helpers/runner-kit.ts'
+import { addKlkStores, queueManualRun, waitFor } from '../helpers/runner-kit.ts'
+import { sender, startRunnerProcess } from '../helpers/runner-process.ts'
 
 const cleanups: (() => Promise<unknown>)[] = []
 afterEach(async () => {
@@ -10,45 +10,13 @@ afterEach(async () => {
 })
 
 const window = { desde: new Date('2026-11-02T12:00:00Z'), hasta: new Date('2026-11-02T16:00:00Z') }
-const HEARTBEAT_S = 1
-const STALE_S = 3
-
-async function sender(url: string) {
-  const boss = createBoss(url, { schedule: false, supervise: false })
-  await boss.start()
-  cleanups.push(() => boss.stop({ graceful: false }))
-  return boss
-}
-
-async function startRunnerProcess(url: string, extra: Record<string, string> = {}) {
-  const child = spawnTs(
-    'runner/src/main.ts',
-    [],
-    testEnv(url, {
-      RUNNER_HEARTBEAT_S: String(HEARTBEAT_S),
-      RUNNER_STALE_AFTER_S: String(STALE_S),
-      LOG_LEVEL: 'info',
-      ...extra,
-    }),
-  )
-  cleanups.push(async () => {
-    if (child.process.exitCode === null) child.process.kill('SIGKILL')
-    await child.exited
-  })
-  // It creates the queues on start; the sender (the API) needs them to exist.
-  await waitFor('the runner to start', async () => {
-    if (child.process.exitCode !== null) throw new Error(`runner exited ${child.process.exitCode}: ${child.output()}`)
-    return /runner started/.test(child.output())
-  })
-  return child
-}
 
 pgTest('SIGTERM: the runner lets the run close its execution and exits 0', async ({ db, database }) => {
   // Answers after 1.5 s: the store in hand finishes inside the shutdown grace.
   const stores = await addKlkStores(db, [{ tiendaId: 'tienda_01', fault: 'stall_headers', faultDelayMs: 1500 }])
   cleanups.push(() => Promise.all(stores.map((s) => s.close())))
-  const boss = await sender(database.url)
-  const child = await startRunnerProcess(database.url, { RUNNER_SHUTDOWN_GRACE_S: '10' })
+  const boss = await sender(database.url, cleanups)
+  const child = await startRunnerProcess(database.url, cleanups, { RUNNER_SHUTDOWN_GRACE_S: '10' })
   const { executionId } = await queueManualRun(db, boss, { etlName: 'ventas', tiendaIds: ['tienda_01'], ...window })
   await waitFor(
     'the run to start',
@@ -67,8 +35,8 @@ pgTest(
   async ({ db, database }) => {
     const stores = await addKlkStores(db, [{ tiendaId: 'tienda_01', fault: 'stall_headers' }])
     cleanups.push(() => Promise.all(stores.map((s) => s.close())))
-    const boss = await sender(database.url)
-    const child = await startRunnerProcess(database.url, { RUNNER_SHUTDOWN_GRACE_S: '1' })
+    const boss = await sender(database.url, cleanups)
+    const child = await startRunnerProcess(database.url, cleanups, { RUNNER_SHUTDOWN_GRACE_S: '1' })
     const { executionId } = await queueManualRun(db, boss, { etlName: 'ventas', tiendaIds: ['tienda_01'], ...window })
     await waitFor(
       'the run to start',
