@@ -1,6 +1,6 @@
 import { expect } from 'vitest'
 import { pgTest } from '../../test/helpers/db.ts'
-import { markStaleExecutionsFailed } from './reaper.sql.ts'
+import { deleteOrphanStaging, markStaleExecutionsFailed } from './reaper.sql.ts'
 
 type Seed = {
   status: string
@@ -88,4 +88,27 @@ pgTest('the reaper closes stale running executions in the phase they were in, an
     status: 'failed',
   })
   await listener.unlisten()
+})
+
+pgTest('staging rows of executions that no longer run are removed; those of a running one stay', async ({ db }) => {
+  const [running, dead] = await db<{ id: number }[]>`
+    insert into etl_executions (etl_name, etl_type, status, started_at, heartbeat_at, triggered_by)
+    values ('ventas', 'scheduled', 'running', now(), now(), 'scheduler'),
+           ('ventas', 'scheduled', 'failed', now() - interval '5 min', null, 'scheduler')
+    returning id`
+  for (const execution of [running!.id, dead!.id]) {
+    await db`
+      insert into ventas_staging (tienda_id, execution_id, n, numero_factura, linea, fecha, codigo_producto, cantidad,
+        precio_unitario, total)
+      select 'tienda_01', ${execution}, g, 'F' || g, 1, now(), 'P0001', 1, 1, 1 from generate_series(1, 3) g`
+    await db`
+      insert into inventario_staging (tienda_id, execution_id, n, codigo_producto, existencia)
+      values ('tienda_01', ${execution}, 1, 'P0001', 5)`
+  }
+  await deleteOrphanStaging(db)
+  const left = await db<{ execution_id: number; n: number }[]>`
+    select execution_id, count(*)::int as n from (
+      select execution_id from ventas_staging union all select execution_id from inventario_staging) s
+    group by execution_id`
+  expect(left).toEqual([{ execution_id: running!.id, n: 4 }])
 })

@@ -6,7 +6,7 @@
 // and retried; what the retry does with the reaped execution is decided in jobs/etl-job.ts.
 import type { Logger } from 'pino'
 import type { Db } from './db.ts'
-import { markStaleExecutionsFailed, type ReapedExecution } from './reaper.sql.ts'
+import { deleteOrphanStaging, markStaleExecutionsFailed, type ReapedExecution } from './reaper.sql.ts'
 
 export type ReaperOptions = {
   db: Db
@@ -24,7 +24,8 @@ export function startReaper({ db, logger, intervalS, staleAfterS }: ReaperOption
   const sweep = async (): Promise<ReapedExecution[]> => {
     // One pass at a time: a slow database must not pile passes on top of each other.
     running ??= markStaleExecutionsFailed(db, { staleAfterS })
-      .then((reaped) => {
+      .then(async (reaped) => {
+        await deleteOrphanStaging(db)
         for (const r of reaped) {
           logger.warn(
             { execution_id: r.id, etl_name: r.etl_name, worker_id: r.worker_id, tiendas: r.tiendas_lost },

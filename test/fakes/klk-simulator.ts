@@ -56,6 +56,8 @@ export type KlkStoreOptions = {
   fault?: KlkFault | null
   /** For stall_headers / stall_body: answer normally after this delay. Unset: stall until close(). */
   faultDelayMs?: number
+  /** For fail_page_2: the first page that fails (default 2), to fail late in a long window. */
+  failFromPage?: number
 }
 
 export type KlkStore = {
@@ -76,7 +78,7 @@ type Listening = { kind: 'http'; server: Server } | { kind: 'blackhole'; blackho
 type Reply = { status: number; body: unknown }
 
 export async function startKlkStore(options: KlkStoreOptions): Promise<KlkStore> {
-  const { tiendaId, token, invoicesPerHour = 60, faultDelayMs } = options
+  const { tiendaId, token, invoicesPerHour = 60, faultDelayMs, failFromPage = 2 } = options
   const host = options.host ?? '127.0.0.1'
   let port = options.port ?? 0
   let fault: KlkFault | null = null
@@ -105,7 +107,7 @@ export async function startKlkStore(options: KlkStoreOptions): Promise<KlkStore>
     const url = new URL(rawUrl, 'http://klk')
     const paging = parsePaging(url.searchParams)
     if (typeof paging === 'string') return error(400, paging)
-    if (fault === 'fail_page_2' && paging.page >= 2) return error(500, `page ${paging.page} failed`)
+    if (fault === 'fail_page_2' && paging.page >= failFromPage) return error(500, `page ${paging.page} failed`)
     if (url.pathname === '/api/v1/ventas') {
       const window = parseWindow(url.searchParams)
       if (typeof window === 'string') return error(400, window)

@@ -1,9 +1,11 @@
-// One store of a run: extract (all pages) → transform (zod) → load (one transaction), retried on
-// transient errors with exponential backoff and jitter, recorded by its TiendaTracker. Never
-// throws: the outcome, good or bad, is the store's detail row.
+// One store of a run: extract → transform (zod) → stage, page by page, then load (one
+// transaction), retried on transient errors with exponential backoff and jitter, recorded by its
+// TiendaTracker. Never throws: the outcome, good or bad, is the store's detail row.
 //
-// The whole extraction is read before the load starts: the load transaction then lasts only as
-// long as the database work, never as long as a slow VPN (long transactions hold locks and bloat).
+// Pages are staged as they arrive (etl/load.sql.ts), so memory is bounded by a page, not the window;
+// the one transaction that writes ventas/inventario starts after the source is exhausted, so it
+// lasts only as long as the database work, never as long as a slow VPN (long transactions hold
+// locks and bloat).
 import type { Logger } from 'pino'
 import type { Sql } from 'postgres'
 import type { RunnerConfig } from '../config.ts'
@@ -12,11 +14,11 @@ import { diagnosticsOf } from '../sources/source.ts'
 import { type ClassifiedError, classifyError, errorDetail } from '../tracker/classify-error.ts'
 import type { ExecutionTracker } from '../tracker/execution-tracker.ts'
 import type { StoreDiagnostics, TiendaTracker } from '../tracker/tienda-tracker.ts'
-import { parseInventario } from './inventario.schema.ts'
-import { type LoadOptions, loadInventario, loadVentas } from './load.sql.ts'
+import { parseInventario, type StockLine } from './inventario.schema.ts'
+import { StoreLoad } from './load.sql.ts'
 import type { EtlProgressEvent } from './run-etl.ts'
 import type { TiendaRow } from './tiendas.sql.ts'
-import { parseVentas } from './ventas.schema.ts'
+import { parseVentas, type VentaLine } from './ventas.schema.ts'
 
 /** What every store of one run shares. */
 export type StoreJob = {
@@ -130,30 +132,45 @@ async function extractTransformLoad(
   opts: ExtractOptions,
   onExtracted: (n: number) => void,
 ): Promise<Counts> {
-  const rows: unknown[] = []
-  const pages = job.etlName === 'ventas' ? source.ventas(tienda, job.window!, opts) : source.inventario!(tienda, opts)
-  for await (const page of pages) for (const row of page) rows.push(row)
-  onExtracted(rows.length)
-  handle.finishPhase('extract', rows.length)
-
-  await handle.startPhase('transform')
-  job.progress({ kind: 'tienda_phase', tiendaId: tienda.id, phase: 'transform' })
   const system = tienda.source_system
-  const ventas = job.etlName === 'ventas' ? parseVentas(rows, system, job.window!) : null
-  const stock = job.etlName === 'inventario' ? parseInventario(rows, system) : null
-  handle.finishPhase('transform', ventas?.length ?? stock?.length ?? 0)
-
-  await handle.startPhase('load')
-  job.progress({ kind: 'tienda_phase', tiendaId: tienda.id, phase: 'load' })
-  const loadOpts: LoadOptions = {
+  const parse =
+    job.etlName === 'ventas'
+      ? (rows: unknown[]) => parseVentas(rows, system, job.window!)
+      : (rows: unknown[]) => parseInventario(rows, system)
+  const load = new StoreLoad<VentaLine | StockLine>(job.loadDb, job.etlName, tienda.id, job.executionId, {
     chunkRows: job.config.LOAD_CHUNK_ROWS,
     statementTimeoutMs: job.config.LOAD_STATEMENT_TIMEOUT_MS,
+  })
+  const pages = job.etlName === 'ventas' ? source.ventas(tienda, job.window!, opts) : source.inventario!(tienda, opts)
+  let extracted = 0
+  try {
+    // Each page is validated and staged before the next is asked for: the store holds a page and
+    // at most one staging chunk, never its window. The phase follows each step in memory (an error
+    // is classified by it); only the merge is written, to keep the tracker's round trips per store.
+    for await (const page of pages) {
+      extracted += page.length
+      onExtracted(extracted)
+      if (extracted === page.length) job.progress({ kind: 'tienda_phase', tiendaId: tienda.id, phase: 'transform' })
+      await handle.startPhase('transform', { record: false })
+      const lines = parse(page)
+      await handle.startPhase('load', { record: false })
+      await load.append(lines)
+      await handle.startPhase('extract', { record: false })
+    }
+    handle.finishPhase('extract', extracted)
+
+    await handle.startPhase('load')
+    job.progress({ kind: 'tienda_phase', tiendaId: tienda.id, phase: 'load' })
+    const result = await load.merge()
+    handle.finishPhase('load', result.loaded)
+    return { extracted, ...result }
+  } finally {
+    // Staged rows are scratch either way. A failed delete leaves rows keyed by this execution,
+    // which no later run reads (the key includes the execution): wasted space, never wrong counts.
+    await load.discard().catch((error) => {
+      job.logger.warn({ tienda_id: tienda.id, err_message: job.tracker.redact(String(error)) }, 'staging not cleared')
+    })
   }
-  const result = ventas
-    ? await loadVentas(job.loadDb, tienda.id, job.executionId, ventas, loadOpts)
-    : await loadInventario(job.loadDb, tienda.id, job.executionId, stock!, loadOpts)
-  handle.finishPhase('load', result.loaded)
-  return { extracted: rows.length, ...result }
 }
 
 /** Exponential backoff with jitter: base·2^(n−1), drawn from its upper half, capped at 30 s. */

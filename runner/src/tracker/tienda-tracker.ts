@@ -55,13 +55,15 @@ export class TiendaTracker {
   /**
    * Only phases that wait on I/O are written (extract, load): transform is CPU work between them
    * that cannot hang, and skipping its write keeps a store at three round trips (DESIGN §10).
+   * `record: false` switches the clock and the phase errors are classified by, without a write:
+   * a store streaming its window goes extract → transform → load once per page.
    */
-  async startPhase(phase: Phase): Promise<void> {
+  async startPhase(phase: Phase, options: { record?: boolean } = {}): Promise<void> {
     this.#closePhase()
     this.#phase = phase
     this.#phaseStartedAt = performance.now()
     this.#seconds[phase] ??= 0
-    if (phase !== 'transform' && phase !== this.#writtenPhase) {
+    if (options.record !== false && phase !== 'transform' && phase !== this.#writtenPhase) {
       this.#writtenPhase = phase
       await updateTiendaPhase(this.#db, this.#executionId, this.tienda.id, phase)
     }

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS inventario_staging;
+DROP TABLE IF EXISTS ventas_staging;
