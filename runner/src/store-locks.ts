@@ -38,7 +38,9 @@ export async function acquireStoreLocks(
   const ids = [...new Set(tiendaIds)].sort()
   const conn = await sql.reserve()
   let waited = false
+  let session: string
   try {
+    session = await sessionOf(conn)
     for (;;) {
       options.signal?.throwIfAborted()
       const rows = await conn<{ tienda_id: string; ok: boolean }[]>`
@@ -65,6 +67,15 @@ export async function acquireStoreLocks(
     release: async () => {
       if (released) return
       released = true
+      // A session that ended (PostgreSQL restarted, backend terminated) took its locks with it. Its
+      // connection must then be left alone: postgres.js 3.4.9 never settles a query sent on a closed
+      // reserved connection (the write throws in a socket callback, see driver-guard.ts), so the
+      // unlock would hang the job forever, and release() would hand the dead connection back to the
+      // pool as open. Left alone, it stays in the pool's closed queue and is reconnected on demand.
+      // Asked on another pooled connection; a pool with none free (all reserved) answers late: then
+      // the unlock is tried as before.
+      const alive = await Promise.race([sessionAlive(sql, session).catch(() => null), sleep(1000).then(() => null)])
+      if (alive === false) return
       try {
         await unlock(conn, etlName, ids)
       } finally {
@@ -90,6 +101,20 @@ export async function withStoreLocks<T>(
   } finally {
     await locks.release().catch(() => {})
   }
+}
+
+/** The lock session's identity: pid and start (a pid alone may be reused after a restart). */
+async function sessionOf(conn: ReservedSql): Promise<string> {
+  const [row] = await conn<{ id: string }[]>`
+    select pid || '@' || backend_start::text as id from pg_stat_activity where pid = pg_backend_pid()`
+  return row!.id
+}
+
+/** Asked on another connection of the pool: a closed reserved connection cannot be queried. */
+async function sessionAlive(sql: Sql, session: string): Promise<boolean> {
+  const [row] = await sql`
+    select 1 from pg_stat_activity where pid || '@' || backend_start::text = ${session}`
+  return row !== undefined
 }
 
 async function unlock(conn: ReservedSql, etlName: EtlName, ids: string[]) {
