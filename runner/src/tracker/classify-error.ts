@@ -261,7 +261,10 @@ function codeOf(chain: ErrorLike[]): string | null {
 }
 
 /** Stack traces of the error and its causes, for error_detail (redacted by the tracker before storing). */
-export function errorDetail(error: unknown, maxChars = 8000): string {
+// The bound only keeps a runaway cause chain out of memory: it is 8× what the tracker stores
+// (DETAIL_MAX), and the tracker redacts before it cuts, so no secret is ever cut in half where it
+// would escape redaction.
+export function errorDetail(error: unknown, maxChars = 64_000): string {
   const parts = causeChain(error).map((e, i) => {
     const text = typeof e.stack === 'string' ? e.stack : messageOf(e)
     return i === 0 ? text : `Caused by: ${text}`

@@ -212,3 +212,37 @@ describe('ExecutionTracker', () => {
     console.info(`tracker: ${perStore} statements/store, ${perStoreMs.toFixed(2)} ms/store`)
   })
 })
+
+pgTest(
+  'a store that finishes after the reaper closed its run does not rewrite the recorded outcome',
+  async ({ db }) => {
+    await db`insert into tiendas (id, nombre, source_system, host, port) values ('t_late', 'LATE', 'klk', '127.0.0.1', 1)`
+    const tracker = new ExecutionTracker({ db, logger, heartbeatSeconds: 10, secrets: [] })
+    const started = await tracker.startExecution({
+      etlName: 'ventas',
+      etlType: 'manual',
+      triggeredBy: 'cli',
+      tiendaIds: ['t_late'],
+    })
+    const late = await tracker.startTienda(store('t_late'))
+    // What the reaper writes when this worker stops heartbeating (reaper.sql.ts).
+    await db`update etl_execution_details set status = 'failed', error_category = 'worker_lost' where execution_id = ${started.id}`
+    await db`
+    update etl_executions set status = 'failed', error_category = 'worker_lost', finished_at = now(), tiendas_fallidas = 1
+    where id = ${started.id}`
+    await late.finishTiendaSuccess({ extracted: 10, loaded: 10, duplicates: 0 })
+    tracker.stopHeartbeat()
+    const [execution] = await db`
+    select status, error_category, records_loaded, tiendas_exitosas, tiendas_fallidas from etl_executions where id = ${started.id}`
+    expect(execution).toEqual({
+      status: 'failed',
+      error_category: 'worker_lost',
+      records_loaded: 0,
+      tiendas_exitosas: 0,
+      tiendas_fallidas: 1,
+    })
+    expect(
+      (await selectDetails(db, started.id)).map((d) => `${d.status}:${d.error_category}:${d.records_loaded}`),
+    ).toEqual(['failed:worker_lost:0'])
+  },
+)

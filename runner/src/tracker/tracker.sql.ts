@@ -224,7 +224,10 @@ export async function finishTienda(db: Db, v: TiendaFinish): Promise<void> {
         error_message = ${e?.message ?? null}, error_detail = ${e?.detail ?? null},
         server_ip = coalesce(${v.serverIp}, server_ip), server_port = coalesce(${v.serverPort}::int, server_port),
         connection_latency_ms = ${v.latencyMs}, network_diagnostics = ${db.json(v.diagnostics)}
-      where execution_id = ${v.executionId} and tienda_id = ${v.tiendaId}
+      -- A store (or its execution) the reaper already closed as worker_lost stays closed: a worker
+      -- that wakes up after a long stall must not rewrite a recorded outcome or its counts.
+      where execution_id = ${v.executionId} and tienda_id = ${v.tiendaId} and status = 'running'
+        and exists (select 1 from etl_executions x where x.id = ${v.executionId} and x.status = 'running')
       returning execution_id, tienda_id, status, records_extracted, records_loaded, duplicates_skipped),
     -- Live counters for the history list while the run goes on; finishExecution recomputes them.
     e as (
