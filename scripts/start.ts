@@ -125,8 +125,12 @@ async function main() {
   await waitFor(`http://127.0.0.1:${apiPort}/healthz`, 'history-api')
   await waitFor(`http://127.0.0.1:${adminPort}/login`, 'admin', 180_000)
 
+  // The first runs are children too: a stop waits for them before PostgreSQL goes away.
   const first = startChild('etl', ['runner/src/cli.ts', 'ventas'], serviceEnv)
-  void first.exited.then(() => startChild('etl', ['runner/src/cli.ts', 'inventario'], serviceEnv))
+  children.push(first)
+  void first.exited.then(() => {
+    if (!stopping) children.push(startChild('etl', ['runner/src/cli.ts', 'inventario'], serviceEnv))
+  })
 
   log('')
   log(`admin panel   http://127.0.0.1:${adminPort}   login ${state.email} / ${state.password}`)

@@ -175,4 +175,14 @@ describe('auth', () => {
     clockMs += 15 * 60_000 + 1000
     expect((await attempt('just looking')).status).toBe(200)
   })
+
+  it('login: a burst of parallel guesses meets the same limit as sequential ones', async () => {
+    const burst = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        api.call('post', '/api/auth/login', { token: null, body: { email: 'burst@fluxion.test', password: `g${i}` } }),
+      ),
+    )
+    const statuses = burst.map((r) => r.status).sort()
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429, 429, 429])
+  })
 })

@@ -77,14 +77,15 @@ export const loginRoutes = (deps: LoginDeps) => {
         headers: { 'Retry-After': String(wait) },
       })
     }
+    // Counted as a failure before the (deliberately slow) check, so a burst of parallel guesses
+    // meets the limit as sequential ones do; a success takes it back.
+    limiters.email.fail(keys.email, now)
+    limiters.client.fail(keys.client, now)
     const user = await findActiveUser(deps.write, email)
     const ok = await verifyPassword(password, user?.password_hash ?? DUMMY_HASH)
-    if (!user || !ok) {
-      limiters.email.fail(keys.email, now)
-      limiters.client.fail(keys.client, now)
-      return problem(c, 401, 'Wrong email or password.')
-    }
+    if (!user || !ok) return problem(c, 401, 'Wrong email or password.')
     limiters.email.reset(keys.email)
+    limiters.client.forgive(keys.client, now)
     await recordLogin(deps.write, user.id)
     const { token, expiresAt } = await signToken(
       deps.auth,

@@ -6,6 +6,8 @@ export type RateLimiter = {
   /** Seconds until the key may try again; 0 when it may now. */
   retryAfter: (key: string, now: number) => number
   fail: (key: string, now: number) => void
+  /** Takes back one failure recorded at `at` (an attempt counted up front that succeeded). */
+  forgive: (key: string, at: number) => void
   reset: (key: string) => void
 }
 
@@ -29,6 +31,11 @@ export function failureLimiter(opts: { max: number; windowMs: number; maxKeys?: 
       failures.set(key, list)
       // A flood of distinct keys must not grow memory without bound: forget the oldest.
       if (failures.size > (opts.maxKeys ?? 10_000)) failures.delete(failures.keys().next().value!)
+    },
+    forgive(key, at) {
+      const list = failures.get(key)
+      const i = list?.lastIndexOf(at) ?? -1
+      if (list && i >= 0) list.splice(i, 1)
     },
     reset(key) {
       failures.delete(key)
