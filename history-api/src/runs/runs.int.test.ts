@@ -109,12 +109,13 @@ describe('POST /api/etl/run', () => {
     await database.sql`delete from etl_executions`
     const all = await api.call('post', '/api/etl/run', { body: { etl_name: 'inventario' } })
     expect(all.status).toBe(202)
-    expect((all.body as RunAccepted).tienda_ids).toEqual(['tienda_01', 'tienda_02', 'tienda_03', 'tienda_08'])
+    // Every active KLK store: tienda_08 runs Stellar, which has no inventario feed.
+    expect((all.body as RunAccepted).tienda_ids).toEqual(['tienda_01', 'tienda_02', 'tienda_03'])
     const [row] = await executions()
     expect(row).toMatchObject({
       fecha_desde: new Date('2026-01-28T04:00:00Z'),
       fecha_hasta: now,
-      tienda_ids: ['tienda_01', 'tienda_02', 'tienda_03', 'tienda_08'],
+      tienda_ids: ['tienda_01', 'tienda_02', 'tienda_03'],
     })
   })
 
@@ -161,8 +162,16 @@ describe('POST /api/etl/run', () => {
       (await api.call('post', '/api/etl/run', { body: { etl_name: 'ventas', tienda_ids: ['tienda_03'] } })).status,
     ).toBe(202)
     expect(
-      (await api.call('post', '/api/etl/run', { body: { etl_name: 'inventario', tienda_ids: ['tienda_08'] } })).status,
+      (await api.call('post', '/api/etl/run', { body: { etl_name: 'inventario', tienda_ids: ['tienda_03'] } })).status,
     ).toBe(202)
+    // tienda_08 runs Stellar: no inventario feed, so the run could never succeed.
+    const stellarInventario = await api.call('post', '/api/etl/run', {
+      body: { etl_name: 'inventario', tienda_ids: ['tienda_01', 'tienda_08'] },
+    })
+    expect(stellarInventario.status).toBe(422)
+    expect(stellarInventario.body).toMatchObject({
+      'invalid-params': [{ name: 'tienda_ids[1]', reason: 'tienda_08 runs Stellar, which has no inventario feed' }],
+    })
     // Finished executions do not block.
     await database.sql`update etl_executions set status = 'success', finished_at = now() where id = ${queued!.id}`
     expect(

@@ -73,13 +73,21 @@ export const runsRoutes = (deps: RunsDeps) =>
       const known = new Map((await findTiendas(deps.write, body.tienda_ids)).map((t) => [t.id, t]))
       const bad: InvalidParam[] = body.tienda_ids.flatMap((id, i) => {
         const t = known.get(id)
-        if (t?.active) return []
-        return [{ name: `tienda_ids[${i}]`, reason: `${id} is ${t ? 'an inactive store' : 'not a known store'}` }]
+        const name = `tienda_ids[${i}]`
+        if (!t?.active) return [{ name, reason: `${id} is ${t ? 'an inactive store' : 'not a known store'}` }]
+        // The runner reads inventory from KLK only (plan: etl_inventario_klk); a queued run of a
+        // Stellar store could never succeed.
+        if (body.etl_name === 'inventario' && t.source_system !== 'klk') {
+          return [{ name, reason: `${id} runs Stellar, which has no inventario feed` }]
+        }
+        return []
       })
       if (bad.length) return invalid(c, 422, bad)
       tiendas = body.tienda_ids.map((id) => known.get(id)!)
     } else {
-      tiendas = await listActiveTiendas(deps.write)
+      tiendas = (await listActiveTiendas(deps.write)).filter(
+        (t) => body.etl_name !== 'inventario' || t.source_system === 'klk',
+      )
       if (!tiendas.length) return invalid(c, 422, [{ name: 'tienda_ids', reason: 'there is no active store to run' }])
     }
     const tiendaIds = tiendas.map((t) => t.id)
