@@ -19,7 +19,12 @@ try {
   process.stderr.write(`history-api: ${(error as Error).message}\n`)
   process.exit(1)
 }
-const logger = pino({ level: config.LOG_LEVEL, base: { service: 'history-api' } })
+const logger = pino({
+  level: config.LOG_LEVEL,
+  base: { service: 'history-api' },
+  // pg's errors (raised inside pg-boss) carry the whole client object: keep the error, drop that.
+  serializers: { err: (err: Error) => ({ ...pino.stdSerializers.err(err), client: undefined }) },
+})
 ignorePostgresJsSocketBug(logger)
 const db = connect(config.DATABASE_URL, { max: 10 })
 const readDb = config.DATABASE_READ_URL ? connect(config.DATABASE_READ_URL, { max: 10 }) : undefined
