@@ -130,3 +130,77 @@ export function deleteOrphanStaging(db: Db) {
     )
     delete from inventario_staging s using done where s.execution_id = done.execution_id`
 }
+
+export type ClosedQueuedExecution = {
+  id: number
+  etl_name: string
+  job_id: string | null
+  job_state: string | null
+}
+
+export type QueuedFilter = {
+  /** A queued execution without a job_id is closed once it is older than this (its sender never attached one). */
+  graceS: number
+  /** pg-boss's schema and the queue of each ETL (boss.ts). */
+  bossSchema: string
+  queues: Record<string, string>
+}
+
+/**
+ * Closes `queued` executions that nothing will ever pick up, in one statement: their pg-boss job
+ * no longer exists (deleted, or removed by retention) or is in a final state (completed, cancelled,
+ * failed: aborted, expired or out of retries), or they have no job_id and are older than the grace.
+ * Left queued they would block every later manual run of their stores with 409 (history-api
+ * findOverlap counts queued rows).
+ *
+ * - A job in created/retry/active is left alone: a runner will still (or is about to) claim it.
+ * - The execution and its job are written in one transaction by the history API, so a queued row
+ *   whose job row is missing is not one still being sent.
+ * - `for update skip locked` + `status = 'queued'` rechecked under the lock: several runners
+ *   reap at once, and a runner claiming the row in the meantime wins.
+ * - Only ETLs with a known queue are looked at; the job is found by its (name, id) primary key.
+ * - error_category is `unknown`, not `worker_lost`: no worker was lost (nothing ever ran), and
+ *   why the job ended (cancelled, expired, retries exhausted, deleted) is not known here; the
+ *   message says what happened. error_phase stays null: no phase was reached.
+ * - started_at = now() (chk_started_at: only queued rows have none), duration 0, no detail rows.
+ */
+export function closeAbandonedQueuedExecutions(db: Db, f: QueuedFilter) {
+  const etlNames = Object.keys(f.queues)
+  const queueNames = etlNames.map((n) => f.queues[n]!)
+  return db<ClosedQueuedExecution[]>`
+    with abandoned as (
+      select e.id, e.job_id, j.state::text as job_state
+      from etl_executions e
+      join unnest(${etlNames}::text[], ${queueNames}::text[]) as q(etl_name, queue) on q.etl_name = e.etl_name
+      left join ${db(f.bossSchema)}.job j on j.name = q.queue and j.id = e.job_id
+      where e.status = 'queued'
+        and case
+          when e.job_id is null then e.created_at < now() - make_interval(secs => ${f.graceS})
+          else j.id is null or j.state in ('completed', 'cancelled', 'failed')
+        end
+      for update of e skip locked
+    ),
+    closed as (
+      update etl_executions e set
+        status = 'failed',
+        started_at = now(),
+        finished_at = now(),
+        duration_seconds = 0,
+        current_phase = null,
+        error_category = 'unknown',
+        error_message = 'the job of this queued execution ended without running it ('
+          || case
+            when a.job_id is null then 'it never got a pg-boss job'
+            when a.job_state is null then 'pg-boss job ' || a.job_id || ' no longer exists'
+            else 'pg-boss job ' || a.job_id || ' is ' || a.job_state
+          end
+          || '); closed by the reaper so that its stores can be run again'
+      from abandoned a
+      where e.id = a.id and e.status = 'queued'
+      returning e.id, e.etl_name, a.job_id, a.job_state
+    )
+    select c.id, c.etl_name, c.job_id, c.job_state,
+      pg_notify('etl_events', jsonb_build_object(
+        'execution_id', c.id, 'kind', 'execution_finished', 'status', 'failed')::text)
+    from closed c`
+}

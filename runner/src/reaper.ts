@@ -4,9 +4,22 @@
 //
 // The pg-boss job of that dead worker is handed back by pg-boss (queue heartbeatSeconds, boss.ts)
 // and retried; what the retry does with the reaped execution is decided in jobs/etl-job.ts.
+//
+// Queued executions whose pg-boss job ended without running them (cancelled, expired, out of
+// retries, deleted) are closed in the same pass: left queued they would block every later manual
+// run of their stores (409).
 import type { Logger } from 'pino'
+import { BOSS_SCHEMA, QUEUES } from './boss.ts'
 import type { Db } from './db.ts'
-import { deleteOrphanStaging, markStaleExecutionsFailed, type ReapedExecution } from './reaper.sql.ts'
+import {
+  closeAbandonedQueuedExecutions,
+  deleteOrphanStaging,
+  markStaleExecutionsFailed,
+  type ReapedExecution,
+} from './reaper.sql.ts'
+
+/** A queued execution without a job_id is given this long before it is deemed abandoned. */
+export const QUEUED_WITHOUT_JOB_GRACE_S = 600
 
 export type ReaperOptions = {
   db: Db
@@ -21,11 +34,30 @@ export function startReaper({ db, logger, intervalS, staleAfterS }: ReaperOption
   let running: Promise<ReapedExecution[]> | undefined
   let stopped = false
 
+  const closeQueued = async () => {
+    // Its own catch: trouble here (pg-boss's schema missing…) must not hide the stale-run pass's result.
+    const closed = await closeAbandonedQueuedExecutions(db, {
+      graceS: QUEUED_WITHOUT_JOB_GRACE_S,
+      bossSchema: BOSS_SCHEMA,
+      queues: QUEUES,
+    }).catch((error: unknown) => {
+      logger.error({ err: error }, 'reaper could not close abandoned queued executions')
+      return []
+    })
+    for (const c of closed) {
+      logger.warn(
+        { execution_id: c.id, etl_name: c.etl_name, job_id: c.job_id, job_state: c.job_state },
+        `queued execution ${c.id} closed as failed: its pg-boss job ended without running it`,
+      )
+    }
+  }
+
   const sweep = async (): Promise<ReapedExecution[]> => {
     // One pass at a time: a slow database must not pile passes on top of each other.
     running ??= markStaleExecutionsFailed(db, { staleAfterS })
       .then(async (reaped) => {
         await deleteOrphanStaging(db)
+        await closeQueued()
         for (const r of reaped) {
           logger.warn(
             { execution_id: r.id, etl_name: r.etl_name, worker_id: r.worker_id, tiendas: r.tiendas_lost },
