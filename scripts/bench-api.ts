@@ -21,6 +21,7 @@ import { TEST_SECRET, testAuth } from '../test/helpers/api.ts'
 import { explainHistory, planProblems } from '../test/helpers/explain.ts'
 import { planNumbers } from '../test/helpers/plan-stats.ts'
 import { loadBulkHistory } from './bench/history-data.ts'
+import { printTable } from './bench/table.ts'
 import { createThrowawayDb } from './bench/throwaway-db.ts'
 import { describeUrl } from './lib/database-url.ts'
 import { migrateUp } from './lib/migrations.ts'
@@ -47,14 +48,7 @@ async function measure(what: string, fn: () => Promise<void>, n = ITERATIONS): P
   return { what, n, p50_ms: at(0.5), p95_ms: at(0.95), max_ms: at(1) }
 }
 
-function table(rows: Record<string, string | number>[]) {
-  const keys = Object.keys(rows[0] ?? {})
-  const widths = keys.map((k) => Math.max(k.length, ...rows.map((r) => String(r[k]).length)))
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')
-  out(line(keys))
-  out(widths.map((w) => '─'.repeat(w)).join('  '))
-  for (const r of rows) out(line(keys.map((k) => String(r[k]))))
-}
+const table = (rows: Record<string, string | number>[]) => printTable(rows, out)
 
 async function seed(sql: Sql, now: Date) {
   const [{ n }] = (await sql`select count(*)::int as n from etl_executions`) as unknown as [{ n: number }]

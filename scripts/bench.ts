@@ -9,6 +9,7 @@ import { cpus } from 'node:os'
 import path from 'node:path'
 import { benchLoad, type LoadFn } from './bench/load.ts'
 import { benchRun19 } from './bench/run19.ts'
+import { printTable } from './bench/table.ts'
 import { SERVER_URL } from './bench/throwaway-db.ts'
 import { describeUrl } from './lib/database-url.ts'
 
@@ -25,14 +26,7 @@ async function realLoad(): Promise<LoadFn | null> {
   }
 }
 
-function table(rows: Record<string, string | number>[]) {
-  const keys = Object.keys(rows[0] ?? {})
-  const widths = keys.map((k) => Math.max(k.length, ...rows.map((r) => String(r[k]).length)))
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')
-  out(line(keys))
-  out(widths.map((w) => '─'.repeat(w)).join('  '))
-  for (const r of rows) out(line(keys.map((k) => String(r[k]))))
-}
+const table = (rows: Record<string, string | number>[]) => printTable(rows, out)
 
 async function main() {
   const started = Date.now()

