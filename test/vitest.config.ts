@@ -1,8 +1,11 @@
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
 // One config, four projects. Integration tests get a throwaway database cloned from a
 // migrated template (see test/helpers/db.ts); nothing here mocks PostgreSQL.
 export default defineConfig({
+  // Paths below are relative to the repository root, whatever directory this file sits in.
+  root: fileURLToPath(new URL('..', import.meta.url)),
   test: {
     globalSetup: ['test/helpers/global-setup.ts'],
     projects: [
