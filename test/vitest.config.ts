@@ -26,7 +26,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['**/*.int.test.ts', 'test/fakes/**/*.test.ts', 'test/reliability/**/*.test.ts'],
+          include: [
+            '**/*.int.test.ts',
+            'test/fakes/**/*.test.ts',
+            'test/reliability/**/*.test.ts',
+            'test/deploy/**/*.test.ts',
+          ],
           exclude: ['**/node_modules/**', 'admin/**'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
