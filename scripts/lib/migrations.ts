@@ -76,7 +76,8 @@ const releaseVersions: Record<string, Promise<string[]>> = {}
  */
 export async function pendingMigrations(sql: Sql, dir = MIGRATIONS_DIR): Promise<string[]> {
   // The files ship with the release and do not change under a running service: read them once.
-  const known = await (releaseVersions[dir] ??= loadMigrations(dir).then((ms) => ms.map((m) => m.version)))
+  releaseVersions[dir] ??= loadMigrations(dir).then((ms) => ms.map((m) => m.version))
+  const known = await releaseVersions[dir]
   const [{ exists } = { exists: false }] = await sql<{ exists: boolean }[]>`
     select to_regclass('schema_migrations') is not null as exists`
   const applied = exists
