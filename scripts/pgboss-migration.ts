@@ -11,7 +11,7 @@ import { readdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { getConstructionPlans, getMigrationPlans, getRollbackPlans } from 'pg-boss'
 import pgBossPackage from 'pg-boss/package.json' with { type: 'json' }
-import { BOSS_SCHEMA } from '../runner/src/boss.ts'
+import { BOSS_SCHEMA } from '../runner/src/jobs/boss.ts'
 import { MIGRATIONS_DIR } from './lib/migrations.ts'
 
 /** The pg-boss schema version the installed package needs (pg-boss checks it on start). */

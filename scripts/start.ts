@@ -125,10 +125,10 @@ async function main() {
   await waitFor(`http://127.0.0.1:${adminPort}/login`, 'admin', 180_000)
 
   // The first runs are children too: a stop waits for them before PostgreSQL goes away.
-  const first = startChild('etl', ['runner/src/cli.ts', 'ventas'], serviceEnv)
+  const first = startChild('etl', ['runner/src/cli/main.ts', 'ventas'], serviceEnv)
   children.push(first)
   void first.exited.then(() => {
-    if (!stopping) children.push(startChild('etl', ['runner/src/cli.ts', 'inventario'], serviceEnv))
+    if (!stopping) children.push(startChild('etl', ['runner/src/cli/main.ts', 'inventario'], serviceEnv))
   })
 
   log('')

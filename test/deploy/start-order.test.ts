@@ -103,7 +103,7 @@ test('runner alone: scheduled and CLI runs work; an API started later lists them
   // Every minute: pg-boss's cron pass sends the current minute's occurrence within its monitor interval.
   await startRunner(url, { VENTAS_CRON: '* * * * *' })
 
-  const cli = spawnTs('runner/src/cli.ts', ['inventario'], testEnv(url))
+  const cli = spawnTs('runner/src/cli/main.ts', ['inventario'], testEnv(url))
   expect(await cli.exited, cli.output()).toBe(0)
   const scheduled = await waitFor(
     'a scheduled run to finish',

@@ -1,7 +1,7 @@
 // pg-boss 12 for the runner: its own schema (`pgboss`) in the application database, one queue per
 // ETL. PostgreSQL is the only thing runners share, so every guarantee below is enforced there.
 import { PgBoss, type Queue, type SchedulingOptions } from 'pg-boss'
-import type { RunnerConfig } from './config.ts'
+import type { RunnerConfig } from '../config.ts'
 
 export const BOSS_SCHEMA = 'pgboss'
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { expect } from 'vitest'
-import { pgTest } from '../../test/helpers/db.ts'
-import { BOSS_SCHEMA, QUEUES } from './boss.ts'
+import { pgTest } from '../../../test/helpers/db.ts'
+import { BOSS_SCHEMA, QUEUES } from '../jobs/boss.ts'
 import { closeAbandonedQueuedExecutions, deleteOrphanStaging, markStaleExecutionsFailed } from './reaper.sql.ts'
 
 type Seed = {
