@@ -5,7 +5,7 @@ import type { PgBoss } from 'pg-boss'
 import type { Logger } from 'pino'
 import type { Sql } from 'postgres'
 import type { RunnerConfig } from './config.ts'
-import { markStaleExecutionsFailed } from './executions/reaper.sql.ts'
+import { closeStaleExecutions } from './executions/close.sql.ts'
 import { type Reaper, startReaper } from './executions/reaper.ts'
 import { type BossTiming, createBoss, syncQueueSettings } from './jobs/boss.ts'
 import { scheduleInventario, workInventario } from './jobs/inventario.ts'
@@ -65,7 +65,7 @@ export async function startRunner({ config, logger, db, bossTiming, workerId: wi
       await boss.stop({ graceful: true, timeout: config.RUNNER_SHUTDOWN_GRACE_S * 1000 })
       // A run still going after the grace would otherwise stay `running` until another runner's
       // reaper noticed; this runner knows it is abandoning it, so it says so now.
-      const closed = await markStaleExecutionsFailed(db, {
+      const closed = await closeStaleExecutions(db, {
         staleAfterS: 0,
         workerId,
         reason: `the runner shut down (${reason}) before this run finished; its job is retried by pg-boss`,

@@ -66,7 +66,10 @@ describe('gap recovery, end to end', () => {
 
     // The runner's handler works the job the API sent, exactly as a runner's worker would.
     const [job] = await boss.fetch(QUEUES.ventas)
-    expect(job?.data).toMatchObject({ execution_id: recoveryId, triggered_by: 'recovery', recovered_gap_id: failed.id })
+    expect(job?.data).toEqual({ execution_id: recoveryId })
+    expect(
+      await db`select etl_type, is_recovery, recovered_gap_id from etl_executions where id = ${recoveryId}`,
+    ).toEqual([{ etl_type: 'recovery', is_recovery: true, recovered_gap_id: failed.id }])
     const handler = etlJobHandler(
       {
         db,

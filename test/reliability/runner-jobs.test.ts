@@ -100,7 +100,7 @@ pgTest(
       const [j] = await r.boss.findJobs(QUEUES.ventas, { id: jobId })
       return j?.state === 'completed' && j
     })
-    expect(job.data).toMatchObject({ execution_id: executionId, triggered_by: 'fluxion_admin' })
+    expect(job.data).toEqual({ execution_id: executionId })
     expect(job.output).toEqual({ execution_id: executionId, status: 'success' })
   },
 )
@@ -127,9 +127,9 @@ pgTest(
     const queued = []
     for (let i = 0; i < 6; i++) {
       const tiendaIds = i % 2 ? ids : ids.slice(i % 3, (i % 3) + 2)
-      queued.push(
-        await queueManualRun(db, sender, { etlName: i === 5 ? 'inventario' : 'ventas', tiendaIds, ...window }),
-      )
+      // Overlapping on purpose (the API would answer 409): what keeps them apart here is the runner.
+      const run = { etlName: i === 5 ? ('inventario' as const) : ('ventas' as const), tiendaIds, ...window }
+      queued.push(await queueManualRun(db, sender, run, { overlapping: true }))
     }
     // A CLI run at the same time takes the same per-store locks, outside the queue.
     const config = testConfig(database.url)
@@ -181,23 +181,24 @@ pgTest(
 pgTest(
   'a job whose run cannot be recorded closes its execution, then fails so pg-boss retries it',
   async ({ db, database }) => {
-    await db`insert into tiendas (id, nombre, source_system, host, port, active)
-    values ('tienda_09', 'CERRADA', 'klk', '127.0.0.1', 9, false) on conflict (id) do update set active = false`
+    await db`insert into tiendas (id, nombre, source_system, host, port)
+    values ('tienda_09', 'NUEVE', 'klk', '127.0.0.1', 9) on conflict (id) do nothing`
     const sender = createBoss(database.url, { schedule: false, supervise: false })
     await sender.start()
     cleanups.push(() => sender.stop({ graceful: false }))
     const r = await runner(database.url)
-    // runEtl refuses an inactive store before writing anything: the queued row must not stay queued.
-    const { executionId, jobId } = await queueManualRun(db, sender, { etlName: 'inventario', tiendaIds: ['tienda_09'] })
+    // A ventas run queued without a window cannot run (runEtl throws after claiming it): the row must not
+    // stay running or queued.
+    const { executionId, jobId } = await queueManualRun(db, sender, { etlName: 'ventas', tiendaIds: ['tienda_09'] })
     const row = await waitFor('the execution to be closed', async () => {
       const [e] = await db`select * from etl_executions where id = ${executionId} and status = 'failed'`
       return e
     })
     expect(row).toMatchObject({ error_category: 'unknown', triggered_by: 'fluxion_admin' })
-    expect(row.error_message).toMatch(/could record its outcome: cannot run inventario: inactive store\(s\): tienda_09/)
+    expect(row.error_message).toMatch(/could record its outcome: execution \d+ has no window/)
     expect(row.started_at).toBeInstanceOf(Date)
     const job = await waitFor('pg-boss to schedule a retry', async () => {
-      const [j] = await r.boss.findJobs(QUEUES.inventario, { id: jobId })
+      const [j] = await r.boss.findJobs(QUEUES.ventas, { id: jobId })
       return j?.state === 'retry' && j
     })
     expect(job.retryCount).toBe(0)

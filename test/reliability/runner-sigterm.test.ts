@@ -38,9 +38,10 @@ pgTest(
     const boss = await sender(database.url, cleanups)
     const child = await startRunnerProcess(database.url, cleanups, { RUNNER_SHUTDOWN_GRACE_S: '1' })
     const { executionId } = await queueManualRun(db, boss, { etlName: 'ventas', tiendaIds: ['tienda_01'], ...window })
+    // The store must be in hand (its detail row running), not merely the execution claimed.
     await waitFor(
-      'the run to start',
-      async () => (await db`select 1 from etl_executions where status = 'running'`).length > 0,
+      'the store to start',
+      async () => (await db`select 1 from etl_execution_details where status = 'running'`).length > 0,
     )
     child.process.kill('SIGTERM')
     expect(await child.exited).toBe(0)

@@ -195,3 +195,23 @@ async function inTransaction<R>(db: Sql, opts: LoadOptions, work: (tx: Db) => Pr
     }
   }
 }
+
+/**
+ * Staging rows (migration 042) left by a runner that died between staging and merging: their
+ * execution is no longer running, so nobody will merge them. Staging holds only in-flight rows,
+ * so this scan stays small.
+ */
+export function deleteOrphanStaging(db: Db) {
+  return db`
+    with orphan as (
+      select distinct execution_id from ventas_staging
+      union
+      select distinct execution_id from inventario_staging
+    ), done as (
+      select o.execution_id from orphan o
+      where not exists (select 1 from etl_executions e where e.id = o.execution_id and e.status = 'running')
+    ), v as (
+      delete from ventas_staging s using done where s.execution_id = done.execution_id
+    )
+    delete from inventario_staging s using done where s.execution_id = done.execution_id`
+}

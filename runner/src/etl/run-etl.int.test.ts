@@ -217,7 +217,8 @@ describe('runEtl', () => {
         'tienda_s2:skipped',
         'tienda_s3:skipped',
       ])
-      expect(run).toMatchObject({ status: 'partial', tiendas_count: 3, tiendas_exitosas: 1, tiendas_fallidas: 2 })
+      // The two never started are skipped, counted apart: tiendas_count = exitosas + fallidas + skipped.
+      expect(run).toMatchObject({ status: 'partial', tiendas_count: 3, tiendas_exitosas: 1, tiendas_fallidas: 0 })
       expect(run.error_message).toMatch(/before 2 store\(s\) started: tienda_s2, tienda_s3/)
       expect(others.every((s) => s.requests === 0)).toBe(true)
     } finally {
@@ -229,16 +230,15 @@ describe('runEtl', () => {
     const store = await addStore(db, { tiendaId: 'tienda_q' })
     try {
       const [queued] = await db<{ id: number }[]>`
-        insert into etl_executions (etl_name, etl_type, status, started_at, triggered_by, tienda_ids, tiendas_count)
-        values ('ventas', 'manual', 'queued', null, 'fluxion_admin', '{tienda_q}', 1) returning id`
+        insert into etl_executions (etl_name, etl_type, status, started_at, triggered_by, tienda_ids, tiendas_count,
+          fecha_desde, fecha_hasta)
+        values ('ventas', 'manual', 'queued', null, 'fluxion_admin', '{tienda_q}', 1, ${WINDOW.desde}, ${WINDOW.hasta})
+        returning id`
       const run = await runVentas(
         db,
         fastConfig(database.url),
         ['tienda_q'],
-        {
-          executionId: queued!.id,
-          triggeredBy: 'fluxion_admin',
-        },
+        { executionId: queued!.id },
         { workerId: 'worker-7' },
       )
       expect(run).toMatchObject({

@@ -2,13 +2,17 @@
 // ETL. PostgreSQL is the only thing runners share, so every guarantee below is enforced there.
 import { PgBoss, type Queue, type SchedulingOptions } from 'pg-boss'
 import type { RunnerConfig } from '../config.ts'
+import type { components } from '../generated/openapi.ts'
 
 export const BOSS_SCHEMA = 'pgboss'
 
-/** Queue per ETL. The history API sends manual runs to these names (see jobs/ventas.ts). */
-export const QUEUES = { ventas: 'etl-ventas', inventario: 'etl-inventario' } as const
-export type EtlName = keyof typeof QUEUES
-export const ETL_NAMES = Object.keys(QUEUES) as EtlName[]
+export type EtlName = components['schemas']['EtlName']
+
+/** Queue per ETL (openapi EtlQueue, created by migrations/044); the history API sends runs to them. */
+export const QUEUES = { ventas: 'etl-ventas', inventario: 'etl-inventario' } as const satisfies Record<
+  EtlName,
+  components['schemas']['EtlQueue']
+>
 
 /**
  * Queue settings, inherited by every job sent to the queue (the API sends without options).
