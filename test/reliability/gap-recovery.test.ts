@@ -120,4 +120,46 @@ describe('gap recovery, end to end', () => {
     const again = await api.call('post', `/api/etl/gaps/${failed.id}/recover`)
     expect(again.status).toBe(409)
   })
+
+  it('a job queued by an older release, with the execution’s fields in its payload, still runs: the row wins', async () => {
+    const db = database.sql
+    const store = await addStore(db, { tiendaId: 'tienda_old' })
+    stores.push(store)
+    const [row] = await db<{ id: number }[]>`
+      insert into etl_executions (etl_name, etl_type, status, fecha_desde, fecha_hasta, triggered_by, tienda_ids,
+        tiendas_count, source_system)
+      values ('ventas', 'manual', 'queued', ${WINDOW.desde}, ${WINDOW.hasta}, 'fluxion_admin', '{tienda_old}', 1, 'klk')
+      returning id`
+    // The payload the API sent before jobs named only the execution (its window deliberately wrong:
+    // the row, not the payload, is what runs).
+    const oldPayload = {
+      execution_id: row!.id,
+      etl_name: 'ventas',
+      tienda_ids: ['tienda_old'],
+      fecha_inicio: '2020-01-01T00:00:00.000Z',
+      fecha_fin: '2020-01-02T00:00:00.000Z',
+      triggered_by: 'fluxion_admin',
+    }
+    const jobId = await boss.send(QUEUES.ventas, oldPayload)
+    await db`update etl_executions set job_id = ${jobId}::uuid where id = ${row!.id}`
+    const [job] = await boss.fetch(QUEUES.ventas)
+    expect(job?.data).toEqual(oldPayload)
+    const handler = etlJobHandler(
+      {
+        db,
+        config: fastConfig(database.url),
+        logger: pino({ level: 'silent' }),
+        workerId: 'test-worker',
+        shutdown: new AbortController().signal,
+      },
+      'ventas',
+    )
+    expect(await handler([{ ...job!, signal: new AbortController().signal }])).toEqual({
+      execution_id: row!.id,
+      status: 'success',
+    })
+    await boss.complete(QUEUES.ventas, job!.id)
+    const [loaded] = await db<{ n: number }[]>`select count(*)::int as n from ventas where tienda_id = 'tienda_old'`
+    expect(loaded!.n).toBe(salesFor('tienda_old', WINDOW.desde, WINDOW.hasta).length)
+  })
 })

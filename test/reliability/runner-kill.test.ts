@@ -7,6 +7,7 @@ import { QUEUES } from '../../runner/src/jobs/boss.ts'
 import { startRunner } from '../../runner/src/runner.ts'
 import { salesFor } from '../fakes/sales-data.ts'
 import { pgTest } from '../helpers/db.ts'
+import { expectStoresAccountedFor } from '../helpers/invariants.ts'
 import { addKlkStores, queueManualRun, testConfig, waitFor } from '../helpers/runner-kit.ts'
 import { HEARTBEAT_S, STALE_S, sender, startRunnerProcess } from '../helpers/runner-process.ts'
 
@@ -93,6 +94,7 @@ pgTest(
       expect(d.records_loaded).toBe(counts.get(d.tienda_id))
     }
     expect(counts.get('tienda_04')).toBeUndefined()
+    await expectStoresAccountedFor(db, executionId)
 
     // pg-boss retries the dead worker's job (queue heartbeat 10 s); the retry records a new execution
     // for the same stores and window, and the re-extracted lines are counted as duplicates, exactly.
@@ -115,6 +117,7 @@ pgTest(
     const loadedBefore = details.slice(0, 3).reduce((a, d) => a + (d.records_loaded as number), 0)
     expect(rerun.duplicates_skipped).toBe(loadedBefore)
     expect(rerun.records_loaded).toBe(salesFor('tienda_04', window.desde, window.hasta).length)
+    await expectStoresAccountedFor(db, rerun.id as number)
     const [job] = await survivor.boss.findJobs(QUEUES.ventas, { id: jobId })
     expect(job?.retryCount).toBeGreaterThanOrEqual(1)
   },

@@ -1,6 +1,7 @@
 // The real runner process (`node runner/src/main.ts`) stopped with SIGTERM (DESIGN §9, §11).
 import { afterEach, expect } from 'vitest'
 import { pgTest } from '../helpers/db.ts'
+import { expectStoresAccountedFor } from '../helpers/invariants.ts'
 import { addKlkStores, queueManualRun, waitFor } from '../helpers/runner-kit.ts'
 import { sender, startRunnerProcess } from '../helpers/runner-process.ts'
 
@@ -48,5 +49,6 @@ pgTest(
     const [row] = await db`select status, error_message from etl_executions where id = ${executionId}`
     expect(row).toMatchObject({ status: 'failed' })
     expect(row?.error_message).toMatch(/shut down/)
+    await expectStoresAccountedFor(db, executionId)
   },
 )

@@ -61,11 +61,6 @@ export class StoreLoad<L extends VentaLine | StockLine> {
     this.#opts = opts
   }
 
-  /** Lines staged in PostgreSQL or waiting in memory for a full chunk. */
-  get count(): number {
-    return this.#staged + this.#pending.length
-  }
-
   /** Buffers the lines and stages every full chunk (memory stays under one chunk plus a page). */
   async append(lines: L[]): Promise<void> {
     for (const line of lines) this.#pending.push(line)

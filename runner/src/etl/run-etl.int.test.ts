@@ -8,6 +8,7 @@ import { inventoryFor, salesFor } from '../../../test/fakes/sales-data.ts'
 import { startStellarStore } from '../../../test/fakes/tds-server.ts'
 import { pgTest } from '../../../test/helpers/db.ts'
 import { addStore, etlDeps, fastConfig, registerStore, runVentas, WINDOW } from '../../../test/helpers/etl-kit.ts'
+import { expectStoresAccountedFor } from '../../../test/helpers/invariants.ts'
 import { detectTriggeredBy } from '../tracker/triggered-by.ts'
 import { runEtl } from './run-etl.ts'
 
@@ -51,6 +52,7 @@ describe('runEtl', () => {
             timed: true,
           })),
         )
+        await expectStoresAccountedFor(db, run.id)
       } finally {
         await Promise.all(stores.map((s) => s.close()))
       }
@@ -64,6 +66,7 @@ describe('runEtl', () => {
       const run = await runVentas(db, fastConfig(database.url), ['tienda_04', 'tienda_08'])
       expect(run).toMatchObject({ status: 'partial', error_phase: 'extract', error_category: 'vpn_timeout' })
       expect(run.error_message).toMatch(/Connect Timeout/)
+      await expectStoresAccountedFor(db, run.id)
     } finally {
       await Promise.all([ok.close(), vpn.close()])
     }
@@ -80,6 +83,7 @@ describe('runEtl', () => {
       await a.setFault('missing_fields')
       const failed = await runVentas(db, config, ['tienda_ra', 'tienda_rb'])
       expect(failed).toMatchObject({ status: 'failed', tiendas_exitosas: 0, tiendas_fallidas: 2 })
+      await expectStoresAccountedFor(db, failed.id)
     } finally {
       await Promise.all([a.close(), b.close()])
     }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Sql } from 'postgres'
 import { expect } from 'vitest'
 import { pgTest } from '../../../test/helpers/db.ts'
+import { expectStoresAccountedFor } from '../../../test/helpers/invariants.ts'
 import { closeCrashedExecutions } from './close.sql.ts'
 
 const seedTiendas = (db: Sql) => db`
@@ -60,6 +61,7 @@ pgTest(
     ])
     expect(details[2]?.finished_at).toBeInstanceOf(Date)
     expect((await db`select status from etl_executions where id = ${other}`)[0]?.status).toBe('running')
+    await expectStoresAccountedFor(db, partial)
   },
 )
 
@@ -107,5 +109,7 @@ pgTest(
       { tienda_id: 'tienda_01', status: 'success' },
       { tienda_id: 'tienda_04', status: 'skipped' },
     ])
+    // A job crash, whatever it left: every store accounted for (the queued one never ran: skipped).
+    for (const id of [allOk, oneMissing, queued!.id]) await expectStoresAccountedFor(db, id)
   },
 )
