@@ -91,7 +91,7 @@ describe('GET /api/etl/events', () => {
         host: '127.0.0.1',
         port: 18100,
       })
-    const [t1, t2] = [await store('tienda_01'), await store('tienda_02')]
+    const [t1, t2] = [(await store('tienda_01'))!, (await store('tienda_02'))!]
     await t1.markLoad()
     await t1.finishSuccess({ extracted: 10, loaded: 10, duplicates: 0 })
     await t2.finishError({

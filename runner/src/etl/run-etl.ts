@@ -9,9 +9,8 @@ import { evaluateAlertsAfterRun } from '../alerts/evaluate-alerts.ts'
 import type { RunnerConfig } from '../config.ts'
 import { type DetailRow, type ExecutionRow, selectDetails } from '../executions/execution-row.ts'
 import type { components } from '../generated/openapi.ts'
-import { createKlkSource } from '../sources/klk.ts'
+import { sourceCache } from '../sources/create-source.ts'
 import type { Source, Sources } from '../sources/source.ts'
-import { createStellarSource } from '../sources/stellar.ts'
 import { errorDetail, type SourceSystem } from '../tracker/classify-error.ts'
 import { ExecutionTracker } from '../tracker/execution-tracker.ts'
 import { configuredSecrets } from '../tracker/redact.ts'
@@ -62,24 +61,9 @@ export type RunEtlRequest =
 /** The execution row as finished, with its stores (the plan's `tiendas_detail`). */
 export type ExecutionSummary = ExecutionRow & { tiendas_detail: DetailRow[] }
 
-const SOURCE_FACTORIES: Record<SourceSystem, (config: RunnerConfig) => Source> = {
-  klk: createKlkSource,
-  stellar: createStellarSource,
-}
-
 export async function runEtl(deps: RunEtlDeps, request: RunEtlRequest): Promise<ExecutionSummary> {
   const { config } = deps
-  const owned: Source[] = []
-  const sources: Sources = { ...deps.sources }
-  const sourceFor = (system: SourceSystem): Source => {
-    let source = sources[system]
-    if (!source) {
-      source = SOURCE_FACTORIES[system](config)
-      sources[system] = source
-      owned.push(source)
-    }
-    return source
-  }
+  const sources = sourceCache(config, deps.sources)
   const tracker = new ExecutionTracker({
     db: deps.db,
     logger: deps.logger,
@@ -89,10 +73,10 @@ export async function runEtl(deps: RunEtlDeps, request: RunEtlRequest): Promise<
   let summary: ExecutionSummary
   try {
     const { started, tiendas } = await start(deps, tracker, request)
-    summary = await track(deps, tracker, request, started, tiendas, sourceFor)
+    summary = await track(deps, tracker, request, started, tiendas, sources.get)
   } finally {
     tracker.stopHeartbeat()
-    await Promise.all(owned.map((s) => s.close().catch(() => {})))
+    await sources.close()
   }
   // Plan §8.3, after every finished execution; bounded and never throws (alerts/evaluate-alerts.ts).
   await evaluateAlertsAfterRun({ db: deps.db, config, logger: deps.logger.child({ execution_id: summary.id }) })
@@ -175,9 +159,9 @@ async function track(
     },
   }
   try {
-    const notStarted = await forEachLimited(tiendas, config.ETL_CONCURRENCY, request.signal, (t) =>
-      runTienda(job, t, sourceFor(t.source_system)),
-    )
+    const notStarted = await forEachLimited(tiendas, config.ETL_CONCURRENCY, request.signal, async (t) => {
+      await runTienda(job, t, sourceFor(t.source_system))
+    })
     if (notStarted.length > 0) {
       const ids = notStarted.map((t) => t.id).join(', ')
       tracker.recordError({

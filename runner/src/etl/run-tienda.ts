@@ -40,11 +40,16 @@ export type StoreJob = {
   logger: Logger
   signal?: AbortSignal
   progress: (event: EtlProgressEvent) => void
+  /** A part of a fanned-out run (a pg-boss job per store): failures to record are retried by pg-boss. */
+  fannedOut?: boolean
+  /** Aborted when the store is given up mid-way (pg-boss failed its part to retry it): stop, record nothing. */
+  abandon?: AbortSignal
 }
 
-export async function runTienda(job: StoreJob, tienda: TiendaRow, source: Source): Promise<void> {
+/** `last`: this store was the last pending part of a fanned-out execution (its runner closes it). */
+export async function runTienda(job: StoreJob, tienda: TiendaRow, source: Source): Promise<{ last: boolean }> {
   const log = job.logger.child({ tienda_id: tienda.id })
-  let handle: TiendaTracker
+  let handle: TiendaTracker | null
   try {
     handle = await job.tracker.startTienda({
       id: tienda.id,
@@ -56,36 +61,50 @@ export async function runTienda(job: StoreJob, tienda: TiendaRow, source: Source
   } catch (error) {
     // No detail row was written: closing the execution records the store as skipped.
     log.error({ err_message: job.tracker.redact(String(error)) }, 'could not record the start of the store')
-    return
+    // A part of a fanned-out run is retried by pg-boss; in a run of this process closing the execution
+    // records the store as skipped and the other stores go on.
+    if (job.fannedOut) throw error
+    return { last: false }
   }
+  if (!handle) {
+    log.info('store already finished by an earlier attempt of its part')
+    return { last: false }
+  }
+  const h = handle
   job.progress({ kind: 'tienda_started', tiendaId: tienda.id })
 
   const outcome = await withRetries(job.retry, job.signal, {
-    attempt: () => extractTransformLoad(job, tienda, source, handle),
+    attempt: () => extractTransformLoad(job, tienda, source, h),
     classify: (cause) => {
       const network = diagnosticsOf(cause)
-      if (network) handle.connected(network)
-      return classifyError(cause, handle.phase, tienda.source_system)
+      if (network) h.connected(network)
+      return classifyError(cause, h.phase, tienda.source_system)
     },
     beforeRetry: async (error, waitMs) => {
-      log.warn(
-        { ...summary(job, error), attempt: handle.attempts, retry_in_ms: waitMs },
-        'store attempt failed; retrying',
-      )
-      await handle.retry(error, waitMs)
+      log.warn({ ...summary(job, error), attempt: h.attempts, retry_in_ms: waitMs }, 'store attempt failed; retrying')
+      await h.retry(error, waitMs)
     },
   })
+  if (job.abandon?.aborted) {
+    // pg-boss gave the part up (shutdown grace over, or expired) and will hand it out again: the row
+    // stays `running` for the runner that takes it over as its next attempt.
+    log.warn('store abandoned mid-way; its part is retried by pg-boss')
+    throw new Error(`store ${tienda.id} abandoned: ${String(job.abandon.reason)}`)
+  }
+  let finished: { remaining: number | null } = { remaining: null }
   try {
     if (outcome.ok) {
-      await handle.finishSuccess(outcome.value)
-      log.info({ ...outcome.value, attempts: handle.attempts }, 'store loaded')
+      finished = await h.finishSuccess(outcome.value)
+      log.info({ ...outcome.value, attempts: h.attempts }, 'store loaded')
     } else {
-      await handle.finishError(outcome.error, { detail: errorDetail(outcome.cause) })
-      log.warn({ ...summary(job, outcome.error), attempt: handle.attempts }, 'store failed')
+      finished = await h.finishError(outcome.error, { detail: errorDetail(outcome.cause) })
+      log.warn({ ...summary(job, outcome.error), attempt: h.attempts }, 'store failed')
     }
   } catch (error) {
-    // Recording the end can fail (database gone); closing the execution then marks the store.
+    // Recording the end can fail (database gone). In a run of this process, closing the execution then
+    // marks the store; a part of a fanned-out run rethrows so pg-boss retries it.
     log.error({ err_message: job.tracker.redact(String(error)) }, 'could not record the end of the store')
+    if (job.fannedOut) throw error
   }
   job.progress({
     kind: 'tienda_finished',
@@ -93,6 +112,7 @@ export async function runTienda(job: StoreJob, tienda: TiendaRow, source: Source
     status: outcome.ok ? 'success' : 'failed',
     records: outcome.ok ? outcome.value.loaded : 0,
   })
+  return { last: finished.remaining === 0 }
 }
 
 const summary = (job: StoreJob, e: ReturnType<typeof classifyError>) => ({
@@ -117,8 +137,10 @@ async function extractTransformLoad(
     chunkRows: job.config.LOAD_CHUNK_ROWS,
     statementTimeoutMs: job.config.LOAD_STATEMENT_TIMEOUT_MS,
   })
-  // No abort signal: a store in flight when the run is asked to stop finishes (only new stores stop).
+  // Not the run's stop signal: a store in flight when the run is asked to stop finishes (only new
+  // stores stop). Only a store given up altogether (abandon) is cut short.
   const opts: ExtractOptions = {
+    signal: job.abandon,
     onConnected: (network) => handle.connected(network),
     onRequest: (ok) => handle.request(ok),
   }

@@ -14,6 +14,7 @@
 import type { Fragment } from 'postgres'
 import type { Db } from '../db.ts'
 import type { components } from '../generated/openapi.ts'
+import { BOSS_SCHEMA, STORE_QUEUE } from '../jobs/boss.ts'
 import { type ExecutionRow, etlEvent, executionColumns } from './execution-row.ts'
 
 type Schemas = components['schemas']
@@ -217,11 +218,17 @@ export type StaleFilter = {
 export function closeStaleExecutions(db: Db, f: StaleFilter) {
   const reason = f.reason ?? null
   return closeExecutions(db, {
-    target: db`select id, null::text as note from etl_executions
-      where status = 'running'
-        and coalesce(heartbeat_at, started_at) < now() - make_interval(secs => ${f.staleAfterS})
-        ${f.executionId === undefined ? db`` : db`and id = ${f.executionId}`}
-        ${f.workerId === undefined ? db`` : db`and worker_id = ${f.workerId}`}`,
+    target: db`select e.id, null::text as note from etl_executions e
+      where e.status = 'running'
+        and coalesce(e.heartbeat_at, e.started_at) < now() - make_interval(secs => ${f.staleAfterS})
+        ${f.executionId === undefined ? db`` : db`and e.id = ${f.executionId}`}
+        ${f.workerId === undefined ? db`` : db`and e.worker_id = ${f.workerId}`}
+        -- A fanned-out run lives while pg-boss still has a part of it to hand out or to retry (its
+        -- supervisor moves a dead worker's part back to retry); only when none is left is it lost.
+        and not (e.parts_pending > 0 and exists (
+          select 1 from ${db(BOSS_SCHEMA)}.job j
+          where j.name = ${STORE_QUEUE} and j.state in ('created', 'retry', 'active')
+            and j.data @> jsonb_build_object('execution_id', e.id)))`,
     from: ['running'],
     status: 'failed',
     lostStores: {

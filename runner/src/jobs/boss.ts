@@ -14,6 +14,9 @@ export const QUEUES = { ventas: 'etl-ventas', inventario: 'etl-inventario' } as 
   components['schemas']['EtlQueue']
 >
 
+/** The stores of fanned-out runs, one job each, any runner (migrations/047; jobs/tienda-job.ts). */
+export const STORE_QUEUE = 'etl-tienda' satisfies components['schemas']['EtlQueue']
+
 /**
  * Queue settings, inherited by every job sent to the queue (the API sends without options).
  *
@@ -79,8 +82,11 @@ export function createBoss(url: string, options: CreateBossOptions = {}): PgBoss
  * with another policy means the schema is not the one this release expects.
  */
 export async function syncQueueSettings(boss: PgBoss, config: RunnerConfig): Promise<void> {
-  const { policy, ...settings } = queueOptions(config)
-  for (const name of Object.values(QUEUES)) {
+  const queues = [
+    ...Object.values(QUEUES).map((name) => ({ name, ...queueOptions(config) })),
+    { name: STORE_QUEUE, ...queueOptions(config), policy: 'standard' as const },
+  ]
+  for (const { name, policy, ...settings } of queues) {
     const existing = await boss.getQueue(name)
     if (!existing) throw new Error(`pg-boss queue ${name} does not exist: run \`npm run migrate\``)
     if (existing.policy !== policy) {

@@ -38,9 +38,9 @@ describe('ExecutionTracker', () => {
     })
     expect(started).toMatchObject({ status: 'running', tiendas_count: 5, triggered_by: 'cli' })
 
-    const a = await tracker.startTienda(store('t_a'))
-    const b = await tracker.startTienda(store('t_b'))
-    const e = await tracker.startTienda(store('t_e', 'stellar'))
+    const a = (await tracker.startTienda(store('t_a')))!
+    const b = (await tracker.startTienda(store('t_b')))!
+    const e = (await tracker.startTienda(store('t_e', 'stellar')))!
     // Visible while running, with the stores so far.
     expect((await selectDetails(db, started.id)).map((d) => `${d.tienda_id}:${d.status}:${d.current_phase}`)).toEqual([
       't_a:running:extract',
@@ -51,7 +51,7 @@ describe('ExecutionTracker', () => {
     await a.markLoad()
     expect((await selectDetails(db, started.id))[0]!.current_phase).toBe('load')
     await a.finishSuccess({ extracted: 10, loaded: 8, duplicates: 2 })
-    const c = await tracker.startTienda(store('t_c'))
+    const c = (await tracker.startTienda(store('t_c')))!
     // Two network_error failures against one vpn_timeout that failed first: frequency wins.
     await e.finishError(err('vpn_timeout'))
     await b.finishError(err('network_error', 'reset by sekret-token peer'))
@@ -106,7 +106,7 @@ describe('ExecutionTracker', () => {
           tiendaIds: ids,
         })
         for (const [i, outcome] of outcomes.entries()) {
-          const t = await tracker.startTienda(store(ids[i]!))
+          const t = (await tracker.startTienda(store(ids[i]!)))!
           if (outcome) await t.finishError(outcome)
           else await t.finishSuccess({ extracted: 1, loaded: 1, duplicates: 0 })
         }
@@ -158,7 +158,7 @@ describe('ExecutionTracker', () => {
       triggeredBy: 'cli',
       tiendaIds: ['n_1'],
     })
-    const t = await tracker.startTienda(store('n_1'))
+    const t = (await tracker.startTienda(store('n_1')))!
     await t.markLoad()
     await t.finishSuccess({ extracted: 0, loaded: 0, duplicates: 0 })
     await tracker.finishExecution()
@@ -185,7 +185,7 @@ describe('ExecutionTracker', () => {
     statements = 0
     const t0 = performance.now()
     for (const id of stores) {
-      const t = await tracker.startTienda(store(id))
+      const t = (await tracker.startTienda(store(id)))!
       await t.time('extract', () => {})
       await t.time('transform', () => {})
       await t.markLoad()
@@ -212,7 +212,7 @@ pgTest(
       triggeredBy: 'cli',
       tiendaIds: ['t_late'],
     })
-    const late = await tracker.startTienda(store('t_late'))
+    const late = (await tracker.startTienda(store('t_late')))!
     // What the reaper writes when this worker stops heartbeating (reaper.sql.ts).
     await db`update etl_execution_details set status = 'failed', error_category = 'worker_lost' where execution_id = ${started.id}`
     await db`

@@ -83,10 +83,23 @@ export class ExecutionTracker {
     return this.#execution
   }
 
-  /** Inserts the store's detail row as `running` (phase extract) and returns its handle. */
-  async startTienda(tienda: TiendaInfo): Promise<TiendaTracker> {
+  /**
+   * A part of a fanned-out execution that another runner started: this tracker follows that
+   * execution (heartbeat, stores) without starting or claiming it.
+   */
+  attach(execution: ExecutionRow): void {
+    if (this.#execution) throw new Error(`this tracker already runs execution ${this.#execution.id}`)
+    this.#execution = execution
+    this.#startHeartbeat()
+  }
+
+  /**
+   * Inserts the store's detail row as `running` (phase extract) and returns its handle; null when the
+   * store is already finished (a retried part of a fanned-out run whose store had completed).
+   */
+  async startTienda(tienda: TiendaInfo): Promise<TiendaTracker | null> {
     const executionId = this.executionId
-    await insertTiendaRunning(this.#db, {
+    const started = await insertTiendaRunning(this.#db, {
       executionId,
       tiendaId: tienda.id,
       nombre: tienda.nombre,
@@ -94,7 +107,8 @@ export class ExecutionTracker {
       serverIp: isIP(tienda.host) ? tienda.host : null,
       serverPort: tienda.port,
     })
-    return new TiendaTracker({ db: this.#db, executionId, tienda, redact: this.redact })
+    if (!started) return null
+    return new TiendaTracker({ db: this.#db, executionId, tienda, redact: this.redact, attempt: started.attempts })
   }
 
   /** An execution-level error (not tied to one store), kept when no store failed. Redacted and cut here. */

@@ -27,6 +27,9 @@ type Span = {
   error_code: string | null
 }
 
+/** How many parts of a fanned-out run remain after a store finished (null: not fanned out, or closed elsewhere). */
+export type Finished = { remaining: number | null }
+
 export const MESSAGE_MAX = 2000
 export const DETAIL_MAX = 8000
 
@@ -45,11 +48,14 @@ export class TiendaTracker {
   #requestErrors = 0
   readonly #failedAttempts: string[] = []
 
-  constructor(init: { db: Db; executionId: number; tienda: TiendaInfo; redact: Redactor }) {
+  /** `attempt` > 1: a store taken over from a worker that died (a retried part job of a fanned-out run). */
+  constructor(init: { db: Db; executionId: number; tienda: TiendaInfo; redact: Redactor; attempt?: number }) {
     this.tienda = init.tienda
     this.#db = init.db
     this.#executionId = init.executionId
     this.#redact = init.redact
+    this.#attempt = init.attempt ?? 1
+    if (this.#attempt > 1) this.#failedAttempts.push('worker_lost')
   }
 
   /** The phase the store is in: an error is classified by it. */
@@ -140,14 +146,15 @@ export class TiendaTracker {
     }
   }
 
-  async finishSuccess(counts: StoreCounts): Promise<void> {
-    await this.#finish('success', counts, null)
+  /** `remaining`: parts of a fanned-out run still pending after this one (0: this was the last). */
+  async finishSuccess(counts: StoreCounts): Promise<Finished> {
+    return this.#finish('success', counts, null)
   }
 
-  async finishError(error: ClassifiedError, options: { detail?: string } = {}): Promise<void> {
+  async finishError(error: ClassifiedError, options: { detail?: string } = {}): Promise<Finished> {
     this.#fail(error)
     this.#network.error_code ??= error.code
-    await this.#finish(
+    return this.#finish(
       'failed',
       { extracted: this.extracted, loaded: 0, duplicates: 0 },
       {
@@ -203,7 +210,7 @@ export class TiendaTracker {
     // Sources that report no requests (one query per attempt) count one per attempt.
     const requests = this.#requests || this.#attempt
     const errors = this.#requests ? this.#requestErrors : this.#failedAttempts.length + (status === 'failed' ? 1 : 0)
-    await finishTienda(this.#db, {
+    const written = await finishTienda(this.#db, {
       executionId: this.#executionId,
       tiendaId: this.tienda.id,
       status,
@@ -236,6 +243,8 @@ export class TiendaTracker {
         duration_seconds: round2(seconds),
       })),
     })
+    // Nothing written: the store or its execution was closed elsewhere (the reaper) meanwhile.
+    return { remaining: written ? written.remaining : null }
   }
 }
 

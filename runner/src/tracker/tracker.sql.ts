@@ -81,18 +81,28 @@ export type TiendaStart = {
   serverPort: number | null
 }
 
-export async function insertTiendaRunning(db: Db, v: TiendaStart): Promise<void> {
-  await db`
+/**
+ * The store's detail row becomes `running` (phase extract) and its attempt number is returned. A store
+ * of a fanned-out run whose part job pg-boss retried (its worker died) finds its row still `running`:
+ * it takes it over as the next attempt. A row already finished returns nothing: that part is done.
+ */
+export async function insertTiendaRunning(db: Db, v: TiendaStart): Promise<{ attempts: number } | undefined> {
+  const [row] = await db<{ attempts: number }[]>`
     with d as (
-      insert into etl_execution_details (execution_id, tienda_id, tienda_nombre, source_system, status, started_at,
-        current_phase, server_ip, server_port, attempts)
+      insert into etl_execution_details as x (execution_id, tienda_id, tienda_nombre, source_system, status,
+        started_at, current_phase, server_ip, server_port, attempts)
       values (${v.executionId}, ${v.tiendaId}, ${v.nombre}, ${v.sourceSystem}, 'running', now(),
         'extract', ${v.serverIp}, ${v.serverPort}, 1)
-      returning execution_id, tienda_id),
+      on conflict (execution_id, tienda_id) do update set started_at = now(), current_phase = 'extract',
+        attempts = x.attempts + 1
+        where x.status = 'running'
+      returning execution_id, tienda_id, attempts),
     e as (update etl_executions set current_phase = 'extract' where id = ${v.executionId})
-    select ${etlEvent(db, db`d.execution_id`, 'tienda_started', db`jsonb_build_object('tienda_id', d.tienda_id)`)},
+    select d.attempts,
+      ${etlEvent(db, db`d.execution_id`, 'tienda_started', db`jsonb_build_object('tienda_id', d.tienda_id)`)},
       ${asyncCommit(db)}
     from d`
+  return row
 }
 
 export async function updateTiendaPhase(db: Db, executionId: number, tiendaId: string, phase: Phase): Promise<void> {
@@ -125,9 +135,14 @@ export type TiendaFinish = {
   timeline: JSONValue
 }
 
-export async function finishTienda(db: Db, v: TiendaFinish): Promise<void> {
+/**
+ * Records the store's outcome. For a fanned-out run it also counts the part done and returns the parts
+ * still pending: the part that brings them to 0 is the last (the fan-in — concurrent parts serialise on
+ * the execution row, and each decrement reads the one before it). `null`: not a fanned-out run.
+ */
+export async function finishTienda(db: Db, v: TiendaFinish): Promise<{ remaining: number | null } | undefined> {
   const e = v.error
-  await db`
+  const [row] = await db<{ remaining: number | null }[]>`
     with d as (
       update etl_execution_details set status = ${v.status}, finished_at = now(),
         duration_seconds = round(extract(epoch from now() - started_at)::numeric, 2),
@@ -151,9 +166,22 @@ export async function finishTienda(db: Db, v: TiendaFinish): Promise<void> {
         records_loaded = x.records_loaded + d.records_loaded,
         duplicates_skipped = x.duplicates_skipped + d.duplicates_skipped,
         tiendas_exitosas = x.tiendas_exitosas + (d.status = 'success')::int,
-        tiendas_fallidas = x.tiendas_fallidas + (d.status = 'failed')::int
-      from d where x.id = d.execution_id)
-    select ${etlEvent(db, db`d.execution_id`, 'tienda_finished', db`jsonb_build_object('tienda_id', d.tienda_id, 'status', d.status)`)},
+        tiendas_fallidas = x.tiendas_fallidas + (d.status = 'failed')::int,
+        parts_pending = x.parts_pending - 1
+      from d where x.id = d.execution_id
+      returning x.parts_pending)
+    select e.parts_pending as remaining,
+      ${etlEvent(db, db`d.execution_id`, 'tienda_finished', db`jsonb_build_object('tienda_id', d.tienda_id, 'status', d.status)`)},
       ${asyncCommit(db)}
-    from d`
+    from d, e`
+  return row
+}
+
+/** A part that has no store to run (deactivated since the run was queued): counted done; returns what remains. */
+export async function skipPart(db: Db, executionId: number): Promise<number | null> {
+  const [row] = await db<{ remaining: number | null }[]>`
+    update etl_executions set parts_pending = parts_pending - 1
+    where id = ${executionId} and status = 'running' and parts_pending > 0
+    returning parts_pending as remaining`
+  return row?.remaining ?? null
 }
