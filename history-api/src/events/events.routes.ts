@@ -3,7 +3,8 @@
 // on (re)connection.
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { streamSSE } from 'hono/streaming'
-import { ExecutionIdValue, ExecutionSummary, TiendaDetail } from '../executions/executions.schemas.ts'
+import { TiendaDetail } from '../executions/detail.schemas.ts'
+import { ExecutionIdValue, ExecutionSummary } from '../executions/executions.schemas.ts'
 import type { components } from '../generated/openapi.ts'
 import { etlErrors, NoQuery } from '../openapi.ts'
 import { validationHook } from '../problem.ts'
