@@ -16,8 +16,13 @@ export const ErrorsByPhase = z
   .strictObject({ extract: count(), transform: count(), load: count() })
   .openapi('ErrorsByPhase') satisfies z.ZodType<S['ErrorsByPhase']>
 
+const ErrorCount = z.int().min(1).openapi('ErrorCount') satisfies z.ZodType<S['ErrorCount']>
+
+/** One optional count per category: generated clients keep the key set (a record would lose it). */
 export const ErrorsByCategory = z
-  .record(z.string(), z.int().min(1))
+  .strictObject(Object.fromEntries(ErrorCategory.options.map((c) => [c, ErrorCount.optional()])) as {
+    [K in S['ErrorCategory']]: z.ZodOptional<typeof ErrorCount>
+  })
   // propertyNames (JSON Schema 2020-12) has no type in zod-to-openapi; the generator copies it through.
   .openapi('ErrorsByCategory', {
     propertyNames: { $ref: '#/components/schemas/ErrorCategory' },
