@@ -1,5 +1,12 @@
 import { z } from '@hono/zod-openapi'
-import { ErrorCategory, EtlName, intParam, nullable, TiendaId } from '../executions/executions.schemas.ts'
+import {
+  ErrorCategory,
+  EtlName,
+  intParam,
+  nullable,
+  TiendaId,
+  TriggeredBy,
+} from '../executions/executions.schemas.ts'
 import type { components } from '../generated/openapi.ts'
 
 type S = components['schemas']
@@ -10,6 +17,7 @@ export const StatsQuery = z.strictObject({
 })
 
 const count = () => z.int().min(0)
+const seconds = () => z.number().min(0).nullable()
 const fecha = () => z.iso.date()
 
 export const ErrorsByPhase = z
@@ -46,6 +54,20 @@ export const MapaFallosCelda = z
   .strictObject({ tienda_id: TiendaId, fecha: fecha(), fallos: z.int().min(1) })
   .openapi('MapaFallosCelda') satisfies z.ZodType<S['MapaFallosCelda']>
 
+export const TiempoPromedioPorFase = z
+  .strictObject({ extract: seconds(), transform: seconds(), load: seconds() })
+  .openapi('TiempoPromedioPorFase') satisfies z.ZodType<S['TiempoPromedioPorFase']>
+
+export const DistribucionOrigen = z
+  .strictObject({
+    triggered_by: TriggeredBy,
+    total_ejecuciones: z.int().min(1),
+    exitosas: count(),
+    fallidas: count(),
+    duracion_promedio: seconds(),
+  })
+  .openapi('DistribucionOrigen') satisfies z.ZodType<S['DistribucionOrigen']>
+
 export const EtlStats = z
   .strictObject({
     total_executions: count(),
@@ -65,6 +87,8 @@ export const EtlStats = z
     etl_name: nullable(EtlName),
     tendencia_diaria: z.array(TendenciaDia).max(91),
     mapa_fallos: z.array(MapaFallosCelda),
+    tiempo_promedio_por_fase: TiempoPromedioPorFase,
+    distribucion_por_origen: z.array(DistribucionOrigen).max(5),
   })
   .openapi('EtlStats') satisfies z.ZodType<S['EtlStats']>
 
