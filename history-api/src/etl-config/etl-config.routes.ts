@@ -5,9 +5,9 @@ import type { components } from '../generated/openapi.ts'
 import { etlErrors, NoQuery } from '../openapi.ts'
 import { validationHook } from '../problem.ts'
 
-const EtlConfig = z
-  .strictObject({ tz_tiendas: z.string().min(1) })
-  .openapi('EtlConfig') satisfies z.ZodType<components['schemas']['EtlConfig']>
+const EtlConfig = z.strictObject({ tz_tiendas: z.string().min(1) }).openapi('EtlConfig') satisfies z.ZodType<
+  components['schemas']['EtlConfig']
+>
 
 const configRoute = createRoute({
   method: 'get',

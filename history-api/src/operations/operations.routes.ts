@@ -79,28 +79,30 @@ const READY_TIMEOUT_MS = 2000
 
 export const operationsRoutes = (deps: OperationsDeps) => {
   const docs = Scalar({ url: '/openapi.json', pageTitle: 'Fluxion ETL history API' })
-  return new OpenAPIHono({ defaultHook: validationHook })
-    .openapi(healthRoute, (c) => c.json({ status: 'ok' as const }, 200))
-    .openapi(readyRoute, async (c) => {
-      const probe = Promise.all(deps.pools.map((db) => db`select 1`)).then(
-        () => true,
-        () => false,
-      )
-      const timeout = new Promise<boolean>((r) => setTimeout(() => r(false), READY_TIMEOUT_MS).unref())
-      const up = await Promise.race([probe, timeout]).catch(() => false)
-      return up
-        ? c.json({ status: 'ok' as const, database: 'ok' as const }, 200)
-        : c.json({ status: 'unavailable' as const, database: 'down' as const }, 503)
-    })
-    .openapi(metricsRoute, async (c) => {
-      const body = await deps.metrics.registry.metrics()
-      return c.text(body, 200, { 'Content-Type': deps.metrics.registry.contentType })
-    })
-    // openapi.yaml itself (the source of truth), not a document generated from these routes.
-    .openapi(documentRoute, (c) => {
-      const body = JSON.stringify(servedDocument(new URL(c.req.url).origin))
-      // A raw-schema response has no inferred body type: sent as JSON text.
-      return c.body(body, 200, { 'Content-Type': 'application/json' }) as never
-    })
-    .openapi(docsRoute, (c) => docs(c, async () => {}) as Promise<Response>)
+  return (
+    new OpenAPIHono({ defaultHook: validationHook })
+      .openapi(healthRoute, (c) => c.json({ status: 'ok' as const }, 200))
+      .openapi(readyRoute, async (c) => {
+        const probe = Promise.all(deps.pools.map((db) => db`select 1`)).then(
+          () => true,
+          () => false,
+        )
+        const timeout = new Promise<boolean>((r) => setTimeout(() => r(false), READY_TIMEOUT_MS).unref())
+        const up = await Promise.race([probe, timeout]).catch(() => false)
+        return up
+          ? c.json({ status: 'ok' as const, database: 'ok' as const }, 200)
+          : c.json({ status: 'unavailable' as const, database: 'down' as const }, 503)
+      })
+      .openapi(metricsRoute, async (c) => {
+        const body = await deps.metrics.registry.metrics()
+        return c.text(body, 200, { 'Content-Type': deps.metrics.registry.contentType })
+      })
+      // openapi.yaml itself (the source of truth), not a document generated from these routes.
+      .openapi(documentRoute, (c) => {
+        const body = JSON.stringify(servedDocument(new URL(c.req.url).origin))
+        // A raw-schema response has no inferred body type: sent as JSON text.
+        return c.body(body, 200, { 'Content-Type': 'application/json' }) as never
+      })
+      .openapi(docsRoute, (c) => docs(c, async () => {}) as Promise<Response>)
+  )
 }

@@ -1,12 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import {
-  ErrorCategory,
-  EtlName,
-  intParam,
-  nullable,
-  TiendaId,
-  TriggeredBy,
-} from '../executions/executions.schemas.ts'
+import { ErrorCategory, EtlName, intParam, nullable, TiendaId, TriggeredBy } from '../executions/executions.schemas.ts'
 import type { components } from '../generated/openapi.ts'
 
 type S = components['schemas']
@@ -28,9 +21,11 @@ const ErrorCount = z.int().min(1).openapi('ErrorCount') satisfies z.ZodType<S['E
 
 /** One optional count per category: generated clients keep the key set (a record would lose it). */
 export const ErrorsByCategory = z
-  .strictObject(Object.fromEntries(ErrorCategory.options.map((c) => [c, ErrorCount.optional()])) as {
-    [K in S['ErrorCategory']]: z.ZodOptional<typeof ErrorCount>
-  })
+  .strictObject(
+    Object.fromEntries(ErrorCategory.options.map((c) => [c, ErrorCount.optional()])) as {
+      [K in S['ErrorCategory']]: z.ZodOptional<typeof ErrorCount>
+    },
+  )
   // propertyNames (JSON Schema 2020-12) has no type in zod-to-openapi; the generator copies it through.
   .openapi('ErrorsByCategory', {
     propertyNames: { $ref: '#/components/schemas/ErrorCategory' },
