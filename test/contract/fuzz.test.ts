@@ -273,12 +273,13 @@ describe('the history API, fuzzed from openapi.yaml', () => {
           [...declared, ...(declared.includes('GET') ? ['HEAD'] : [])].sort(),
         )
       }
-      if (declared.includes('GET') && path !== '/api/etl/events') {
+      if (declared.includes('GET')) {
         const head = await api.request(concrete, { method: 'HEAD', headers: { Authorization: `Bearer ${api.token}` } })
         const get = await api.request(concrete, { headers: { Authorization: `Bearer ${api.token}` } })
         expect(head.status, `HEAD ${path}`).toBe(get.status)
         expect(await head.text()).toBe('')
         expect(head.headers.get('content-type'), `HEAD ${path}`).toBe(get.headers.get('content-type'))
+        await get.body?.cancel() // the event stream never ends by itself
       }
     }
     const unknown = await api.request('/api/etl/nada', { headers: { Authorization: `Bearer ${api.token}` } })
