@@ -147,6 +147,13 @@ describe('GET /openapi.json and the routes', () => {
       expect(rest).toEqual(written)
       expect(servers).toEqual([{ url: origin, description: expect.any(String) }])
     }
+    // Behind a reverse proxy, the address the client used.
+    const proxied = (await (
+      await app.request('http://10.0.0.5:8787/openapi.json', {
+        headers: { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'etl.fluxion.example' },
+      })
+    ).json()) as Json
+    expect(proxied.servers).toEqual([{ url: 'https://etl.fluxion.example', description: expect.any(String) }])
     // Nothing is lost on the way: every description and example of the contract is there.
     const text = await (await app.request('/openapi.json')).text()
     expect(text.length).toBeGreaterThan(JSON.stringify(spec).length - 200)

@@ -77,6 +77,20 @@ export type OperationsDeps = { pools: Db[]; metrics: Metrics }
 
 const READY_TIMEOUT_MS = 2000
 
+/**
+ * Where the client reached this API: behind a reverse proxy, the scheme and host it forwarded
+ * (first X-Forwarded-Proto / X-Forwarded-Host value); otherwise the request's own. Only names the
+ * `servers` entry of the served document.
+ */
+export function publicOrigin(url: string, headers: Record<string, string>): string {
+  const own = new URL(url)
+  const first = (v: string | undefined) => v?.split(',')[0]?.trim() || undefined
+  const proto = first(headers['x-forwarded-proto'])
+  const host = first(headers['x-forwarded-host'])
+  const scheme = proto === 'http' || proto === 'https' ? proto : own.protocol.slice(0, -1)
+  return `${scheme}://${host && /^[a-z0-9.:[\]-]+$/i.test(host) ? host : own.host}`
+}
+
 export const operationsRoutes = (deps: OperationsDeps) => {
   const docs = Scalar({ url: '/openapi.json', pageTitle: 'Fluxion ETL history API' })
   return (
@@ -99,7 +113,7 @@ export const operationsRoutes = (deps: OperationsDeps) => {
       })
       // openapi.yaml itself (the source of truth), not a document generated from these routes.
       .openapi(documentRoute, (c) => {
-        const body = JSON.stringify(servedDocument(new URL(c.req.url).origin))
+        const body = JSON.stringify(servedDocument(publicOrigin(c.req.url, c.req.header())))
         // A raw-schema response has no inferred body type: sent as JSON text.
         return c.body(body, 200, { 'Content-Type': 'application/json' }) as never
       })
