@@ -6,7 +6,8 @@
 // server unless BENCH_API_DB gives the URL of one to reuse (seeded on first use, kept).
 //   BENCH_API_EXECUTIONS (1000000)  BENCH_API_STORES (20 per execution)  BENCH_API_DAYS (365)
 //   BENCH_API_ITERATIONS (200)  BENCH_API_CONNECTIONS (20)  BENCH_API_SECONDS (10)
-//   BENCH_API_SEED_ONLY=1 stops after seeding; BENCH_API_KEEP=1 keeps a throwaway database.
+//   BENCH_API_SEED_ONLY=1 stops after seeding; BENCH_API_KEEP=1 keeps a throwaway database;
+//   BENCH_API_ONLY=stats measures the statistics only (and checks them against the plan's SQL).
 import { spawn } from 'node:child_process'
 import { cpus } from 'node:os'
 import path from 'node:path'
@@ -178,13 +179,14 @@ async function main() {
       'fecha_desde=2025-01-01',
     ]
     const measures: Measure[] = []
-    for (const f of filters) {
+    const statsOnly = process.env.BENCH_API_ONLY === 'stats'
+    for (const f of statsOnly ? [] : filters) {
       for (const page of [1, 1000]) {
         const q = `${f ? `${f}&` : ''}limit=50&offset=${(page - 1) * 50}`
         measures.push(await measure(`history ${f || '(no filter)'} page ${page}`, get(`/api/etl/history?${q}`)))
       }
     }
-    measures.push(await measure('detail, 200 stores', get(`/api/etl/history/${big!.id}`)))
+    if (!statsOnly) measures.push(await measure('detail, 200 stores', get(`/api/etl/history/${big!.id}`)))
     measures.push(await measure('stats dias=7', get('/api/etl/stats?dias=7')))
     measures.push(await measure('stats dias=90', get('/api/etl/stats?dias=90')))
     measures.push(await measure('stats dias=90 etl_name=ventas', get('/api/etl/stats?dias=90&etl_name=ventas')))
@@ -209,6 +211,7 @@ async function main() {
     ).json()
     const plan = await planNumbers(sql, statsNow, 90, null, TZ)
     out(`\nstats dias=90 equals the plan's SQL on the raw tables: ${isDeepStrictEqual(served, plan)}`)
+    if (statsOnly) return
 
     out('\nEXPLAIN of the list statements (no sequential scan of a big table, no sort beyond a page):')
     for (const f of filters) {

@@ -1,11 +1,12 @@
 // One error shape for the whole API: RFC 9457 problem details (`application/problem+json`),
 // produced by the validation hook, the auth middleware, the handlers and the error handler
 // alike. Nothing below ever puts a stack trace, SQL text or a secret into a response.
-import type { Context } from 'hono'
+import type { Context, Next } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { Logger } from 'pino'
 import type { z } from 'zod'
+import { allowedMethods } from './contract.ts'
 
 export type InvalidParam = { name: string; reason: string }
 export type Problem = {
@@ -106,7 +107,17 @@ export const validationHook = (result: HookResult, c: Context) => {
   if (!result.success) return invalid(c, 400, zodParams(result.error, result.target, result.data))
 }
 
-export const notFound = (c: Context) => problem(c, 404, `There is no ${c.req.method} ${new URL(c.req.url).pathname}.`)
+/** No route answered: 405 with `Allow` when the contract declares the path with other methods, else 404. */
+export const notFound = (c: Context) => {
+  const path = new URL(c.req.url).pathname
+  const allow = allowedMethods(path)
+  if (allow && !allow.includes(c.req.method)) {
+    return problem(c, 405, `${path} does not answer ${c.req.method}; it answers ${allow.join(', ')}.`, {
+      headers: { Allow: allow.join(', ') },
+    })
+  }
+  return problem(c, 404, `There is no ${c.req.method} ${path}.`)
+}
 
 /** The `onError` of the app: expected HTTP errors keep their status, anything else is a logged 500. */
 export function errorHandler(logger: Logger) {
@@ -125,4 +136,12 @@ export function errorHandler(logger: Logger) {
     logger.error({ err, method: c.req.method, path: new URL(c.req.url).pathname }, 'unhandled error')
     return problem(c, 500, 'The request could not be completed; it has been logged.')
   }
+}
+
+/** For operations that declare no request body: one that is sent anyway is refused, like an unknown field. */
+export async function refuseBody(c: Context, next: Next) {
+  if ((await c.req.text()).length > 0) {
+    return invalid(c, 400, [{ name: 'body', reason: 'must be empty: this operation takes no request body' }])
+  }
+  await next()
 }

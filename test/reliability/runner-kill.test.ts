@@ -3,7 +3,6 @@
 import pino from 'pino'
 import { afterEach, expect } from 'vitest'
 import { connect } from '../../runner/src/db.ts'
-import { QUEUES } from '../../runner/src/jobs/boss.ts'
 import { startRunner } from '../../runner/src/runner.ts'
 import { salesFor } from '../fakes/sales-data.ts'
 import { pgTest } from '../helpers/db.ts'

@@ -63,8 +63,12 @@ pgTest(
       },
       60_000,
     )
-    const why = await db`select status, error_category, error_message, attempts from etl_execution_details where execution_id = ${executionId}`
-    expect(row, `${JSON.stringify(why)}\n--- first\n${child.output()}\n--- next\n${next.output()}`).toEqual({ status: 'success', tiendas_exitosas: 1 })
+    const why =
+      await db`select status, error_category, error_message, attempts from etl_execution_details where execution_id = ${executionId}`
+    expect(row, `${JSON.stringify(why)}\n--- first\n${child.output()}\n--- next\n${next.output()}`).toEqual({
+      status: 'success',
+      tiendas_exitosas: 1,
+    })
     await expectStoresAccountedFor(db, executionId)
     const [detail] = await db`select attempts from etl_execution_details where execution_id = ${executionId}`
     expect(detail?.attempts).toBe(2)

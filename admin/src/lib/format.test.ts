@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
   formatDateTime,
   formatDay,
@@ -7,8 +7,10 @@ import {
   formatPercent,
   formatTiendas,
   lastDays,
+  setZonaTiendas,
   toStoreDateTime,
   windowDays,
+  zonaTiendas,
   zonedDay,
 } from './format.ts'
 
@@ -55,6 +57,8 @@ describe('numbers', () => {
 })
 
 describe('dates in America/Caracas (UTC−4, no DST)', () => {
+  beforeAll(() => setZonaTiendas('America/Caracas'))
+
   test('an instant is shown in the chain time zone, 24 h', () => {
     expect(formatDateTime('2026-01-26T10:00:00Z')).toBe('26/01/2026 06:00:00')
     expect(formatDateTime('2026-01-26T02:30:05Z')).toBe('25/01/2026 22:30:05')
@@ -84,6 +88,19 @@ describe('dates in America/Caracas (UTC−4, no DST)', () => {
     const now = new Date('2026-03-01T02:00:00Z')
     expect(windowDays(2, [], now)).toEqual(['2026-02-27', '2026-02-28'])
     expect(windowDays(2, ['2026-02-26'], now)).toEqual(['2026-02-26', '2026-02-27', '2026-02-28'])
+  })
+})
+
+describe('the chain time zone comes from the API (TZ_TIENDAS)', () => {
+  afterAll(() => setZonaTiendas('America/Caracas'))
+
+  test('another zone moves every instant and calendar day; an unknown zone is ignored', () => {
+    setZonaTiendas('Asia/Kolkata')
+    expect(zonaTiendas()).toBe('Asia/Kolkata')
+    expect(formatDateTime('2026-01-26T10:00:00Z')).toBe('26/01/2026 15:30:00')
+    expect(zonedDay('2026-01-26T20:00:00Z')).toBe('2026-01-27')
+    setZonaTiendas('Mars/Olympus_Mons')
+    expect(zonaTiendas()).toBe('Asia/Kolkata')
   })
 })
 

@@ -1,7 +1,6 @@
 // Formatting for the panel: durations as the plan writes them ("2m 30s", "45.2s"), numbers in
 // es-VE ("12.480") and instants in the chain's time zone. Dates are assembled from parts so the
 // output does not depend on how a given ICU release punctuates es-VE dates.
-export const ZONA_TIENDAS = 'America/Caracas'
 
 const SIN_DATO = '—'
 
@@ -30,16 +29,36 @@ export function formatPercent(value: number | null | undefined): string {
   return value === null || value === undefined ? SIN_DATO : `${porcentaje.format(value)} %`
 }
 
-const partes = new Intl.DateTimeFormat('en-US', {
-  timeZone: ZONA_TIENDAS,
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hourCycle: 'h23',
-})
+const formatoPartes = (timeZone: string) =>
+  new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  })
+
+// The chain's time zone is the API's TZ_TIENDAS (GET /api/etl/config), set by the (app) layout
+// before any page renders. One value per deployment, so module state is right on the server too.
+// Until it is known (it always is behind the login), instants are shown in UTC and say so.
+let zona = 'UTC'
+let partes = formatoPartes(zona)
+
+/** Shows every instant in `tz` (an IANA zone); an unknown zone is ignored. */
+export function setZonaTiendas(tz: string | null | undefined): void {
+  if (!tz || tz === zona) return
+  try {
+    partes = formatoPartes(tz)
+    zona = tz
+  } catch {
+    // RangeError: this runtime does not know the zone; keep the previous one.
+  }
+}
+
+export const zonaTiendas = () => zona
 
 function zoned(iso: string) {
   const date = new Date(iso)
@@ -48,13 +67,13 @@ function zoned(iso: string) {
   return { y: p.year, mo: p.month, d: p.day, h: p.hour, mi: p.minute, s: p.second }
 }
 
-/** `26/01/2026 06:00:00` in America/Caracas. */
+/** `26/01/2026 06:00:00` in the chain's time zone. */
 export function formatDateTime(iso: string | null | undefined): string {
   const z = iso ? zoned(iso) : null
   return z ? `${z.d}/${z.mo}/${z.y} ${z.h}:${z.mi}:${z.s}` : SIN_DATO
 }
 
-/** The America/Caracas calendar day of an instant, `YYYY-MM-DD`. */
+/** The chain's calendar day of an instant, `YYYY-MM-DD`. */
 export function zonedDay(iso: string): string | null {
   const z = zoned(iso)
   return z ? `${z.y}-${z.mo}-${z.d}` : null
@@ -66,7 +85,7 @@ export function formatDay(fecha: string): string {
   return mo && d ? `${d}/${mo}` : fecha
 }
 
-/** The `dias` calendar days (America/Caracas) ending today, oldest first. */
+/** The `dias` calendar days (chain's time zone) ending today, oldest first. */
 export function lastDays(dias: number, now: Date = new Date()): string[] {
   const today = zonedDay(now.toISOString())
   if (!today) return []

@@ -6,8 +6,9 @@ import { etlErrors, NoQuery } from '../openapi.ts'
 import { invalid, problem, validationHook } from '../problem.ts'
 import { dayStart, isPlainDate, nextDayStart } from '../time.ts'
 import { countStartedForTienda, totalOf } from './counts.sql.ts'
+import { ExecutionDetail } from './detail.schemas.ts'
 import { findExecution, listTiendaDetails } from './detail.sql.ts'
-import { ExecutionDetail, ExecutionIdParam, ExecutionSummary, HistoryQuery } from './executions.schemas.ts'
+import { ExecutionIdParam, ExecutionSummary, HistoryQuery } from './executions.schemas.ts'
 import {
   findTienda,
   type HistoryFilters,

@@ -73,9 +73,9 @@ export const intParam = (min: number, max: number) => {
 }
 
 export const nullable = <T extends z.ZodType>(schema: T) => z.union([schema, z.null()])
-const dateTime = () => z.string().openapi({ format: 'date-time' })
-const seconds = () => z.number().min(0).nullable()
-const count = () => z.int().min(0)
+export const dateTime = () => z.string().openapi({ format: 'date-time' })
+export const seconds = () => z.number().min(0).nullable()
+export const count = () => z.int().min(0)
 
 export const DateOrDateTime = z
   .union([z.iso.datetime({ offset: true }), z.iso.date()], {
@@ -122,64 +122,4 @@ export const ExecutionSummary = z
   })
   .openapi('ExecutionSummary') satisfies z.ZodType<S['ExecutionSummary']>
 
-export const NetworkDiagnostics = z
-  .looseObject({
-    ip: z.string().optional(),
-    port: z.int().min(0).max(65535).optional(),
-    latency_ms: z.number().min(0).nullable().optional(),
-    error_code: z.string().nullable().optional(),
-  })
-  .openapi('NetworkDiagnostics', { maxProperties: 20, additionalProperties: true }) satisfies z.ZodType<
-  S['NetworkDiagnostics']
->
-
-export const TiendaDetail = z
-  .strictObject({
-    tienda_id: TiendaId,
-    tienda_nombre: z.string().nullable(),
-    source_system: SourceSystem,
-    status: TiendaStatus,
-    duration_seconds: seconds(),
-    records_extracted: count(),
-    records_loaded: count(),
-    duplicates_skipped: count(),
-    error_phase: nullable(Phase),
-    error_category: nullable(ErrorCategory),
-    error_message: z.string().nullable(),
-    started_at: dateTime().nullable(),
-    finished_at: dateTime().nullable(),
-    attempts: count(),
-    server_ip: z.string().nullable(),
-    server_port: z.int().min(0).max(65535).nullable(),
-    connection_latency_ms: seconds(),
-  })
-  .openapi('TiendaDetail') satisfies z.ZodType<S['TiendaDetail']>
-
-export const ExecutionDetail = z
-  .strictObject({
-    ...ExecutionSummary.shape,
-    fecha_desde: dateTime().nullable(),
-    fecha_hasta: dateTime().nullable(),
-    gaps_recovered: count(),
-    extract_duration_seconds: seconds(),
-    transform_duration_seconds: seconds(),
-    load_duration_seconds: seconds(),
-    error_source: nullable(ErrorSource),
-    error_message: z.string().nullable(),
-    error_detail: z.string().nullable(),
-    source_system: nullable(ExecutionSourceSystem),
-    is_recovery: z.boolean(),
-    current_phase: nullable(Phase),
-    records_upserted: count(),
-    records_failed: count(),
-    api_requests_count: count(),
-    api_errors_count: count(),
-    network_diagnostics: nullable(NetworkDiagnostics),
-    recovered_gap_id: z.int().min(1).nullable(),
-    tiendas_detail: z.array(TiendaDetail),
-  })
-  .openapi('ExecutionDetail') satisfies z.ZodType<S['ExecutionDetail']>
-
 export type ExecutionSummary = z.infer<typeof ExecutionSummary>
-export type ExecutionDetail = z.infer<typeof ExecutionDetail>
-export type TiendaDetail = z.infer<typeof TiendaDetail>

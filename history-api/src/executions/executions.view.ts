@@ -1,8 +1,10 @@
 // Database rows → contract shapes (RFC 3339 UTC timestamps). Shared by the history routes and
 // the event stream, whose `execution` and `tienda` events carry the same items.
 import { iso } from '../db.ts'
+import type { ExecutionDetail, TiendaDetail } from './detail.schemas.ts'
 import type { ExecutionDetailRow, TiendaDetailRow } from './detail.sql.ts'
-import type { ExecutionDetail, ExecutionSummary, TiendaDetail } from './executions.schemas.ts'
+import { phaseMetrics, toExecutionNetwork, toTiendaNetwork, toTimeline } from './diagnostics.view.ts'
+import type { ExecutionSummary } from './executions.schemas.ts'
 import type { ExecutionRow } from './executions.sql.ts'
 
 export function toSummary(r: ExecutionRow): ExecutionSummary {
@@ -27,6 +29,8 @@ export function toSummary(r: ExecutionRow): ExecutionSummary {
 }
 
 export function toTiendaDetail(r: TiendaDetailRow): TiendaDetail {
+  const network = toTiendaNetwork(r.network_diagnostics)
+  const timeline = toTimeline(r.timeline)
   return {
     tienda_id: r.tienda_id,
     tienda_nombre: r.tienda_nombre,
@@ -45,10 +49,18 @@ export function toTiendaDetail(r: TiendaDetailRow): TiendaDetail {
     server_ip: r.server_ip,
     server_port: r.server_port,
     connection_latency_ms: r.connection_latency_ms,
+    error_code: network?.error_code ?? null,
+    extract_duration_seconds: r.extract_duration_seconds,
+    transform_duration_seconds: r.transform_duration_seconds,
+    load_duration_seconds: r.load_duration_seconds,
+    network_diagnostics: network,
+    phase_metrics: phaseMetrics(timeline),
+    timeline,
   }
 }
 
-export function toDetail(r: ExecutionDetailRow, tiendas: TiendaDetailRow[]): ExecutionDetail {
+export function toDetail(r: ExecutionDetailRow, tiendaRows: TiendaDetailRow[]): ExecutionDetail {
+  const tiendas = tiendaRows.map(toTiendaDetail)
   return {
     ...toSummary(r),
     fecha_desde: iso(r.fecha_desde),
@@ -67,8 +79,9 @@ export function toDetail(r: ExecutionDetailRow, tiendas: TiendaDetailRow[]): Exe
     records_failed: r.records_failed,
     api_requests_count: r.api_requests_count,
     api_errors_count: r.api_errors_count,
-    network_diagnostics: r.network_diagnostics as ExecutionDetail['network_diagnostics'],
+    network_diagnostics: toExecutionNetwork(r.network_diagnostics),
     recovered_gap_id: r.recovered_gap_id,
-    tiendas_detail: tiendas.map(toTiendaDetail),
+    phase_metrics: phaseMetrics(tiendas.flatMap((t) => t.timeline)),
+    tiendas_detail: tiendas,
   }
 }
