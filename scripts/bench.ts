@@ -41,7 +41,9 @@ async function load(a: BenchArgs) {
   out(
     `runner load = ${ratios.vs_copy ?? '—'}× COPY (target ≥ 0.5) · ${ratios.vs_row_by_row ?? '—'}× row-by-row (target ≥ 30)`,
   )
-  out(`row-by-row measured on ${a.rowByRowLines} lines (rate compared, not total time)`)
+  out(
+    `row-by-row measured on ${result.measures.find((m) => m.method.startsWith('row-by-row'))?.lines} lines (rate compared, not total time)`,
+  )
   out(`duplicates: ${result.duplicatesCheck}`)
   return { ...result, ratios }
 }
@@ -77,6 +79,7 @@ async function vpn(a: BenchArgs) {
     windowMin: a.windowMin,
     addressBase: a.addressBase,
     stellarEvery: a.stellarEvery,
+    repeatFor: a.vpnRepeatFor,
     log: out,
   })
   for (const chain of chains) {

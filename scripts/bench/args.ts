@@ -21,6 +21,7 @@ Ctrl-C or SIGTERM drops them before exiting; a run killed outright is cleaned up
   --vpn-stores LIST      chain sizes of the vpn section (default 19,1000)
   --concurrency LIST     ETL_CONCURRENCY levels of the vpn section (default 1,4,8,19,50;
                            small scale: chains over 100 stores only at 19,50)
+  --repeat N             measured runs per level, median reported (default 3 up to 100 stores, else 1)
   --rtt-ms N             round-trip time per store, ms (default 150)
   --bandwidth N          bytes per second per store (default 2000000)
   --window-min N         ventas window of the vpn runs, minutes (default 60, the scheduled run's: ~120 lines a store)
@@ -40,6 +41,7 @@ export type BenchArgs = {
   run19Lines: number
   vpnStores: number[]
   vpnConcurrencyFor: (stores: number) => number[]
+  vpnRepeatFor: (stores: number) => number
   rttMs: number
   bytesPerSecond: number
   windowMin: number
@@ -95,6 +97,7 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     // Small scale: a big chain at low concurrency is minutes of waiting that shows nothing new.
     vpnConcurrencyFor: (stores) =>
       small && stores > 100 && values.concurrency === undefined ? levels.filter((c) => c >= 19) : levels,
+    vpnRepeatFor: (stores) => positiveInt('--repeat', values.repeat, stores <= 100 ? 3 : 1),
     rttMs: positiveInt('--rtt-ms', values['rtt-ms'], 150),
     bytesPerSecond: positiveInt('--bandwidth', values.bandwidth, 2_000_000),
     windowMin: positiveInt('--window-min', values['window-min'], 60),
@@ -115,6 +118,7 @@ function parse(argv: string[]) {
       only: { type: 'string' },
       'vpn-stores': { type: 'string' },
       concurrency: { type: 'string' },
+      repeat: { type: 'string' },
       'rtt-ms': { type: 'string' },
       bandwidth: { type: 'string' },
       'window-min': { type: 'string' },

@@ -21,6 +21,8 @@ export type VpnOptions = {
   windowMin: number
   addressBase: string
   stellarEvery: number
+  /** Measured runs per level (their median is reported); a shared machine needs more than one. */
+  repeatFor: (stores: number) => number
   log: (line: string) => void
 }
 
@@ -119,9 +121,15 @@ export async function benchVpn(o: VpnOptions): Promise<VpnChain[]> {
       const runs: VpnRun[] = []
       for (const c of o.concurrencyFor(count)) {
         if (interrupted()) break
-        o.log(`  ${count} stores at ETL_CONCURRENCY=${c}…`)
-        const r = await runChild({ ...base, warmup: candidates.slice(0, 1), runs: [{ concurrency: c }] })
-        const run = r.runs[0]!
+        const repeat = o.repeatFor(count)
+        o.log(`  ${count} stores at ETL_CONCURRENCY=${c}${repeat > 1 ? ` (median of ${repeat})` : ''}…`)
+        const r = await runChild({
+          ...base,
+          warmup: candidates.slice(0, 1),
+          runs: Array.from({ length: repeat }, () => ({ concurrency: c })),
+        })
+        const wall = median(r.runs.map((x) => x.wall_seconds))
+        const run = r.runs.find((x) => x.wall_seconds === wall)!
         const idealBatches = slowest.wall * Math.ceil(count / c)
         runs.push({
           stores: count,

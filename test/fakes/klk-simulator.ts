@@ -183,7 +183,8 @@ export async function startKlkStore(options: KlkStoreOptions): Promise<KlkStore>
       req.resume()
       req.on('end', () => {
         const reply = handle(req.headers.authorization, req.method ?? 'GET', req.url ?? '/')
-        void send(res, reply, req.socket)
+        // A paced answer outlives this handler: a failure while writing it ends the connection.
+        send(res, reply, req.socket).catch((error: Error) => res.destroy(error))
       })
     })
     await new Promise<void>((resolve, reject) => {
