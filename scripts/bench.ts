@@ -91,19 +91,23 @@ async function vpn(a: BenchArgs) {
       chain.runs.map((r) => ({
         ETL_CONCURRENCY: r.etl_concurrency,
         'wall s': r.wall_s,
+        'wall/ideal': r.vs_ideal,
         'ideal×⌈n/c⌉ s': r.ideal_x_batches_s,
-        'wall/ideal×⌈n/c⌉': r.ratio,
+        'wall/(ideal×⌈n/c⌉)': r.vs_batches,
         'rows/s': r.rows_per_s,
         status: r.status,
         'peak RSS MB': r.rss_peak_mb,
         'RSS after warm-up MB': r.rss_after_warmup_mb,
       })),
     )
+    // Issue 12's targets at the best concurrency (the lowest wall): 19 stores within 1.25× the
+    // ideal; a large chain within 1.5× the ideal per batch of `concurrency` stores.
     const best = chain.runs.reduce((x, y) => (y.wall_s < x.wall_s ? y : x), chain.runs[0]!)
     if (best) {
-      const target = chain.stores <= 19 ? 1.25 : 1.5
+      const [metric, value, target] =
+        chain.stores <= 19 ? ['wall/ideal', best.vs_ideal, 1.25] : ['wall/(ideal×⌈n/c⌉)', best.vs_batches, 1.5]
       out(
-        `best: ETL_CONCURRENCY=${best.etl_concurrency}, ${best.ratio}× ideal×⌈n/c⌉ (target ≤ ${target}) — ${best.ratio <= target ? 'met' : 'NOT met'}`,
+        `best: ETL_CONCURRENCY=${best.etl_concurrency}, ${metric} ${value} (target ≤ ${target}) — ${value <= target ? 'met' : 'NOT met'}`,
       )
     }
   }

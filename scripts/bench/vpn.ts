@@ -2,7 +2,8 @@
 // every answer, a bandwidth limit per store), each store on its own loopback address at one port.
 // For each chain size: the ideal — the slowest store alone — then one run per ETL_CONCURRENCY,
 // each in a fresh child process (vpn-run.ts) whose peak RSS is the runner's.
-//   wall ratio = wall / (ideal × ⌈stores / concurrency⌉): 1.0 means the run costs no more than its
+//   vs_ideal = wall / ideal: issue 12's target for 19 stores (≤ 1.25 at the best concurrency).
+//   vs_batches = wall / (ideal × ⌈stores / concurrency⌉), its target for 1,000 (≤ 1.5): 1.0 means the run costs no more than its
 //   stores one batch after another, each batch as fast as the slowest store alone.
 import { spawn } from 'node:child_process'
 import path from 'node:path'
@@ -31,7 +32,8 @@ export type VpnRun = {
   etl_concurrency: number
   wall_s: number
   ideal_x_batches_s: number
-  ratio: number
+  vs_ideal: number
+  vs_batches: number
   rows_per_s: number
   records_loaded: number
   status: string
@@ -136,7 +138,8 @@ export async function benchVpn(o: VpnOptions): Promise<VpnChain[]> {
           etl_concurrency: c,
           wall_s: run.wall_seconds,
           ideal_x_batches_s: Math.round(idealBatches * 1000) / 1000,
-          ratio: Math.round((run.wall_seconds / idealBatches) * 100) / 100,
+          vs_ideal: Math.round((run.wall_seconds / slowest.wall) * 100) / 100,
+          vs_batches: Math.round((run.wall_seconds / idealBatches) * 100) / 100,
           rows_per_s: Math.round(run.records_loaded / run.wall_seconds),
           records_loaded: run.records_loaded,
           status: run.status,
