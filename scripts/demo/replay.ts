@@ -87,7 +87,10 @@ export async function replayDemoHistory(o: ReplayOptions): Promise<ReplayResult>
           log(`history: ${made}/${slots.length} runs (${localDate(slot.at, config.TZ_TIENDAS)})`)
         }
       }
-      await Promise.all(
+      // A lane that fails stops the other at its next run; the error is then thrown.
+      const stop = new AbortController()
+      o.signal?.addEventListener('abort', () => stop.abort(), { once: true })
+      const lanes = await Promise.allSettled(
         (['ventas', 'inventario'] as const).map((etl) =>
           replayLane(
             sql,
@@ -95,10 +98,20 @@ export async function replayDemoHistory(o: ReplayOptions): Promise<ReplayResult>
             plan.anchor,
             slots.filter((s) => s.etlName === etl),
             progress,
-            o.signal,
-          ),
+            stop.signal,
+          ).catch((error: unknown) => {
+            stop.abort()
+            throw error
+          }),
         ),
       )
+      const failed = lanes.find((l) => l.status === 'rejected')
+      if (failed) {
+        const why = (failed.reason as Error)?.message ?? String(failed.reason)
+        throw new Error(`the history replay failed after ${made} runs (the next start resumes it): ${why}`, {
+          cause: failed.reason,
+        })
+      }
       if (o.signal?.aborted) {
         log(`history replay stopped after ${made} runs; the next start resumes it`)
         return { outcome: 'aborted', runs: made, seconds: seconds() }
