@@ -22,8 +22,9 @@ import { TEST_SECRET, testAuth } from '../test/helpers/api.ts'
 import { explainHistory, planProblems } from '../test/helpers/explain.ts'
 import { planNumbers } from '../test/helpers/plan-stats.ts'
 import { loadBulkHistory } from './bench/history-data.ts'
+import { exitOnError, onInterrupt } from './bench/interrupt.ts'
 import { printTable } from './bench/table.ts'
-import { createThrowawayDb } from './bench/throwaway-db.ts'
+import { createThrowawayDb, reapLeftovers } from './bench/throwaway-db.ts'
 import { describeUrl } from './lib/database-url.ts'
 import { migrateUp } from './lib/migrations.ts'
 
@@ -107,6 +108,7 @@ async function overHttp(url: string, token: string) {
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   })
+  const unregister = onInterrupt(() => child.kill('SIGTERM'))
   try {
     const base = `http://127.0.0.1:${port}`
     for (let i = 0; ; i++) {
@@ -140,13 +142,18 @@ async function overHttp(url: string, token: string) {
     }
     return results
   } finally {
+    unregister()
     child.kill('SIGTERM')
   }
 }
 
 async function main() {
   const reuse = process.env.BENCH_API_DB
-  const db = reuse ? { url: reuse, drop: async () => {} } : await createThrowawayDb('api')
+  await reapLeftovers(out)
+  // A kept database (BENCH_API_KEEP) is marked so that no later start reaps it.
+  const db = reuse
+    ? { url: reuse, drop: async () => {} }
+    : await createThrowawayDb('api', { keep: Boolean(process.env.BENCH_API_KEEP) })
   // The API's own pool settings (history-api/src/db.ts), e.g. JIT off.
   const sql = connect(db.url, { max: 8, applicationName: 'fluxion-bench-api' })
   out(`bench:api on ${describeUrl(db.url)} · ${cpus().length} CPU · node ${process.version}`)
@@ -234,7 +241,4 @@ async function main() {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench:api: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
-  process.exit(1)
-})
+main().catch(exitOnError('bench:api'))
