@@ -3,7 +3,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Context, TypedResponse } from 'hono'
 import type { Db } from '../db.ts'
 import { etlErrors, NoQuery } from '../openapi.ts'
-import { invalid, problem, validationHook } from '../problem.ts'
+import { invalid, PROBLEM_TYPES, problem, validationHook } from '../problem.ts'
 import { dayStart, isPlainDate, nextDayStart } from '../time.ts'
 import { countStartedForTienda, totalOf } from './counts.sql.ts'
 import { findExecution, listTiendaDetails } from './detail.sql.ts'
@@ -118,10 +118,12 @@ export const executionsRoutes = (deps: ExecutionsDeps) =>
       const q = c.req.valid('query')
       const f = toFilters(q, deps.tz)
       if (f.desde && f.hasta && (f.hasta.inclusive ? f.desde > f.hasta.at : f.desde >= f.hasta.at)) {
-        return invalid(c, 422, [{ name: 'fecha_desde', reason: 'must not be later than fecha_hasta' }])
+        return invalid(c, 422, [
+          { name: 'fecha_desde', reason: 'must not be later than fecha_hasta', code: 'after_end' },
+        ])
       }
       if (f.tienda && !(await findTienda(deps.read, f.tienda))) {
-        return invalid(c, 422, [{ name: 'tienda', reason: `${f.tienda} is not a known store` }])
+        return invalid(c, 422, [{ name: 'tienda', reason: `${f.tienda} is not a known store`, code: 'unknown_store' }])
       }
       const { body, total } = await page(deps.read, f)
       c.header('X-Total-Count', String(total))
@@ -132,6 +134,8 @@ export const executionsRoutes = (deps: ExecutionsDeps) =>
     .openapi(detailRoute, async (c) => {
       const { id } = c.req.valid('param')
       const [execution, tiendas] = await Promise.all([findExecution(deps.read, id), listTiendaDetails(deps.read, id)])
-      if (!execution) return problem(c, 404, `Execution ${id} does not exist.`)
+      if (!execution) {
+        return problem(c, 404, `Execution ${id} does not exist.`, { type: PROBLEM_TYPES.executionNotFound })
+      }
       return c.json(toDetail(execution, tiendas), 200)
     })

@@ -9,7 +9,7 @@ import { type Db, iso } from '../db.ts'
 import { ExecutionIdParam } from '../executions/executions.schemas.ts'
 import { findTienda } from '../executions/executions.sql.ts'
 import { etlErrors, NoQuery } from '../openapi.ts'
-import { invalid, problem, validationHook } from '../problem.ts'
+import { invalid, type OverlapMembers, PROBLEM_TYPES, problem, validationHook } from '../problem.ts'
 import { bossDb, type JobSender, QUEUES } from '../runs/enqueue.ts'
 import { RunAccepted } from '../runs/runs.schemas.ts'
 import { findOverlap, lockRuns, notifyQueued } from '../runs/runs.sql.ts'
@@ -70,7 +70,13 @@ export type RecoveryJob = {
 
 type Outcome =
   | { kind: 'queued'; executionId: number; etlName: keyof typeof QUEUES; tiendaIds: string[] }
-  | { kind: 'none' | 'conflict' | 'unrunnable'; detail: string }
+  | {
+      kind: 'none' | 'conflict'
+      type: 'executionNotFound' | 'noGap' | 'gapRecovered' | 'runOverlap'
+      detail: string
+      members?: OverlapMembers
+    }
+  | { kind: 'unrunnable'; detail: string }
 
 const toGap = (r: GapRow): Gap => ({
   id: r.id,
@@ -94,12 +100,19 @@ function sourceSystemOf(stores: GapStore[]) {
 async function queueRecovery(deps: GapsDeps, id: number): Promise<Outcome> {
   return deps.write.begin(async (tx): Promise<Outcome> => {
     const etlName = await findExecutionEtl(tx, id)
-    if (!etlName) return { kind: 'none', detail: `Execution ${id} does not exist, so it has no gap to recover.` }
+    if (!etlName) {
+      const detail = `Execution ${id} does not exist, so it has no gap to recover.`
+      return { kind: 'none', type: 'executionNotFound', detail }
+    }
     await lockRuns(tx, etlName)
     const stores = await listGapStores(tx, id)
-    if (!stores.length) return { kind: 'none', detail: `Execution ${id} has no gap: none of its stores failed.` }
+    if (!stores.length) {
+      return { kind: 'none', type: 'noGap', detail: `Execution ${id} has no gap: none of its stores failed.` }
+    }
     const pending = stores.filter((s) => s.pending)
-    if (!pending.length) return { kind: 'conflict', detail: `Every gap of execution ${id} is already recovered.` }
+    if (!pending.length) {
+      return { kind: 'conflict', type: 'gapRecovered', detail: `Every gap of execution ${id} is already recovered.` }
+    }
     // A store deactivated since it failed cannot be run; its gap stays pending and visible.
     const runnable = pending.filter((s) => s.active)
     if (!runnable.length) {
@@ -110,7 +123,13 @@ async function queueRecovery(deps: GapsDeps, id: number): Promise<Outcome> {
     const overlap = await findOverlap(tx, etlName, tiendaIds)
     if (overlap) {
       const detail = `Execution ${overlap.id} of ${etlName} (${overlap.status}) already includes ${overlap.tienda_id}.`
-      return { kind: 'conflict', detail }
+      const members = {
+        execution_id: overlap.id,
+        execution_status: overlap.status,
+        etl_name: etlName,
+        tienda_id: overlap.tienda_id,
+      }
+      return { kind: 'conflict', type: 'runOverlap', detail, members }
     }
     const { fecha_desde: desde, fecha_hasta: hasta } = runnable[0]!
     const jobId = randomUUID()
@@ -143,7 +162,7 @@ export const gapsRoutes = (deps: GapsDeps) =>
     .openapi(listRoute, async (c) => {
       const q = c.req.valid('query')
       if (q.tienda && !(await findTienda(deps.read, q.tienda))) {
-        return invalid(c, 422, [{ name: 'tienda', reason: `${q.tienda} is not a known store` }])
+        return invalid(c, 422, [{ name: 'tienda', reason: `${q.tienda} is not a known store`, code: 'unknown_store' }])
       }
       const rows = await listGaps(deps.read, { etlName: q.etl_name, tienda: q.tienda, estado: q.estado })
       return c.json(rows.map(toGap), 200)
@@ -153,8 +172,13 @@ export const gapsRoutes = (deps: GapsDeps) =>
       const now = deps.clock()
       const outcome = await queueRecovery(deps, id)
       if (outcome.kind !== 'queued') {
-        if (outcome.kind === 'unrunnable') return invalid(c, 422, [{ name: 'id', reason: outcome.detail }])
-        return problem(c, outcome.kind === 'none' ? 404 : 409, outcome.detail)
+        if (outcome.kind === 'unrunnable') {
+          return invalid(c, 422, [{ name: 'id', reason: outcome.detail, code: 'stores_unrunnable' }])
+        }
+        return problem(c, outcome.kind === 'none' ? 404 : 409, outcome.detail, {
+          type: PROBLEM_TYPES[outcome.type],
+          ...(outcome.members ? { members: outcome.members } : {}),
+        })
       }
       return c.json(
         {

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi'
 import type { Sql, TransactionSql } from 'postgres'
 import { bodyTooLarge, etlErrors, NoQuery } from '../openapi.ts'
-import { type InvalidParam, invalid, problem, validationHook } from '../problem.ts'
+import { type InvalidParam, invalid, type OverlapMembers, PROBLEM_TYPES, problem, validationHook } from '../problem.ts'
 import { dateIn, dayStart, parseStoreDateTime } from '../time.ts'
 import { type JobSender, sendRunJob } from './enqueue.ts'
 import { RunAccepted, RunRequest } from './runs.schemas.ts'
@@ -46,7 +46,13 @@ export type RunsDeps = {
   betweenWrites?: (tx: TransactionSql) => Promise<void>
 }
 
-class Conflict extends Error {}
+class Conflict extends Error {
+  members: OverlapMembers
+  constructor(message: string, members: OverlapMembers) {
+    super(message)
+    this.members = members
+  }
+}
 
 function sourceSystemOf(tiendas: TiendaRow[]) {
   const systems = new Set(tiendas.map((t) => t.source_system))
@@ -61,24 +67,33 @@ export const runsRoutes = (deps: RunsDeps) =>
       ? parseStoreDateTime(body.fecha_inicio, deps.tz)
       : dayStart(dateIn(now, deps.tz), deps.tz)
     const hasta = body.fecha_fin ? parseStoreDateTime(body.fecha_fin, deps.tz) : now
-    if (desde > hasta) return invalid(c, 422, [{ name: 'fecha_inicio', reason: 'must not be later than fecha_fin' }])
+    if (desde > hasta) {
+      return invalid(c, 422, [{ name: 'fecha_inicio', reason: 'must not be later than fecha_fin', code: 'after_end' }])
+    }
     if (hasta.getTime() - desde.getTime() > MAX_WINDOW_DAYS * 24 * 3600 * 1000) {
       return invalid(c, 422, [
-        { name: 'fecha_fin', reason: `must be at most ${MAX_WINDOW_DAYS} days after fecha_inicio` },
+        {
+          name: 'fecha_fin',
+          reason: `must be at most ${MAX_WINDOW_DAYS} days after fecha_inicio`,
+          code: 'window_too_long',
+        },
       ])
     }
 
     let tiendas: TiendaRow[]
     if (body.tienda_ids) {
       const known = new Map((await findTiendas(deps.write, body.tienda_ids)).map((t) => [t.id, t]))
-      const bad: InvalidParam[] = body.tienda_ids.flatMap((id, i) => {
+      const bad = body.tienda_ids.flatMap((id, i): InvalidParam[] => {
         const t = known.get(id)
         const name = `tienda_ids[${i}]`
-        if (!t?.active) return [{ name, reason: `${id} is ${t ? 'an inactive store' : 'not a known store'}` }]
+        if (!t?.active) {
+          const code = t ? 'inactive_store' : 'unknown_store'
+          return [{ name, reason: `${id} is ${t ? 'an inactive store' : 'not a known store'}`, code }]
+        }
         // The runner reads inventory from KLK only (plan: etl_inventario_klk); a queued run of a
         // Stellar store could never succeed.
         if (body.etl_name === 'inventario' && t.source_system !== 'klk') {
-          return [{ name, reason: `${id} runs Stellar, which has no inventario feed` }]
+          return [{ name, reason: `${id} runs Stellar, which has no inventario feed`, code: 'no_inventario_feed' }]
         }
         return []
       })
@@ -88,7 +103,11 @@ export const runsRoutes = (deps: RunsDeps) =>
       tiendas = (await listActiveTiendas(deps.write)).filter(
         (t) => body.etl_name !== 'inventario' || t.source_system === 'klk',
       )
-      if (!tiendas.length) return invalid(c, 422, [{ name: 'tienda_ids', reason: 'there is no active store to run' }])
+      if (!tiendas.length) {
+        return invalid(c, 422, [
+          { name: 'tienda_ids', reason: 'there is no active store to run', code: 'no_active_store' },
+        ])
+      }
     }
     const tiendaIds = tiendas.map((t) => t.id)
 
@@ -99,6 +118,12 @@ export const runsRoutes = (deps: RunsDeps) =>
         if (overlap) {
           throw new Conflict(
             `Execution ${overlap.id} of ${body.etl_name} (${overlap.status}) already includes ${overlap.tienda_id}.`,
+            {
+              execution_id: overlap.id,
+              execution_status: overlap.status,
+              etl_name: body.etl_name,
+              tienda_id: overlap.tienda_id,
+            },
           )
         }
         const jobId = randomUUID()
@@ -134,7 +159,9 @@ export const runsRoutes = (deps: RunsDeps) =>
         202,
       )
     } catch (error) {
-      if (error instanceof Conflict) return problem(c, 409, error.message)
+      if (error instanceof Conflict) {
+        return problem(c, 409, error.message, { type: PROBLEM_TYPES.runOverlap, members: error.members })
+      }
       throw error
     }
   })
