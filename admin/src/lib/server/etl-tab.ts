@@ -4,7 +4,7 @@ import { fail, type RequestEvent } from '@sveltejs/kit'
 import type { Schemas } from '../api/schemas.ts'
 import { toStoreDateTime } from '../format.ts'
 import { describeProblem } from '../problem.ts'
-import { api, guardAuth, must, reach } from './api.ts'
+import { api, attempt, guardAuth, must, reach } from './api.ts'
 
 type Etl = Schemas['EtlName']
 
@@ -53,7 +53,10 @@ export async function runEtl(event: RequestEvent, etl: Etl) {
     return { accion: 'ejecutar' as const, ejecucion: result.data.execution_id, tiendas: result.data.tienda_ids.length }
   }
   guardAuth(event, result.response.status)
-  const problema = describeProblem(result.error, result.response.status)
+  // Store names let the message say "VALLE FRIO" where the API names tienda_08.
+  const tiendas = await attempt(api(event).GET('/api/etl/tiendas'))
+  const nombres = Object.fromEntries((tiendas?.data ?? []).map((t) => [t.id, t.nombre]))
+  const problema = describeProblem(result.error, result.response.status, { valores: body, nombres })
   return fail(result.response.status, {
     accion: 'ejecutar' as const,
     problema: problema.message,
@@ -69,6 +72,6 @@ export async function recoverGap(event: RequestEvent) {
   const result = await reach(api(event).POST('/api/etl/gaps/{id}/recover', { params: { path: { id } } }))
   if (result.data) return { accion: 'recuperar' as const, ejecucion: result.data.execution_id, gap: id }
   guardAuth(event, result.response.status)
-  const problema = describeProblem(result.error, result.response.status)
+  const problema = describeProblem(result.error, result.response.status, { ejecucion: id })
   return fail(result.response.status, { accion: 'recuperar' as const, problema: problema.message, gap: id })
 }
