@@ -210,7 +210,7 @@ describe('admin panel in Chromium', () => {
     expect(await ok.textContent()).toContain('Programado')
     const failedText = await tableRow(page, ids.failed).textContent()
     expect(failedText).toContain('Fallido')
-    expect(failedText).toContain('45.2s')
+    expect(failedText).toContain('45,2s')
     expect(failedText).toContain('vpn_timeout')
     expect(failedText).toContain('AWS')
     expect(await tableRow(page, ids.running).textContent()).toContain('Ejecutando')
