@@ -9,6 +9,7 @@ import { type AuthSettings, requireSuperAdmin } from './auth.ts'
 import { createEventHub, type EventHub } from './events/event-hub.ts'
 import { eventsRoutes } from './events/events.routes.ts'
 import { executionsRoutes } from './executions/executions.routes.ts'
+import { exportRoutes } from './executions/export.routes.ts'
 import { gapsRoutes } from './gaps/gaps.routes.ts'
 import { loginRoutes } from './login/login.routes.ts'
 import type { RateLimiter } from './login/rate-limit.ts'
@@ -71,6 +72,7 @@ export function buildApp(deps: AppDeps): App {
   app.use('/api/auth/login', limitBody)
 
   app.route('/', executionsRoutes({ read, tz }))
+  app.route('/', exportRoutes({ read, tz }))
   app.route('/', statsRoutes({ read, tz, clock }))
   app.route('/', runsRoutes({ write: deps.db, boss: deps.boss, tz, clock, betweenWrites: deps.betweenWrites }))
   app.route('/', tiendasRoutes({ read }))
