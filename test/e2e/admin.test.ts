@@ -231,7 +231,7 @@ describe('admin panel in Chromium', () => {
     expect(await page.evaluate(() => (globalThis as unknown as { sinRecarga?: boolean }).sinRecarga)).toBe(true)
 
     // Filter by estado: the URL carries it, only failed executions remain.
-    await page.getByLabel('Estado').selectOption('failed')
+    await page.getByRole('checkbox', { name: 'Fallido' }).check()
     await page.getByRole('button', { name: 'Filtrar' }).click()
     await page.waitForURL(/estado=failed/)
     await poll(() => page.locator('tbody tr').count()).toBe(1)

@@ -15,6 +15,8 @@ export function apiClient(token: string | null) {
   return createClient<paths>({
     baseUrl: HISTORY_API_URL,
     headers: token ? { Authorization: `Bearer ${token}` } : {},
+    // The contract's array parameters are comma-separated (`status=failed,partial`: style form, explode false).
+    querySerializer: { array: { style: 'form', explode: false } },
   })
 }
 
