@@ -190,6 +190,8 @@ export async function seedPanel(db: Sql) {
     error_source: 'klk_api',
     error_message: 'Connection timeout after 10s to 127.0.0.1:18108',
     error_detail: TRACE,
+    fecha_desde: minutesAgo(24 * 60),
+    fecha_hasta: minutesAgo(120),
     tienda_ids: db.array(['tienda_08']),
   })
   await db`
@@ -217,6 +219,8 @@ export async function seedPanel(db: Sql) {
     error_phase: 'load',
     error_category: 'pg_timeout',
     error_source: 'postgresql',
+    fecha_desde: minutesAgo(24 * 60),
+    fecha_hasta: minutesAgo(60),
     tienda_ids: db.array(['tienda_01', 'tienda_17']),
   })
   await db`
@@ -258,10 +262,28 @@ export async function seedPanel(db: Sql) {
 
 export async function login(page: Page, base: string) {
   await page.goto(`${base}/login`)
+  // Typed before hydration, the fields would be reset by it (and `required` then blocks the submit).
+  await page.waitForLoadState('networkidle')
   await page.getByLabel('Correo').fill(EMAIL)
   await page.getByLabel('Contraseña').fill(PASSWORD)
   await page.getByRole('button', { name: 'Entrar' }).click()
-  await page.waitForURL((url) => !url.pathname.startsWith('/login'))
+  try {
+    await page.waitForURL((url) => !url.pathname.startsWith('/login'), { timeout: 20_000 })
+  } catch (error) {
+    const body = await page
+      .locator('body')
+      .textContent()
+      .catch(() => '')
+    throw new Error(`login did not leave ${page.url()}: ${body?.slice(0, 300)}`, { cause: error })
+  }
+}
+
+/**
+ * Waits until an app page is hydrated (its live indicator leaves the server-rendered "Sin
+ * conexión" state): what is typed or checked before hydration can be reset by it.
+ */
+export async function hydrated(page: Page) {
+  await page.locator('.live:not(.apagado)').waitFor()
 }
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')

@@ -23,6 +23,12 @@ export async function loadEtlTab(event: RequestEvent, etl: Etl) {
   return { etl, ultimas: ultimas.data, stats: stats.data, tiendas: tiendas.data, gaps: gaps.data ?? null }
 }
 
+/** Store names, so an error can say "VALLE FRIO" where the API names tienda_08 ({} if unreachable). */
+async function nombresTiendas(event: RequestEvent): Promise<Record<string, string>> {
+  const tiendas = await attempt(api(event).GET('/api/etl/tiendas'))
+  return Object.fromEntries((tiendas?.data ?? []).map((t) => [t.id, t.nombre]))
+}
+
 export type RunFormValues = { tienda_ids: string[]; fecha_inicio: string; fecha_fin: string }
 
 export async function runEtl(event: RequestEvent, etl: Etl) {
@@ -53,9 +59,7 @@ export async function runEtl(event: RequestEvent, etl: Etl) {
     return { accion: 'ejecutar' as const, ejecucion: result.data.execution_id, tiendas: result.data.tienda_ids.length }
   }
   guardAuth(event, result.response.status)
-  // Store names let the message say "VALLE FRIO" where the API names tienda_08.
-  const tiendas = await attempt(api(event).GET('/api/etl/tiendas'))
-  const nombres = Object.fromEntries((tiendas?.data ?? []).map((t) => [t.id, t.nombre]))
+  const nombres = await nombresTiendas(event)
   const problema = describeProblem(result.error, result.response.status, { valores: body, nombres })
   return fail(result.response.status, {
     accion: 'ejecutar' as const,
@@ -72,6 +76,9 @@ export async function recoverGap(event: RequestEvent) {
   const result = await reach(api(event).POST('/api/etl/gaps/{id}/recover', { params: { path: { id } } }))
   if (result.data) return { accion: 'recuperar' as const, ejecucion: result.data.execution_id, gap: id }
   guardAuth(event, result.response.status)
-  const problema = describeProblem(result.error, result.response.status, { ejecucion: id })
+  const problema = describeProblem(result.error, result.response.status, {
+    ejecucion: id,
+    nombres: await nombresTiendas(event),
+  })
   return fail(result.response.status, { accion: 'recuperar' as const, problema: problema.message, gap: id })
 }
