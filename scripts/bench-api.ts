@@ -213,6 +213,7 @@ async function main() {
       }
     }
     measures.push(await measure('detail, 200 stores', get(`/api/etl/history/${big!.id}`)))
+    measures.push(await measure('freshness, every store × ETL', get('/api/etl/freshness')))
     measures.push(await measure('stats dias=7', get('/api/etl/stats?dias=7')))
     measures.push(await measure('stats dias=90', get('/api/etl/stats?dias=90')))
     measures.push(await measure('stats dias=90 etl_name=ventas', get('/api/etl/stats?dias=90&etl_name=ventas')))
