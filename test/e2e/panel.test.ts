@@ -320,56 +320,94 @@ describe('the panel an operator lives in', () => {
     await context.close()
   })
 
-  test('no page is wider than a phone, and axe-core finds nothing at desktop and phone widths', async () => {
-    const pages = [
-      '/historial',
-      '/historial?estado=failed,partial&orden=-records_loaded',
-      `/historial/${ids.failed}`,
-      `/historial/${ids.partial}`,
-      '/ventas',
-      '/inventario',
-      '/estadisticas',
-      '/estadisticas?etl=xx&dias=30',
-      '/historial?pagina=99',
-      '/nada',
-    ]
-    const found: string[] = []
-    for (const viewport of [DESKTOP, PHONE]) {
-      const { context, page } = await session(viewport)
-      const check = async (what: string) => {
-        const overflow = await horizontalOverflow(page)
-        if (viewport === PHONE && overflow.over > 0)
-          found.push(`${what} @390: ${overflow.over}px wider (${overflow.culprits.join(', ')})`)
-        for (const v of await axeViolations(page)) {
-          found.push(
-            `${what} @${viewport.width}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-          )
-        }
-      }
-      for (const path of pages) {
-        await page.goto(`${base}${path}`)
-        await hydrated(page)
-        await check(path)
-      }
-      // The detail as a modal over the list, and the technical detail opened.
-      await page.goto(`${base}/historial`)
-      await hydrated(page)
-      await page.getByRole('link', { name: `Ver detalle de la ejecución #${ids.failed}` }).click()
-      await poll(() => page.getByRole('dialog').textContent()).toContain('Detalle por Tienda')
-      await page.getByText('Detalle técnico').click()
-      await check('modal')
-      const detail = (await page.getByRole('dialog').locator('details pre').textContent()) ?? ''
-      expect(detail).toContain('klk.ts:88')
-      expect(detail).not.toMatch(/\/srv\/|node_modules/)
-      await context.close()
-      const anonymous = await browser!.newContext({ viewport, locale: 'es-VE' })
-      const loginPage = await anonymous.newPage()
-      await loginPage.goto(`${base}/login`)
-      const overflow = await horizontalOverflow(loginPage)
-      if (viewport === PHONE && overflow.over > 0) found.push(`/login @390: ${overflow.over}px wider`)
-      for (const v of await axeViolations(loginPage)) found.push(`/login @${viewport.width}: ${v.id}`)
-      await anonymous.close()
-    }
-    expect(found).toEqual([])
+  test('per-store freshness: stale stores first, each with its lag, streak and own history', async () => {
+    const { context, page } = await session()
+    await page.goto(`${base}/tiendas?etl=ventas`)
+    const rows = page.locator('tbody tr')
+    await rows.first().waitFor()
+    const flags = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-atrasada')))
+    // Every stale row comes before every fresh one.
+    expect(flags.indexOf('false') === -1 || flags.lastIndexOf('true') < flags.indexOf('false')).toBe(true)
+    const valle = page.locator('tr[data-tienda="tienda_08"][data-etl="ventas"]')
+    expect(await valle.textContent()).toContain('Nunca cargó')
+    expect(await valle.textContent()).toContain('1 fallo')
+    expect(await valle.getAttribute('data-atrasada')).toBe('true')
+    const periferico = page.locator('tr[data-tienda="tienda_01"][data-etl="ventas"]')
+    expect(await periferico.textContent()).toMatch(/hace 1 hora/)
+    await valle.getByRole('link', { name: /^Historial/ }).click()
+    await page.waitForURL(/tienda=tienda_08/)
+    expect(new URL(page.url()).searchParams.get('tipo')).toBe('ventas')
+    await poll(() => page.locator('tbody tr').count()).toBeGreaterThan(0)
+    // The control center shows the stores that are behind before anything else.
+    await page.goto(`${base}/ventas`)
+    const firstSection = await page.locator('main section').first().getAttribute('aria-labelledby')
+    expect(firstSection).toBe('frescura-titulo')
+    expect(
+      await page.locator('section[aria-labelledby="frescura-titulo"] tbody tr[data-atrasada="false"]').count(),
+    ).toBe(0)
+    await context.close()
   })
+
+  // One test per width: each visits every page (and axe takes a while per page on a loaded machine).
+  test.each([
+    ['desktop', DESKTOP],
+    ['phone', PHONE],
+  ] as const)(
+    '%s: no page wider than the viewport, and axe-core finds nothing on any page',
+    async (_, viewport) => {
+      const pages = [
+        '/historial',
+        '/historial?estado=failed,partial&orden=-records_loaded',
+        `/historial/${ids.failed}`,
+        `/historial/${ids.partial}`,
+        '/ventas',
+        '/inventario',
+        '/estadisticas',
+        '/estadisticas?etl=xx&dias=30',
+        '/historial?pagina=99',
+        '/tiendas',
+        '/tiendas?etl=inventario',
+        '/nada',
+      ]
+      const found: string[] = []
+      {
+        const { context, page } = await session(viewport)
+        const check = async (what: string) => {
+          const overflow = await horizontalOverflow(page)
+          if (viewport === PHONE && overflow.over > 0)
+            found.push(`${what} @390: ${overflow.over}px wider (${overflow.culprits.join(', ')})`)
+          for (const v of await axeViolations(page)) {
+            found.push(
+              `${what} @${viewport.width}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+            )
+          }
+        }
+        for (const path of pages) {
+          await page.goto(`${base}${path}`)
+          await hydrated(page)
+          await check(path)
+        }
+        // The detail as a modal over the list, and the technical detail opened.
+        await page.goto(`${base}/historial`)
+        await hydrated(page)
+        await page.getByRole('link', { name: `Ver detalle de la ejecución #${ids.failed}` }).click()
+        await poll(() => page.getByRole('dialog').textContent()).toContain('Detalle por Tienda')
+        await page.getByText('Detalle técnico').click()
+        await check('modal')
+        const detail = (await page.getByRole('dialog').locator('details pre').textContent()) ?? ''
+        expect(detail).toContain('klk.ts:88')
+        expect(detail).not.toMatch(/\/srv\/|node_modules/)
+        await context.close()
+        const anonymous = await browser!.newContext({ viewport, locale: 'es-VE' })
+        const loginPage = await anonymous.newPage()
+        await loginPage.goto(`${base}/login`)
+        const overflow = await horizontalOverflow(loginPage)
+        if (viewport === PHONE && overflow.over > 0) found.push(`/login @390: ${overflow.over}px wider`)
+        for (const v of await axeViolations(loginPage)) found.push(`/login @${viewport.width}: ${v.id}`)
+        await anonymous.close()
+      }
+      expect(found).toEqual([])
+    },
+    240_000,
+  )
 })

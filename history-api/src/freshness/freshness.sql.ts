@@ -24,7 +24,7 @@ export const MAX_STREAK = 100
  * Each store × ETL: its newest run, its newest successful one (whose window end — or, for the
  * inventario snapshot, its finish — is how far its data reaches) and the failed runs since.
  * Every lateral is a short range of migration 056's index; the stalest come first (never
- * loaded, then the oldest data).
+ * loaded, then the oldest data; failing stores before quiet ones).
  */
 export function listFreshness(db: Db, f: { etlName?: string }) {
   // The store × ETL rows of migration 056's index, newest first.
@@ -57,5 +57,5 @@ export function listFreshness(db: Db, f: { etlName?: string }) {
       and (t.active or last.execution_id is not null)
       -- Inventario is read from KLK only: a Stellar store has no inventario to be fresh about.
       and not (x.etl_name = 'inventario' and t.source_system <> 'klk')
-    order by coalesce(ok.fecha_hasta, ok.finished_at) asc nulls first, t.id, x.etl_name`
+    order by coalesce(ok.fecha_hasta, ok.finished_at) asc nulls first, racha_fallos desc, t.id, x.etl_name`
 }

@@ -12,15 +12,24 @@ export const ULTIMAS = 10
 
 export async function loadEtlTab(event: RequestEvent, etl: Etl) {
   const client = api(event)
-  const [ultimas, stats, tiendas, gaps] = await Promise.all([
+  const [ultimas, stats, tiendas, gaps, frescura] = await Promise.all([
     must(event, client.GET('/api/etl/history', { params: { query: { etl_name: etl, limit: ULTIMAS } } })),
     must(event, client.GET('/api/etl/stats', { params: { query: { etl_name: etl, dias: 7 } } })),
     must(event, client.GET('/api/etl/tiendas')),
     reach(client.GET('/api/etl/gaps', { params: { query: { etl_name: etl, estado: 'pendiente' } } })),
+    reach(client.GET('/api/etl/freshness', { params: { query: { etl_name: etl } } })),
   ])
-  // Gaps are an aid, not the tab's purpose: if they cannot be read the rest still shows.
+  // Gaps and freshness are aids, not the tab's purpose: if they cannot be read the rest still shows.
   guardAuth(event, gaps.response.status)
-  return { etl, ultimas: ultimas.data, stats: stats.data, tiendas: tiendas.data, gaps: gaps.data ?? null }
+  guardAuth(event, frescura.response.status)
+  return {
+    etl,
+    ultimas: ultimas.data,
+    stats: stats.data,
+    tiendas: tiendas.data,
+    gaps: gaps.data ?? null,
+    frescura: frescura.data ?? null,
+  }
 }
 
 /** Store names, so an error can say "VALLE FRIO" where the API names tienda_08 ({} if unreachable). */
