@@ -37,8 +37,11 @@ export function listFreshness(db: Db, f: { etlName?: string }) {
       (select count(*)::int from (
         select 1 from etl_execution_details d
         where ${mine()} and d.status = 'failed'
-          and (ok.execution_id is null
-            or (d.execution_started_at, d.execution_id) > (ok.execution_started_at, ok.execution_id))
+          -- A plain bound on the index column stops the scan at the last success (a row
+          -- comparison or an OR would not be an index condition and would read the whole history).
+          and d.execution_started_at >= coalesce(ok.execution_started_at, '-infinity')
+          and (d.execution_started_at, d.execution_id)
+            > (coalesce(ok.execution_started_at, '-infinity'), coalesce(ok.execution_id, 0))
         order by d.execution_started_at desc, d.execution_id desc
         limit ${MAX_STREAK}) f) as racha_fallos
     from tiendas t
