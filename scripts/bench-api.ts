@@ -193,7 +193,38 @@ async function main() {
         measures.push(await measure(`history ${f || '(no filter)'} page ${page}`, get(`/api/etl/history?${q}`)))
       }
     }
-    if (!statsOnly) measures.push(await measure('detail, 200 stores', get(`/api/etl/history/${big!.id}`)))
+    // Issue 13's list ergonomics: the new orders (index-backed alone, under the ETL and under one or
+    // several statuses), several statuses, the id search; and, not index-backed, orders under the
+    // other filters, measured so their cost is known.
+    const [probe] = await sql`select id from etl_executions order by id limit 1 offset 500000`
+    const ergonomics = [
+      'sort=-duration_seconds',
+      'sort=records_loaded',
+      'sort=started_at',
+      'status=failed,partial',
+      'status=failed,partial&sort=-duration_seconds',
+      'etl_name=inventario&sort=-duration_seconds',
+      'status=failed&sort=records_loaded',
+      `id=${probe!.id}`,
+    ]
+    const unbacked = [
+      'triggered_by=cli&sort=-duration_seconds',
+      'error_category=pg_timeout&sort=-records_loaded',
+      'tienda=tienda_007&sort=-duration_seconds',
+      'fecha_desde=2025-01-01&sort=-duration_seconds',
+    ]
+    for (const f of statsOnly ? [] : [...ergonomics, ...unbacked]) {
+      for (const page of [1, 1000]) {
+        if (f.startsWith('id=') && page > 1) continue
+        const q = `${f}&limit=50&offset=${(page - 1) * 50}`
+        const n = unbacked.includes(f) ? Math.min(ITERATIONS, 20) : ITERATIONS
+        measures.push(await measure(`history ${f} page ${page}`, get(`/api/etl/history?${q}`), n))
+      }
+    }
+    if (!statsOnly) {
+      measures.push(await measure('detail, 200 stores', get(`/api/etl/history/${big!.id}`)))
+      measures.push(await measure('freshness, every store × ETL', get('/api/etl/freshness')))
+    }
     measures.push(await measure('stats dias=7', get('/api/etl/stats?dias=7')))
     measures.push(await measure('stats dias=90', get('/api/etl/stats?dias=90')))
     measures.push(await measure('stats dias=90 etl_name=ventas', get('/api/etl/stats?dias=90&etl_name=ventas')))
@@ -204,6 +235,22 @@ async function main() {
     )
     measures.push(baseline)
     table(measures.map((m) => ({ ...m })))
+
+    // The CSV export streams from a cursor: rows per second and the bytes sent, status=failed.
+    const t0 = performance.now()
+    const csv = await app.request('/api/etl/history.csv?status=failed', {
+      headers: { Authorization: `Bearer ${token}` },
+    })
+    let bytes = 0
+    let lines = 0
+    for await (const chunk of csv.body as unknown as AsyncIterable<Uint8Array>) {
+      bytes += chunk.byteLength
+      for (const b of chunk) if (b === 10) lines++
+    }
+    const secs = (performance.now() - t0) / 1000
+    out(
+      `\nCSV export status=failed: ${lines - 1} rows, ${(bytes / 1e6).toFixed(1)} MB in ${secs.toFixed(2)} s (${Math.round((lines - 1) / secs)} rows/s)`,
+    )
 
     const statsNow = new Date()
     const statsApp = buildApp({
@@ -221,7 +268,7 @@ async function main() {
     if (statsOnly) return
 
     out('\nEXPLAIN of the list statements (no sequential scan of a big table, no sort beyond a page):')
-    for (const f of filters) {
+    for (const f of [...filters, ...ergonomics, ...unbacked]) {
       for (const offset of [0, 49_950]) {
         const query = Object.fromEntries(new URLSearchParams(`${f}&limit=50&offset=${offset}`))
         const plans = await explainHistory(db.url, query)

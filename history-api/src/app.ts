@@ -11,6 +11,8 @@ import { etlConfigRoutes } from './etl-config/etl-config.routes.ts'
 import { createEventHub, type EventHub } from './events/event-hub.ts'
 import { eventsRoutes } from './events/events.routes.ts'
 import { executionsRoutes } from './executions/executions.routes.ts'
+import { exportRoutes } from './executions/export.routes.ts'
+import { freshnessRoutes } from './freshness/freshness.routes.ts'
 import { gapsRoutes } from './gaps/gaps.routes.ts'
 import { loginRoutes } from './login/login.routes.ts'
 import type { RateLimiter } from './login/rate-limit.ts'
@@ -78,10 +80,12 @@ export function buildApp(deps: AppDeps): App {
   app.post('/api/etl/gaps/:id/recover', limitBody, refuseBody)
 
   app.route('/', executionsRoutes({ read, tz }))
+  app.route('/', exportRoutes({ read, tz }))
   app.route('/', statsRoutes({ read, tz, clock }))
   app.route('/', runsRoutes({ write: deps.db, boss: deps.boss, tz, clock, betweenWrites: deps.betweenWrites }))
   app.route('/', tiendasRoutes({ read }))
   app.route('/', etlConfigRoutes({ tz }))
+  app.route('/', freshnessRoutes({ read, clock }))
   app.route('/', alertsRoutes({ read }))
   app.route('/', gapsRoutes({ read, write: deps.db, boss: deps.boss, clock }))
   app.route('/', eventsRoutes({ hub, pingMs: deps.pingMs }))

@@ -6,8 +6,29 @@ import type { components } from './generated/openapi.ts'
 
 type S = components['schemas']
 
+export const InvalidParamCodeSchema = z
+  .enum([
+    'required',
+    'unknown',
+    'one_of',
+    'out_of_range',
+    'type',
+    'format',
+    'size',
+    'duplicate',
+    'after_end',
+    'window_too_long',
+    'unknown_store',
+    'inactive_store',
+    'no_inventario_feed',
+    'no_active_store',
+    'stores_unrunnable',
+    'invalid',
+  ])
+  .openapi('InvalidParamCode') satisfies z.ZodType<S['InvalidParamCode']>
+
 export const InvalidParamSchema = z
-  .strictObject({ name: z.string(), reason: z.string() })
+  .strictObject({ name: z.string(), reason: z.string(), code: InvalidParamCodeSchema })
   .openapi('InvalidParam') satisfies z.ZodType<S['InvalidParam']>
 
 export const ProblemSchema = z
@@ -18,6 +39,10 @@ export const ProblemSchema = z
     detail: z.string(),
     instance: z.string().openapi({ format: 'uri-reference' }).optional(),
     'invalid-params': z.array(InvalidParamSchema).min(1).optional(),
+    execution_id: z.int().min(1).optional(),
+    execution_status: z.enum(['queued', 'running']).optional(),
+    etl_name: z.enum(['ventas', 'inventario']).optional(),
+    tienda_id: z.string().optional(),
   })
   .openapi('Problem') satisfies z.ZodType<S['Problem']>
 

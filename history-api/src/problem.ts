@@ -8,7 +8,43 @@ import type { Logger } from 'pino'
 import type { z } from 'zod'
 import { allowedMethods } from './contract.ts'
 
-export type InvalidParam = { name: string; reason: string }
+/**
+ * Why a field was refused, as a stable token (openapi.yaml `InvalidParamCode`), so a client can
+ * word it in its own language; `reason` is the English sentence for people reading raw responses.
+ */
+export type InvalidParamCode =
+  | 'required'
+  | 'unknown'
+  | 'one_of'
+  | 'out_of_range'
+  | 'type'
+  | 'format'
+  | 'size'
+  | 'duplicate'
+  | 'after_end'
+  | 'window_too_long'
+  | 'unknown_store'
+  | 'inactive_store'
+  | 'no_inventario_feed'
+  | 'no_active_store'
+  | 'stores_unrunnable'
+  | 'invalid'
+export type InvalidParam = { name: string; reason: string; code: InvalidParamCode }
+
+/**
+ * Problem types beyond what the status says (openapi.yaml `ProblemType`). A `tag:` URI (RFC 4151)
+ * identifies without pretending to be a page to fetch; clients compare it as a string.
+ */
+export const PROBLEM_TYPES = {
+  executionNotFound: 'tag:fluxion.etl,2026:execution-not-found',
+  runOverlap: 'tag:fluxion.etl,2026:run-overlap',
+  noGap: 'tag:fluxion.etl,2026:no-gap',
+  gapRecovered: 'tag:fluxion.etl,2026:gap-already-recovered',
+} as const
+
+/** Extension members of a run-overlap problem: which execution already holds which store. */
+export type OverlapMembers = { execution_id: number; execution_status: string; etl_name: string; tienda_id: string }
+
 export type Problem = {
   type: string
   title: string
@@ -16,7 +52,7 @@ export type Problem = {
   detail: string
   instance?: string
   'invalid-params'?: InvalidParam[]
-}
+} & Partial<OverlapMembers>
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -46,14 +82,20 @@ export function problem(
   c: Context,
   status: ContentfulStatusCode,
   detail: string,
-  extra: { invalidParams?: InvalidParam[]; headers?: Record<string, string> } = {},
+  extra: {
+    invalidParams?: InvalidParam[]
+    headers?: Record<string, string>
+    type?: (typeof PROBLEM_TYPES)[keyof typeof PROBLEM_TYPES]
+    members?: OverlapMembers
+  } = {},
 ) {
   const body: Problem = {
-    type: 'about:blank',
+    type: extra.type ?? 'about:blank',
     title: TITLES[status] ?? 'Error',
     status,
     detail,
     instance: instanceOf(c),
+    ...extra.members,
   }
   if (extra.invalidParams?.length) body['invalid-params'] = extra.invalidParams
   return c.body(JSON.stringify(body), status, { 'Content-Type': 'application/problem+json', ...extra.headers })
@@ -82,19 +124,58 @@ const valueAt = (input: unknown, path: readonly PropertyKey[]) =>
     input,
   )
 
+const CODES = new Set<string>([
+  'required',
+  'unknown',
+  'one_of',
+  'out_of_range',
+  'type',
+  'format',
+  'size',
+  'duplicate',
+  'invalid',
+])
+
+/** The code of a zod issue: by its kind, or the `params.code` a custom check gave it. */
+function codeOf(issue: z.core.$ZodIssue): InvalidParamCode {
+  switch (issue.code) {
+    case 'invalid_value':
+      return 'one_of'
+    case 'too_big':
+    case 'too_small':
+      return issue.origin === 'number' || issue.origin === 'int' || issue.origin === 'bigint' ? 'out_of_range' : 'size'
+    case 'invalid_type':
+      // The integer parameters are preprocessed strings: a non-number is out of their range too.
+      return issue.expected === 'int' || issue.expected === 'number' ? 'out_of_range' : 'type'
+    case 'invalid_format':
+    case 'invalid_union':
+      return 'format'
+    case 'custom': {
+      const code = String(issue.params?.code ?? '')
+      return CODES.has(code) ? (code as InvalidParamCode) : 'invalid'
+    }
+    default:
+      return 'invalid'
+  }
+}
+
 export function zodParams(error: z.ZodError, target: string, input?: unknown): InvalidParam[] {
   const params: InvalidParam[] = []
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
-        params.push({ name: fieldName([...issue.path, key]), reason: UNKNOWN_KEY[target] ?? 'unknown field' })
+        params.push({
+          name: fieldName([...issue.path, key]),
+          reason: UNKNOWN_KEY[target] ?? 'unknown field',
+          code: 'unknown',
+        })
       }
       continue
     }
     const name = fieldName(issue.path) || (target === 'json' ? 'body' : target)
     const missing = issue.code === 'invalid_type' && issue.path.length > 0 && valueAt(input, issue.path) === undefined
     const reason = missing ? 'is required' : issue.message
-    params.push({ name, reason })
+    params.push({ name, reason, code: missing ? 'required' : codeOf(issue) })
   }
   // One entry per offending field (RFC 9457's example): keep the first reason of each.
   return params.filter((p, i) => params.findIndex((q) => q.name === p.name) === i)
@@ -125,11 +206,11 @@ export function errorHandler(logger: Logger) {
     if (err instanceof HTTPException) {
       const status = err.status as ContentfulStatusCode
       if (status === 400 && /json/i.test(err.message)) {
-        return invalid(c, 400, [{ name: 'body', reason: 'is not valid JSON' }])
+        return invalid(c, 400, [{ name: 'body', reason: 'is not valid JSON', code: 'format' }])
       }
       if (status === 415) {
         // A body that is not JSON is malformed input for these routes: 400 naming the header.
-        return invalid(c, 400, [{ name: 'Content-Type', reason: 'must be application/json' }])
+        return invalid(c, 400, [{ name: 'Content-Type', reason: 'must be application/json', code: 'format' }])
       }
       return problem(c, status, err.message || TITLES[status] || 'Error')
     }
@@ -141,7 +222,9 @@ export function errorHandler(logger: Logger) {
 /** For operations that declare no request body: one that is sent anyway is refused, like an unknown field. */
 export async function refuseBody(c: Context, next: Next) {
   if ((await c.req.text()).length > 0) {
-    return invalid(c, 400, [{ name: 'body', reason: 'must be empty: this operation takes no request body' }])
+    return invalid(c, 400, [
+      { name: 'body', reason: 'must be empty: this operation takes no request body', code: 'unknown' },
+    ])
   }
   await next()
 }

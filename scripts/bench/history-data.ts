@@ -64,12 +64,13 @@ export async function loadBulkHistory(db: Sql, o: BulkOptions) {
         s.status,
         ${o.now}::timestamptz - make_interval(secs => (${o.executions} - g) * ${step}::float8 + 60),
         ${o.now}::timestamptz - make_interval(secs => (${o.executions} - g) * ${step}::float8 + 15),
-        45.2,
+        -- Durations and loaded rows vary (a spread, not one value) so the sorts by them read a real order.
+        (5 + (g * 37) % 300 + (g % 10) / 10.0)::numeric(10, 2),
         (array['scheduler', 'eventbridge', 'cli', 'fluxion_admin', 'recovery'])[1 + (g * 7) % 5],
         case when s.status <> 'success' then (array['extract', 'extract', 'transform', 'load'])[1 + g % 4] end,
         case when s.status <> 'success' then (array['vpn_timeout', 'api_timeout', 'data_format', 'pg_timeout'])[1 + g % 4] end,
         case when s.status <> 'success' then 'klk_api' end,
-        12500, 12480, 20, ${o.tiendasPerExecution},
+        12500, 12000 + (g * 13) % 500, 20, ${o.tiendasPerExecution},
         case when s.status = 'success' then ${o.tiendasPerExecution} when s.status = 'partial' then ${o.tiendasPerExecution - 1} else 0 end,
         case when s.status = 'success' then 0 when s.status = 'partial' then 1 else ${o.tiendasPerExecution} end,
         '{}', 'klk', 30.5 + g % 7, 5.2, 9.5

@@ -212,7 +212,7 @@ describe('admin panel in Chromium', () => {
     expect(await ok.textContent()).toContain('Programado')
     const failedText = await tableRow(page, ids.failed).textContent()
     expect(failedText).toContain('Fallido')
-    expect(failedText).toContain('45.2s')
+    expect(failedText).toContain('45,2s')
     expect(failedText).toContain('vpn_timeout')
     expect(failedText).toContain('AWS')
     expect(await tableRow(page, ids.running).textContent()).toContain('Ejecutando')
@@ -233,7 +233,7 @@ describe('admin panel in Chromium', () => {
     expect(await page.evaluate(() => (globalThis as unknown as { sinRecarga?: boolean }).sinRecarga)).toBe(true)
 
     // Filter by estado: the URL carries it, only failed executions remain.
-    await page.getByLabel('Estado').selectOption('failed')
+    await page.getByRole('checkbox', { name: 'Fallido' }).check()
     await page.getByRole('button', { name: 'Filtrar' }).click()
     await page.waitForURL(/estado=failed/)
     await poll(() => page.locator('tbody tr').count()).toBe(1)

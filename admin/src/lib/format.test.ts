@@ -5,8 +5,10 @@ import {
   formatDuration,
   formatNumber,
   formatPercent,
+  formatRelative,
   formatTiendas,
   lastDays,
+  plural,
   setZonaTiendas,
   toStoreDateTime,
   windowDays,
@@ -16,10 +18,10 @@ import {
 
 describe('formatDuration', () => {
   test.each([
-    [45.2, '45.2s'],
+    [45.2, '45,2s'],
     [0.04, '0s'],
     [5, '5s'],
-    [59.94, '59.9s'],
+    [59.94, '59,9s'],
     [59.96, '1m'],
     [150, '2m 30s'],
     [90.4, '1m 30s'],
@@ -49,6 +51,12 @@ describe('numbers', () => {
     expect(formatPercent(86.31)).toBe('86,31 %')
     expect(formatPercent(100)).toBe('100 %')
     expect(formatPercent(null)).toBe('—')
+  })
+
+  test('counts with their Spanish singular or plural', () => {
+    expect(plural(1, 'fallida')).toBe('1 fallida')
+    expect(plural(2, 'parcial', 'parciales')).toBe('2 parciales')
+    expect(plural(1200, 'ejecución', 'ejecuciones')).toBe('1.200 ejecuciones')
   })
 
   test('stores column', () => {
@@ -101,6 +109,22 @@ describe('the chain time zone comes from the API (TZ_TIENDAS)', () => {
     expect(zonedDay('2026-01-26T20:00:00Z')).toBe('2026-01-27')
     setZonaTiendas('Mars/Olympus_Mons')
     expect(zonaTiendas()).toBe('Asia/Kolkata')
+  })
+})
+
+describe('formatRelative', () => {
+  const now = new Date('2026-01-26T10:00:00Z')
+  test.each([
+    ['2026-01-26T09:59:30Z', 'hace un momento'],
+    ['2026-01-26T09:55:00Z', 'hace 5 minutos'],
+    ['2026-01-26T08:00:00Z', 'hace 2 horas'],
+    ['2026-01-25T10:00:00Z', 'ayer'],
+    ['2026-01-21T10:00:00Z', 'hace 5 días'],
+  ])('%s → %s', (iso, text) => {
+    expect(formatRelative(iso, now)).toBe(text)
+  })
+  test('no instant, no distance', () => {
+    expect(formatRelative(null, now)).toBe('—')
   })
 })
 

@@ -1,17 +1,20 @@
-// Formatting for the panel: durations as the plan writes them ("2m 30s", "45.2s"), numbers in
-// es-VE ("12.480") and instants in the chain's time zone. Dates are assembled from parts so the
-// output does not depend on how a given ICU release punctuates es-VE dates.
+// Formatting for the panel, one style everywhere (es-VE: "12.480", "45,2s", "86,31 %"):
+// durations as the plan writes them ("2m 30s", "45,2s" with the es-VE decimal comma), numbers
+// and percentages through the same es-VE formatter, instants in the chain's time zone (TZ_TIENDAS,
+// served by the API: setZonaTiendas). Dates are assembled from parts so the output does not depend
+// on how a given ICU release punctuates es-VE dates.
 
 const SIN_DATO = '—'
 
 const numero = new Intl.NumberFormat('es-VE', { maximumFractionDigits: 0 })
+const decimal = new Intl.NumberFormat('es-VE', { maximumFractionDigits: 1 })
 const porcentaje = new Intl.NumberFormat('es-VE', { minimumFractionDigits: 0, maximumFractionDigits: 2 })
 
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return SIN_DATO
   if (seconds < 60) {
     const oneDecimal = Math.round(seconds * 10) / 10
-    if (oneDecimal < 60) return `${Number.isInteger(oneDecimal) ? oneDecimal : oneDecimal.toFixed(1)}s`
+    if (oneDecimal < 60) return `${decimal.format(oneDecimal)}s`
   }
   const total = Math.round(seconds)
   const h = Math.floor(total / 3600)
@@ -59,6 +62,8 @@ export function setZonaTiendas(tz: string | null | undefined): void {
 }
 
 export const zonaTiendas = () => zona
+/** How every list names the zone its times are in. */
+export const zonaTexto = () => `hora de las tiendas (${zona})`
 
 function zoned(iso: string) {
   const date = new Date(iso)
@@ -101,6 +106,32 @@ export function windowDays(dias: number, used: Iterable<string>, now: Date = new
   const all = lastDays(dias + 1, now)
   const first = all[0]
   return first !== undefined && new Set(used).has(first) ? all : all.slice(1)
+}
+
+/** `1 fallida`, `2 fallidas`: a count with the Spanish singular or plural of its noun. */
+export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${formatNumber(n)} ${n === 1 ? singular : pluralForm}`
+}
+
+const relativo = new Intl.RelativeTimeFormat('es', { numeric: 'auto' })
+const UNIDADES: [Intl.RelativeTimeFormatUnit, number][] = [
+  ['day', 86_400],
+  ['hour', 3_600],
+  ['minute', 60],
+]
+
+/** "hace 5 min"-style distance of an instant from now: "hace 5 minutos", "ayer", "en 2 horas". */
+export function formatRelative(iso: string | null | undefined, now: Date = new Date()): string {
+  const at = iso ? Date.parse(iso) : Number.NaN
+  if (Number.isNaN(at)) return SIN_DATO
+  const seconds = Math.round((at - now.getTime()) / 1000)
+  if (Math.abs(seconds) < 45) return 'hace un momento'
+  for (const [unit, size] of UNIDADES) {
+    if (Math.abs(seconds) >= size || unit === 'minute') {
+      return relativo.format(Math.round(seconds / size), unit)
+    }
+  }
+  return SIN_DATO
 }
 
 export function formatTiendas(exitosas: number, fallidas: number, total: number): string {

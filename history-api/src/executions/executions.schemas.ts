@@ -83,19 +83,67 @@ export const DateOrDateTime = z
   })
   .openapi('DateOrDateTime') satisfies z.ZodType<S['DateOrDateTime']>
 
-export const HistoryQuery = z.strictObject({
+const STATUSES = ExecutionStatus.options
+type Status = (typeof STATUSES)[number]
+
+/** `failed,partial`: one status or several, comma-separated (OpenAPI style form, explode false). */
+export const StatusList = z
+  .string({ error: 'must be given once, as one status or several separated by commas' })
+  .transform((value, ctx): Status[] => {
+    const items = value.split(',')
+    if (!items.every((i): i is Status => (STATUSES as readonly string[]).includes(i))) {
+      const message = `must be one or more of ${STATUSES.join(', ')}, separated by commas`
+      ctx.addIssue({ code: 'custom', message, params: { code: 'one_of' } })
+      return z.NEVER
+    }
+    if (new Set(items).size !== items.length) {
+      ctx.addIssue({ code: 'custom', message: 'must not repeat a status', params: { code: 'duplicate' } })
+      return z.NEVER
+    }
+    return items
+  })
+  .openapi({
+    type: 'array',
+    items: { $ref: '#/components/schemas/ExecutionStatus' },
+    minItems: 1,
+    maxItems: 5,
+    uniqueItems: true,
+    param: { style: 'form', explode: false },
+  } as Record<never, never>)
+
+/** List orders: a field of the plan, `-` first for descending; ties break on id the same way. */
+export const HistorySort = enumOf([
+  '-started_at',
+  'started_at',
+  '-duration_seconds',
+  'duration_seconds',
+  '-records_loaded',
+  'records_loaded',
+]).openapi('HistorySort') satisfies z.ZodType<S['HistorySort']>
+
+const HistoryFilterShape = {
   etl_name: EtlName.optional(),
-  status: ExecutionStatus.optional(),
+  status: StatusList.optional(),
   fecha_desde: DateOrDateTime.optional(),
   fecha_hasta: DateOrDateTime.optional(),
   triggered_by: TriggeredBy.optional(),
   tienda: TiendaId.optional(),
   error_phase: Phase.optional(),
   error_category: ErrorCategory.optional(),
+  id: z.preprocess((v) => (typeof v === 'string' && /^\d{1,12}$/.test(v) ? Number(v) : v), ExecutionIdValue).optional(),
+  sort: HistorySort.default('-started_at'),
+}
+
+export const HistoryQuery = z.strictObject({
+  ...HistoryFilterShape,
   limit: intParam(1, 200).default(50),
   offset: intParam(0, 1_000_000).default(0),
 })
 export type HistoryQuery = z.infer<typeof HistoryQuery>
+
+/** The export takes the list's filters and order, and every row (no page). */
+export const HistoryExportQuery = z.strictObject(HistoryFilterShape)
+export type HistoryExportQuery = z.infer<typeof HistoryExportQuery>
 
 export const ExecutionIdParam = z.strictObject({
   id: z.preprocess((v) => (typeof v === 'string' && /^\d{1,12}$/.test(v) ? Number(v) : v), ExecutionIdValue),

@@ -6,6 +6,9 @@ import type { ExecutionDetailRow, TiendaDetailRow } from './detail.sql.ts'
 import { phaseMetrics, toExecutionNetwork, toTiendaNetwork, toTimeline } from './diagnostics.view.ts'
 import type { ExecutionSummary } from './executions.schemas.ts'
 import type { ExecutionRow } from './executions.sql.ts'
+import { sanitizeStack, stripPaths } from './sanitize.ts'
+
+const cleanMessage = (text: string | null) => (text === null ? null : stripPaths(text))
 
 export function toSummary(r: ExecutionRow): ExecutionSummary {
   return {
@@ -42,7 +45,7 @@ export function toTiendaDetail(r: TiendaDetailRow): TiendaDetail {
     duplicates_skipped: r.duplicates_skipped,
     error_phase: r.error_phase as TiendaDetail['error_phase'],
     error_category: r.error_category as TiendaDetail['error_category'],
-    error_message: r.error_message,
+    error_message: cleanMessage(r.error_message),
     started_at: iso(r.started_at),
     finished_at: iso(r.finished_at),
     attempts: r.attempts,
@@ -70,8 +73,8 @@ export function toDetail(r: ExecutionDetailRow, tiendaRows: TiendaDetailRow[]): 
     transform_duration_seconds: r.transform_duration_seconds,
     load_duration_seconds: r.load_duration_seconds,
     error_source: r.error_source as ExecutionDetail['error_source'],
-    error_message: r.error_message,
-    error_detail: r.error_detail,
+    error_message: cleanMessage(r.error_message),
+    error_detail: r.error_detail === null ? null : sanitizeStack(r.error_detail),
     source_system: r.source_system as ExecutionDetail['source_system'],
     is_recovery: r.is_recovery,
     current_phase: r.current_phase as ExecutionDetail['current_phase'],

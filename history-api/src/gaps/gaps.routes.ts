@@ -8,7 +8,7 @@ import { type Db, iso } from '../db.ts'
 import { ExecutionIdParam } from '../executions/executions.schemas.ts'
 import { findTienda } from '../executions/executions.sql.ts'
 import { etlErrors, NoQuery } from '../openapi.ts'
-import { invalid, problem, validationHook } from '../problem.ts'
+import { invalid, type OverlapMembers, PROBLEM_TYPES, problem, validationHook } from '../problem.ts'
 import { type JobSender, type QUEUES, queueRun, RunConflict } from '../runs/queue-run.ts'
 import { RunAccepted } from '../runs/runs.schemas.ts'
 import { lockRuns } from '../runs/runs.sql.ts'
@@ -51,7 +51,13 @@ export type GapsDeps = { read: Db; write: Sql; boss: JobSender; clock: () => Dat
 
 type Outcome =
   | { kind: 'queued'; executionId: number; etlName: keyof typeof QUEUES; tiendaIds: string[] }
-  | { kind: 'none' | 'conflict' | 'unrunnable'; detail: string }
+  | {
+      kind: 'none' | 'conflict'
+      type: 'executionNotFound' | 'noGap' | 'gapRecovered' | 'runOverlap'
+      detail: string
+      members?: OverlapMembers
+    }
+  | { kind: 'unrunnable'; detail: string }
 
 const toGap = (r: GapRow): Gap => ({
   id: r.id,
@@ -70,12 +76,19 @@ const toGap = (r: GapRow): Gap => ({
 async function queueRecovery(deps: GapsDeps, id: number): Promise<Outcome> {
   return deps.write.begin(async (tx): Promise<Outcome> => {
     const etlName = await findExecutionEtl(tx, id)
-    if (!etlName) return { kind: 'none', detail: `Execution ${id} does not exist, so it has no gap to recover.` }
+    if (!etlName) {
+      const detail = `Execution ${id} does not exist, so it has no gap to recover.`
+      return { kind: 'none', type: 'executionNotFound', detail }
+    }
     await lockRuns(tx, etlName)
     const stores = await listGapStores(tx, id)
-    if (!stores.length) return { kind: 'none', detail: `Execution ${id} has no gap: none of its stores failed.` }
+    if (!stores.length) {
+      return { kind: 'none', type: 'noGap', detail: `Execution ${id} has no gap: none of its stores failed.` }
+    }
     const pending = stores.filter((s) => s.pending)
-    if (!pending.length) return { kind: 'conflict', detail: `Every gap of execution ${id} is already recovered.` }
+    if (!pending.length) {
+      return { kind: 'conflict', type: 'gapRecovered', detail: `Every gap of execution ${id} is already recovered.` }
+    }
     // A store deactivated since it failed cannot be run; its gap stays pending and visible.
     const runnable = pending.filter((s) => s.active)
     if (!runnable.length) {
@@ -96,7 +109,9 @@ async function queueRecovery(deps: GapsDeps, id: number): Promise<Outcome> {
       })
       return { kind: 'queued', executionId, etlName, tiendaIds }
     } catch (error) {
-      if (error instanceof RunConflict) return { kind: 'conflict', detail: error.message }
+      if (error instanceof RunConflict) {
+        return { kind: 'conflict', type: 'runOverlap', detail: error.message, members: error.members }
+      }
       throw error
     }
   })
@@ -107,7 +122,7 @@ export const gapsRoutes = (deps: GapsDeps) =>
     .openapi(listRoute, async (c) => {
       const q = c.req.valid('query')
       if (q.tienda && !(await findTienda(deps.read, q.tienda))) {
-        return invalid(c, 422, [{ name: 'tienda', reason: `${q.tienda} is not a known store` }])
+        return invalid(c, 422, [{ name: 'tienda', reason: `${q.tienda} is not a known store`, code: 'unknown_store' }])
       }
       const rows = await listGaps(deps.read, { etlName: q.etl_name, tienda: q.tienda, estado: q.estado })
       return c.json(rows.map(toGap), 200)
@@ -117,8 +132,13 @@ export const gapsRoutes = (deps: GapsDeps) =>
       const now = deps.clock()
       const outcome = await queueRecovery(deps, id)
       if (outcome.kind !== 'queued') {
-        if (outcome.kind === 'unrunnable') return invalid(c, 422, [{ name: 'id', reason: outcome.detail }])
-        return problem(c, outcome.kind === 'none' ? 404 : 409, outcome.detail)
+        if (outcome.kind === 'unrunnable') {
+          return invalid(c, 422, [{ name: 'id', reason: outcome.detail, code: 'stores_unrunnable' }])
+        }
+        return problem(c, outcome.kind === 'none' ? 404 : 409, outcome.detail, {
+          type: PROBLEM_TYPES[outcome.type],
+          ...(outcome.members ? { members: outcome.members } : {}),
+        })
       }
       return c.json(
         {

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto'
 import type { PgBoss } from 'pg-boss'
 import type { TransactionSql } from 'postgres'
 import type { components } from '../generated/openapi.ts'
+import type { OverlapMembers } from '../problem.ts'
 import { findOverlap, insertQueuedExecution, lockRuns, notifyQueued } from './runs.sql.ts'
 
 type Schemas = components['schemas']
@@ -34,7 +35,13 @@ export type RunToQueue = {
 }
 
 /** Another queued or running execution of the ETL already includes one of the stores (409). */
-export class RunConflict extends Error {}
+export class RunConflict extends Error {
+  readonly members: OverlapMembers
+  constructor(message: string, members: OverlapMembers) {
+    super(message)
+    this.members = members
+  }
+}
 
 export function bossDb(tx: TransactionSql) {
   return {
@@ -68,6 +75,12 @@ export async function queueRun(
   if (overlap) {
     throw new RunConflict(
       `Execution ${overlap.id} of ${run.etlName} (${overlap.status}) already includes ${overlap.tienda_id}.`,
+      {
+        execution_id: overlap.id,
+        execution_status: overlap.status,
+        etl_name: run.etlName,
+        tienda_id: overlap.tienda_id,
+      },
     )
   }
   return writeQueuedRun(tx, boss, run, betweenWrites)

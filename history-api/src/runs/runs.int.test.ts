@@ -145,7 +145,12 @@ describe('POST /api/etl/run', () => {
     })
     expect(clash.status).toBe(409)
     expect(clash.body).toMatchObject({
+      type: 'tag:fluxion.etl,2026:run-overlap',
       detail: `Execution ${queued!.id} of ventas (queued) already includes tienda_08.`,
+      execution_id: queued!.id,
+      execution_status: 'queued',
+      etl_name: 'ventas',
+      tienda_id: 'tienda_08',
     })
     // Running (picked up by a runner, with its stores started) still blocks; other ETLs and stores do not.
     await database.sql`update etl_executions set status = 'running', started_at = now() where id = ${queued!.id}`

@@ -3,7 +3,7 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi'
 import type { Sql, TransactionSql } from 'postgres'
 import { bodyTooLarge, etlErrors, NoQuery } from '../openapi.ts'
-import { type InvalidParam, invalid, problem, validationHook } from '../problem.ts'
+import { type InvalidParam, invalid, PROBLEM_TYPES, problem, validationHook } from '../problem.ts'
 import { dateIn, dayStart, parseStoreDateTime } from '../time.ts'
 import { type JobSender, queueRun, RunConflict } from './queue-run.ts'
 import { RunAccepted, RunRequest } from './runs.schemas.ts'
@@ -46,35 +46,47 @@ export const runsRoutes = (deps: RunsDeps) =>
       ? parseStoreDateTime(body.fecha_inicio, deps.tz)
       : dayStart(dateIn(now, deps.tz), deps.tz)
     const hasta = body.fecha_fin ? parseStoreDateTime(body.fecha_fin, deps.tz) : now
-    if (desde > hasta) return invalid(c, 422, [{ name: 'fecha_inicio', reason: 'must not be later than fecha_fin' }])
+    if (desde > hasta) {
+      return invalid(c, 422, [{ name: 'fecha_inicio', reason: 'must not be later than fecha_fin', code: 'after_end' }])
+    }
     if (hasta.getTime() - desde.getTime() > MAX_WINDOW_DAYS * 24 * 3600 * 1000) {
       return invalid(c, 422, [
-        { name: 'fecha_fin', reason: `must be at most ${MAX_WINDOW_DAYS} days after fecha_inicio` },
+        {
+          name: 'fecha_fin',
+          reason: `must be at most ${MAX_WINDOW_DAYS} days after fecha_inicio`,
+          code: 'window_too_long',
+        },
       ])
     }
 
     let tiendas: TiendaRow[]
     if (body.tienda_ids) {
       const known = new Map((await findTiendas(deps.write, body.etl_name, body.tienda_ids)).map((t) => [t.id, t]))
-      const bad: InvalidParam[] = body.tienda_ids.flatMap((id, i) => {
+      const bad = body.tienda_ids.flatMap((id, i): InvalidParam[] => {
         const t = known.get(id)
         const name = `tienda_ids[${i}]`
-        if (!t?.active) return [{ name, reason: `${id} is ${t ? 'an inactive store' : 'not a known store'}` }]
+        if (!t?.active) {
+          const code = t ? 'inactive_store' : 'unknown_store'
+          return [{ name, reason: `${id} is ${t ? 'an inactive store' : 'not a known store'}`, code }]
+        }
         // A queued run of a store the ETL cannot read could never succeed (inventario is KLK's).
-        if (!t.has_feed)
+        if (!t.has_feed) {
+          const system = SYSTEM_NAMES[t.source_system] ?? t.source_system
           return [
-            {
-              name,
-              reason: `${id} runs ${SYSTEM_NAMES[t.source_system] ?? t.source_system}, which has no ${body.etl_name} feed`,
-            },
+            { name, reason: `${id} runs ${system}, which has no ${body.etl_name} feed`, code: 'no_inventario_feed' },
           ]
+        }
         return []
       })
       if (bad.length) return invalid(c, 422, bad)
       tiendas = body.tienda_ids.map((id) => known.get(id)!)
     } else {
       tiendas = await listRunnableTiendas(deps.write, body.etl_name)
-      if (!tiendas.length) return invalid(c, 422, [{ name: 'tienda_ids', reason: 'there is no active store to run' }])
+      if (!tiendas.length) {
+        return invalid(c, 422, [
+          { name: 'tienda_ids', reason: 'there is no active store to run', code: 'no_active_store' },
+        ])
+      }
     }
 
     try {
@@ -98,7 +110,9 @@ export const runsRoutes = (deps: RunsDeps) =>
         202,
       )
     } catch (error) {
-      if (error instanceof RunConflict) return problem(c, 409, error.message)
+      if (error instanceof RunConflict) {
+        return problem(c, 409, error.message, { type: PROBLEM_TYPES.runOverlap, members: error.members })
+      }
       throw error
     }
   })
