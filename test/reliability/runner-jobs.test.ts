@@ -109,7 +109,7 @@ pgTest(
       {
         data: { execution_id: executionId, tienda_id: 'tienda_01' },
         state: 'completed',
-        output: { execution_id: executionId, tienda_id: 'tienda_01', status: 'last' },
+        output: { execution_id: executionId, tienda_id: 'tienda_01', status: 'last', worker_id: r.workerId },
       },
     ])
   },

@@ -29,7 +29,13 @@ export const storeJob = z.strictObject({
 }) satisfies z.ZodType<components['schemas']['EtlStoreJob']>
 
 export type PartDeps = JobDeps
-export type PartOutput = { execution_id: number; tienda_id: string; status: 'done' | 'last' | 'skipped' }
+/** The part job's pg-boss output: which runner ran the store, and whether it closed the run. */
+export type PartOutput = {
+  execution_id: number
+  tienda_id: string
+  status: 'done' | 'last' | 'skipped'
+  worker_id: string
+}
 
 export function workTiendas(boss: PgBoss, deps: PartDeps) {
   const trackers = attachedTrackers(deps)
@@ -49,12 +55,12 @@ export function workTiendas(boss: PgBoss, deps: PartDeps) {
           { status: execution?.status ?? 'missing' },
           'part of an execution that is no longer running; nothing to do',
         )
-        return { ...part, status: 'skipped' }
+        return { ...part, status: 'skipped', worker_id: deps.workerId }
       }
       const tracker = trackers.acquire(execution)
       try {
         const last = await runPart(deps, tracker, execution, part.tienda_id, logger, job.signal)
-        if (!last) return { ...part, status: 'done' }
+        if (!last) return { ...part, status: 'done', worker_id: deps.workerId }
         const closed = await tracker.finishExecution()
         logger.info(
           {
@@ -65,7 +71,7 @@ export function workTiendas(boss: PgBoss, deps: PartDeps) {
           'last part finished: execution closed',
         )
         await evaluateAlertsAfterRun({ db: deps.db, config: deps.config, logger })
-        return { ...part, status: 'last' }
+        return { ...part, status: 'last', worker_id: deps.workerId }
       } finally {
         trackers.release(execution.id)
       }
