@@ -8,6 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import path from 'node:path'
 import { type BenchArgs, parseBenchArgs, USAGE, UsageError } from './bench/args.ts'
+import { benchFanOut } from './bench/fan-out.ts'
 import { exitOnError, onInterrupt } from './bench/interrupt.ts'
 import { benchLoad, type LoadFn } from './bench/load.ts'
 import { benchRun19 } from './bench/run19.ts'
@@ -140,6 +141,40 @@ function rssComparison(chains: VpnChain[]) {
   }
 }
 
+async function fanout(a: BenchArgs) {
+  out(
+    `\n(v) one run, many runners: ${a.fanoutStores} stores behind the modelled VPN (${a.rttMs} ms RTT), ` +
+      `one run worked by ${a.fanoutRunners.join(', ')} runner process(es) at ETL_CONCURRENCY=${a.fanoutConcurrency} each`,
+  )
+  const runs = await benchFanOut({
+    stores: a.fanoutStores,
+    runnerCounts: a.fanoutRunners,
+    concurrency: a.fanoutConcurrency,
+    rttMs: a.rttMs,
+    bytesPerSecond: a.bytesPerSecond,
+    windowMin: a.windowMin,
+    // Its own addresses: the vpn section's fleet may still be closing.
+    addressBase: a.addressBase.replace(/^127\.(\d+)\./, (_, b) => `127.${(Number(b) + 1) % 256}.`),
+    log: out,
+  })
+  table(
+    runs.map((r) => ({
+      runners: r.runners,
+      'wall s': r.wall_s,
+      'wall vs 1 runner': r.vs_one_runner,
+      "runners' CPU s": r.runner_cpu_s,
+      'CPU / (wall × cores)': r.cpu_share_of_cores,
+      status: r.status,
+      'stores ok': r.stores_ok,
+      'parts per runner': r.parts_per_runner.join(' / '),
+    })),
+  )
+  out(
+    `CPU / (wall × cores) is what the runners used of the machine; the rest of the wall is waiting on the VPN and PostgreSQL (${cpus().length} cores here)`,
+  )
+  return runs
+}
+
 /** bench-api.ts in its own process (it seeds millions of rows); a signal is passed on and awaited. */
 function api(a: BenchArgs) {
   out('\n(iv) history API at scale (scripts/bench-api.ts)')
@@ -179,6 +214,7 @@ async function main() {
   if (a.sections.has('load')) result.load = await load(a)
   if (a.sections.has('run19')) result.run19 = await run19(a)
   if (a.sections.has('vpn')) result.vpn = await vpn(a)
+  if (a.sections.has('fanout')) result.fanout = await fanout(a)
   if (a.sections.has('api')) result.api = await api(a)
   result.total_seconds = Math.round((Date.now() - started) / 100) / 10
   const dir = path.join(import.meta.dirname, '..', '.data', 'bench')

@@ -26,7 +26,9 @@ async function main() {
   const config = readConfig()
   const logger = createLogger(config.LOG_LEVEL)
   ignorePostgresJsSocketBug(logger)
-  const db = connect(config.DATABASE_URL, { applicationName: 'fluxion-runner' })
+  // Each store in hand holds a connection for its store lock and uses another for its statements and
+  // its load transaction: twice the stores at once, plus the reaper, heartbeats and the job handlers.
+  const db = connect(config.DATABASE_URL, { applicationName: 'fluxion-runner', max: 2 * config.ETL_CONCURRENCY + 4 })
 
   const pending = await pendingMigrations(db).catch((error: Error) => {
     logger.fatal({ err: error }, `cannot reach PostgreSQL: ${error.message}`)

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util'
 import { DEFAULT_ADDRESS_BASE } from '../../test/fakes/fleet.ts'
 
-export const SECTIONS = ['load', 'run19', 'vpn', 'api'] as const
+export const SECTIONS = ['load', 'run19', 'vpn', 'fanout', 'api'] as const
 type Section = (typeof SECTIONS)[number]
 
 export const USAGE = `npm run bench -- [options]
@@ -17,6 +17,7 @@ Ctrl-C or SIGTERM drops them before exiting; a run killed outright is cleaned up
                            load   ventas load path vs plain COPY vs row-by-row INSERT
                            run19  19 stores at loopback speed, ETL_CONCURRENCY 4 vs 1
                            vpn    stores behind a modelled VPN: wall vs ideal, rows/s, peak RSS
+                           fanout one run worked by 1, 2, 4 runner processes: wall, CPU vs waiting
                            api    history API at scale (scripts/bench-api.ts, BENCH_API_* variables)
   --vpn-stores LIST      chain sizes of the vpn section (default 19,1000)
   --concurrency LIST     ETL_CONCURRENCY levels of the vpn section (default 1,4,8,19,50;
@@ -26,6 +27,9 @@ Ctrl-C or SIGTERM drops them before exiting; a run killed outright is cleaned up
   --bandwidth N          bytes per second per store (default 2000000)
   --window-min N         ventas window of the vpn runs, minutes (default 60, the scheduled run's: ~120 lines a store)
   --stellar-every N      every N-th store runs Stellar (SQL Server stand-in); 0: KLK only (default 10)
+  --fanout-stores N      stores of the fanout section (default 1000; small scale 200)
+  --fanout-runners LIST  runner processes of the fanout section (default 1,2,4)
+  --fanout-concurrency N ETL_CONCURRENCY of each of those runners (default 8)
   --address-base IP      first loopback address of the stand-in stores (default ${DEFAULT_ADDRESS_BASE})
   -h, --help             this text
 
@@ -47,6 +51,9 @@ export type BenchArgs = {
   windowMin: number
   addressBase: string
   stellarEvery: number
+  fanoutStores: number
+  fanoutRunners: number[]
+  fanoutConcurrency: number
   /** Passed to bench-api.ts; variables already set in the environment win. */
   apiEnv: Record<string, string>
 }
@@ -103,6 +110,9 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     windowMin: positiveInt('--window-min', values['window-min'], 60),
     addressBase,
     stellarEvery: values['stellar-every'] === '0' ? 0 : positiveInt('--stellar-every', values['stellar-every'], 10),
+    fanoutStores: positiveInt('--fanout-stores', values['fanout-stores'], small ? 200 : 1000),
+    fanoutRunners: intList('--fanout-runners', values['fanout-runners'], [1, 2, 4]),
+    fanoutConcurrency: positiveInt('--fanout-concurrency', values['fanout-concurrency'], 8),
     apiEnv: small ? { BENCH_API_EXECUTIONS: '20000', BENCH_API_ITERATIONS: '50', BENCH_API_SECONDS: '3' } : {},
   }
 }
@@ -124,6 +134,9 @@ function parse(argv: string[]) {
       'window-min': { type: 'string' },
       'address-base': { type: 'string' },
       'stellar-every': { type: 'string' },
+      'fanout-stores': { type: 'string' },
+      'fanout-runners': { type: 'string' },
+      'fanout-concurrency': { type: 'string' },
     },
   })
 }

@@ -42,7 +42,15 @@ export function workTiendas(boss: PgBoss, deps: PartDeps) {
   return boss.work(
     STORE_QUEUE,
     // groupConcurrency: one part of a given (ETL, store) at a time across all runners (fan-out.ts).
-    { batchSize: 1, localConcurrency: deps.config.ETL_CONCURRENCY, groupConcurrency: 1 },
+    // pollingIntervalSeconds 0.5 (pg-boss's minimum, default 2): a worker fetches again only after
+    // the interval minus its job's time, so at 2 s a store of 0.7 s sat 1.3 s idle before the next
+    // (measured: 100 stores at 150 ms RTT took 2.3 s a store instead of ~0.7 s).
+    {
+      batchSize: 1,
+      localConcurrency: deps.config.ETL_CONCURRENCY,
+      groupConcurrency: 1,
+      pollingIntervalSeconds: 0.5,
+    },
     async ([job]: Job<unknown>[]): Promise<PartOutput> => {
       if (!job) throw new Error('pg-boss handed an empty batch')
       const parsed = storeJob.safeParse(job.data)
