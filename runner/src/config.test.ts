@@ -7,7 +7,7 @@ it('defaults as DESIGN §9 says, the embedded database on the EMBEDDED_PG_PORT i
     SOURCE_CONNECT_TIMEOUT_MS: 10_000,
     SOURCE_REQUEST_TIMEOUT_MS: 90_000,
     SOURCE_RETRIES: 2,
-    ETL_CONCURRENCY: 4,
+    ETL_CONCURRENCY: 8,
     RUNNER_HEARTBEAT_S: 10,
     RUNNER_STALE_AFTER_S: 60,
     TZ_TIENDAS: 'America/Caracas',
