@@ -22,3 +22,6 @@ export function connect(url: string, opts: { max?: number; applicationName?: str
  * pool they are handed parses types.
  */
 export const iso = (d: Date | null): string | null => (d ? d.toISOString() : null)
+
+/** A contract shape as the database returns it: the named timestamp fields are Dates (`iso` turns them back). */
+export type AsRow<T, K extends keyof T> = Omit<T, K> & { [P in K]: Date | null }

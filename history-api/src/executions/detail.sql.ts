@@ -1,52 +1,41 @@
-import type { Db } from '../db.ts'
+import type { AsRow, Db } from '../db.ts'
+import type { components } from '../generated/openapi.ts'
 import type { ExecutionRow } from './executions.sql.ts'
 
-export type ExecutionDetailRow = ExecutionRow & {
-  fecha_desde: Date | null
-  fecha_hasta: Date | null
-  gaps_recovered: number
-  extract_duration_seconds: number | null
-  transform_duration_seconds: number | null
-  load_duration_seconds: number | null
-  error_source: string | null
-  error_message: string | null
-  error_detail: string | null
-  source_system: string | null
-  is_recovery: boolean
-  current_phase: string | null
-  records_upserted: number
-  records_failed: number
-  api_requests_count: number
-  api_errors_count: number
-  network_diagnostics: unknown
-  recovered_gap_id: number | null
-}
+type Detail = components['schemas']['ExecutionDetail']
+type Tienda = components['schemas']['TiendaDetail']
 
-export type TiendaDetailRow = {
-  execution_id: number
-  tienda_id: string
-  tienda_nombre: string | null
-  source_system: string | null
-  status: string
-  duration_seconds: number | null
-  records_extracted: number
-  records_loaded: number
-  duplicates_skipped: number
-  error_phase: string | null
-  error_category: string | null
-  error_message: string | null
-  started_at: Date | null
-  finished_at: Date | null
-  attempts: number
-  server_ip: string | null
-  server_port: number | null
-  connection_latency_ms: number | null
-  extract_duration_seconds: number | null
-  transform_duration_seconds: number | null
-  load_duration_seconds: number | null
-  network_diagnostics: unknown
-  timeline: unknown
-}
+/** The detail row, typed by the contract; diagnostics JSON raw (diagnostics.view.ts reads it key by key). */
+export type ExecutionDetailRow = ExecutionRow &
+  AsRow<
+    Pick<
+      Detail,
+      | 'fecha_desde'
+      | 'fecha_hasta'
+      | 'gaps_recovered'
+      | 'extract_duration_seconds'
+      | 'transform_duration_seconds'
+      | 'load_duration_seconds'
+      | 'error_source'
+      | 'error_message'
+      | 'error_detail'
+      | 'source_system'
+      | 'is_recovery'
+      | 'current_phase'
+      | 'records_upserted'
+      | 'records_failed'
+      | 'api_requests_count'
+      | 'api_errors_count'
+      | 'recovered_gap_id'
+    >,
+    'fecha_desde' | 'fecha_hasta'
+  > & { network_diagnostics: unknown }
+
+/** A store's row, typed by the contract; its JSON columns raw (diagnostics.view.ts reads them). */
+export type TiendaDetailRow = AsRow<
+  Omit<Tienda, 'error_code' | 'network_diagnostics' | 'phase_metrics' | 'timeline'>,
+  'started_at' | 'finished_at'
+> & { execution_id: number; network_diagnostics: unknown; timeline: unknown }
 
 /** Nullable counters of migration 033 read as 0, as the plan's defaults intend. */
 export function findExecution(db: Db, id: number) {

@@ -1,5 +1,6 @@
 import type { PendingQuery, Row } from 'postgres'
-import type { Db } from '../db.ts'
+import type { AsRow, Db } from '../db.ts'
+import type { components } from '../generated/openapi.ts'
 
 /** A piece of SQL built with the tagged template, spliced into a statement. */
 export type Fragment = PendingQuery<Row[]>
@@ -27,24 +28,8 @@ export type HistoryFilters = {
   offset: number
 }
 
-export type ExecutionRow = {
-  id: number
-  etl_name: string
-  etl_type: string
-  started_at: Date | null
-  finished_at: Date | null
-  duration_seconds: number | null
-  status: string
-  records_extracted: number
-  records_loaded: number
-  duplicates_skipped: number
-  tiendas_count: number
-  tiendas_exitosas: number
-  tiendas_fallidas: number
-  error_phase: string | null
-  error_category: string | null
-  triggered_by: string
-}
+/** A history row, typed by the contract's enums (ExecutionSummary) with its timestamps as Dates. */
+export type ExecutionRow = AsRow<components['schemas']['ExecutionSummary'], 'started_at' | 'finished_at'>
 
 /** RFC 3339 in UTC with milliseconds, exactly what Date#toISOString writes. */
 const utc = (db: Db, column: string) =>
