@@ -163,6 +163,7 @@ async function fanout(a: BenchArgs) {
       'wall s': r.wall_s,
       'wall vs 1 runner': r.vs_one_runner,
       "runners' CPU s": r.runner_cpu_s,
+      'PostgreSQL CPU s': r.postgres_cpu_s,
       'CPU / (wall × cores)': r.cpu_share_of_cores,
       status: r.status,
       'stores ok': r.stores_ok,
@@ -170,7 +171,7 @@ async function fanout(a: BenchArgs) {
     })),
   )
   out(
-    `CPU / (wall × cores) is what the runners used of the machine; the rest of the wall is waiting on the VPN and PostgreSQL (${cpus().length} cores here)`,
+    `CPU / (wall × cores): what the runners and PostgreSQL used of the machine's ${cpus().length} cores; the rest of the wall is waiting (VPN round trips, locks, other load)`,
   )
   return runs
 }

@@ -3,7 +3,7 @@
 // (`node runner/src/main.ts`, ETL_CONCURRENCY each). Wall is queue → close; the runners' CPU is read
 // from /proc (user + system), so the table says how much of the wall was CPU and how much waiting.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import path from 'node:path'
 import { queueRun } from '../../history-api/src/runs/queue-run.ts'
@@ -29,7 +29,9 @@ export type FanOutRun = {
   wall_s: number
   vs_one_runner: number
   runner_cpu_s: number
-  /** The runners' CPU over what the machine's cores could give in the wall: the rest is waiting. */
+  /** CPU of the local PostgreSQL's processes over the run (0 when the server is elsewhere). */
+  postgres_cpu_s: number
+  /** Runners' and PostgreSQL's CPU over what the machine's cores could give in the wall: the rest is waiting. */
   cpu_share_of_cores: number
   status: string
   stores_ok: number
@@ -45,6 +47,17 @@ async function cpuSeconds(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / TICKS
+}
+
+/** CPU of every PostgreSQL process on this machine (the server the runs write to, when it is local). */
+async function postgresCpuSeconds(): Promise<number> {
+  const pids = (await readdir('/proc').catch(() => [])).filter((d) => /^\d+$/.test(d))
+  let total = 0
+  for (const pid of pids) {
+    const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')
+    if (comm.trim() === 'postgres') total += await cpuSeconds(Number(pid))
+  }
+  return total
 }
 
 function startRunner(url: string, concurrency: number): Promise<ChildProcess> {
@@ -96,6 +109,7 @@ export async function benchFanOut(o: FanOutOptions): Promise<FanOutRun[]> {
         await sender.start()
         for (let i = 0; i < n; i++) runners.push(await startRunner(db.url, o.concurrency))
         const cpuBefore = await Promise.all(runners.map((r) => cpuSeconds(r.pid!)))
+        const pgBefore = await postgresCpuSeconds()
         const hasta = new Date(DESDE.getTime() + o.windowMin * 60_000)
         const started = performance.now()
         const id = await db.sql.begin((tx) =>
@@ -118,6 +132,7 @@ export async function benchFanOut(o: FanOutOptions): Promise<FanOutRun[]> {
         const wall = (performance.now() - started) / 1000
         const cpuAfter = await Promise.all(runners.map((r) => cpuSeconds(r.pid!)))
         const cpu = cpuAfter.reduce((t, c, i) => t + c - cpuBefore[i]!, 0)
+        const pgCpu = (await postgresCpuSeconds()) - pgBefore
         // pg-boss completes the closing part's job just after the part closed the run.
         let perRunner: { n: number }[] = []
         for (let i = 0; i < 20; i++) {
@@ -134,7 +149,8 @@ export async function benchFanOut(o: FanOutOptions): Promise<FanOutRun[]> {
           wall_s: round(wall),
           vs_one_runner: round(wall / base),
           runner_cpu_s: round(cpu),
-          cpu_share_of_cores: round(cpu / (wall * cpus().length)),
+          postgres_cpu_s: round(pgCpu),
+          cpu_share_of_cores: round((cpu + pgCpu) / (wall * cpus().length)),
           status: row.status,
           stores_ok: row.tiendas_exitosas,
           parts_per_runner: perRunner.map((p) => p.n),
