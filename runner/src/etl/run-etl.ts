@@ -10,8 +10,8 @@ import type { RunnerConfig } from '../config.ts'
 import { type DetailRow, type ExecutionRow, selectDetails } from '../executions/execution-row.ts'
 import type { components } from '../generated/openapi.ts'
 import { sourceCache } from '../sources/create-source.ts'
-import type { Source, Sources } from '../sources/source.ts'
-import { errorDetail, type SourceSystem } from '../tracker/classify-error.ts'
+import type { Sources } from '../sources/source.ts'
+import { errorDetail } from '../tracker/classify-error.ts'
 import { ExecutionTracker } from '../tracker/execution-tracker.ts'
 import { configuredSecrets } from '../tracker/redact.ts'
 import { type EtlProgressEvent, runTienda, type StoreJob } from './run-tienda.ts'
@@ -63,7 +63,6 @@ export type ExecutionSummary = ExecutionRow & { tiendas_detail: DetailRow[] }
 
 export async function runEtl(deps: RunEtlDeps, request: RunEtlRequest): Promise<ExecutionSummary> {
   const { config } = deps
-  const sources = sourceCache(config, deps.sources)
   const tracker = new ExecutionTracker({
     db: deps.db,
     logger: deps.logger,
@@ -73,10 +72,9 @@ export async function runEtl(deps: RunEtlDeps, request: RunEtlRequest): Promise<
   let summary: ExecutionSummary
   try {
     const { started, tiendas } = await start(deps, tracker, request)
-    summary = await track(deps, tracker, request, started, tiendas, sources.get)
+    summary = await track(deps, tracker, request, started, tiendas)
   } finally {
     tracker.stopHeartbeat()
-    await sources.close()
   }
   // Plan §8.3, after every finished execution; bounded and never throws (alerts/evaluate-alerts.ts).
   await evaluateAlertsAfterRun({ db: deps.db, config, logger: deps.logger.child({ execution_id: summary.id }) })
@@ -125,7 +123,6 @@ async function track(
   request: RunEtlRequest,
   started: ExecutionRow,
   tiendas: TiendaRow[],
-  sourceFor: (system: SourceSystem) => Source,
 ): Promise<ExecutionSummary> {
   const { config } = deps
   const log = deps.logger.child({ execution_id: started.id })
@@ -160,7 +157,15 @@ async function track(
   }
   try {
     const notStarted = await forEachLimited(tiendas, config.ETL_CONCURRENCY, request.signal, async (t) => {
-      await runTienda(job, t, sourceFor(t.source_system))
+      // A source per store, as a fanned-out part has (jobs/tienda-job.ts): a fresh connect whose
+      // latency is the store's diagnostics, and nothing of a store kept once it is done (memory
+      // stays flat however many stores the run has).
+      const sources = sourceCache(config, deps.sources)
+      try {
+        await runTienda(job, t, sources.get(t.source_system))
+      } finally {
+        await sources.close()
+      }
     })
     if (notStarted.length > 0) {
       const ids = notStarted.map((t) => t.id).join(', ')

@@ -47,6 +47,9 @@ export function createStellarSource(config: StellarConfig, options: { batchSize?
       requestTimeout: config.SOURCE_REQUEST_TIMEOUT_MS,
       // One query per store and run: a second connection would only be a second login to wait for.
       pool: { min: 0, max: 1 },
+      // 'socket': a connection handed out by the pool is checked on its socket, not with a SELECT 1
+      // round trip over the VPN (mssql's default) — one query per store makes that check pure delay.
+      validateConnection: 'socket',
       options: {
         // The stores' SQL Servers are reached only through the VPN tunnel (already encrypted) and
         // run with self-signed certificates; a store can opt in with tiendas.settings.encrypt = true.
