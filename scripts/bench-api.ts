@@ -17,6 +17,7 @@ import type { Sql } from 'postgres'
 import { buildApp } from '../history-api/src/app.ts'
 import { signToken } from '../history-api/src/auth.ts'
 import { connect } from '../history-api/src/db.ts'
+import { reservePort } from '../test/fakes/reserved-port.ts'
 import { TEST_SECRET, testAuth } from '../test/helpers/api.ts'
 import { explainHistory, planProblems } from '../test/helpers/explain.ts'
 import { planNumbers } from '../test/helpers/plan-stats.ts'
@@ -95,12 +96,15 @@ async function installBoss(url: string) {
 }
 
 async function overHttp(url: string, token: string) {
-  const port = 18_000 + Math.floor(Math.random() * 900)
+  // Held while the API runs (reserved-port.ts): a random guess could be taken by anything.
+  const reserved = await reservePort()
+  const port = reserved.port
   const child = spawn(process.execPath, [path.join(import.meta.dirname, '..', 'history-api', 'src', 'main.ts')], {
     env: {
       ...process.env,
       DATABASE_URL: url,
       HISTORY_API_PORT: String(port),
+      HISTORY_API_HOST: '127.0.0.1',
       AUTH_JWT_SECRET: TEST_SECRET,
       LOG_LEVEL: 'warn',
     },
@@ -140,6 +144,7 @@ async function overHttp(url: string, token: string) {
     return results
   } finally {
     child.kill('SIGTERM')
+    reserved.release()
   }
 }
 

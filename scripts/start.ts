@@ -8,9 +8,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import postgres from 'postgres'
 import { type Child, startChild, stopChildren } from './demo/children.ts'
-import { type EmbeddedPg, startEmbeddedPostgres } from './demo/embedded-pg.ts'
 import { DEMO_STORES, type RunningStandIns, startStandIns } from './demo/stores.ts'
 import { describeUrl, EMBEDDED_PG_PORT } from './lib/database-url.ts'
+import { type EmbeddedPg, startEmbeddedPostgres } from './lib/embedded-pg.ts'
 import { migrateUp } from './lib/migrations.ts'
 
 const root = path.join(import.meta.dirname, '..')
@@ -63,7 +63,14 @@ async function main() {
   await mkdir(dataDir, { recursive: true })
   const state = await demoState()
 
-  if (!env.DATABASE_URL) pg = await startEmbeddedPostgres({ dataDir, port: EMBEDDED_PG_PORT, log })
+  if (!env.DATABASE_URL) {
+    pg = await startEmbeddedPostgres({
+      dataDir: path.join(dataDir, 'pg'),
+      port: EMBEDDED_PG_PORT,
+      portVariable: 'EMBEDDED_PG_PORT',
+      log,
+    })
+  }
   const databaseUrl = env.DATABASE_URL || pg!.url
   log(`PostgreSQL at ${describeUrl(databaseUrl)}`)
 

@@ -21,8 +21,8 @@
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 import type { Server, ServerResponse } from 'node:http'
 import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { type Blackhole, blackholeListener } from './blackhole.ts'
+import { reservePort } from './reserved-port.ts'
 import { inventoryFor, type SaleLine, type StockItem, salesFor } from './sales-data.ts'
 
 /** Fault → what the store does. Data faults corrupt the first item of every page they serve. */
@@ -80,7 +80,10 @@ type Reply = { status: number; body: unknown }
 export async function startKlkStore(options: KlkStoreOptions): Promise<KlkStore> {
   const { tiendaId, token, invoicesPerHour = 60, faultDelayMs, failFromPage = 2 } = options
   const host = options.host ?? '127.0.0.1'
-  let port = options.port ?? 0
+  // The store's port is held from start to close (reserved-port.ts): a fault switch closes one
+  // listener and binds the next, and nothing else on the machine may take the port in between.
+  const reserved = await reservePort(host, options.port ?? 0)
+  const port = reserved.port
   let fault: KlkFault | null = null
   let requests = 0
   let closed = false
@@ -175,7 +178,6 @@ export async function startKlkStore(options: KlkStoreOptions): Promise<KlkStore>
         resolve()
       })
     })
-    port = (server.address() as AddressInfo).port
     return { kind: 'http', server }
   }
 
@@ -209,9 +211,12 @@ export async function startKlkStore(options: KlkStoreOptions): Promise<KlkStore>
     return step
   }
 
-  // Binding HTTP first fixes the port even when the store starts as slow_connect or refuse.
-  listening = await startHttp()
-  await setFault(options.fault ?? null)
+  try {
+    await setFault(options.fault ?? null)
+  } catch (error) {
+    reserved.release()
+    throw error
+  }
 
   return {
     tiendaId,
@@ -235,6 +240,7 @@ export async function startKlkStore(options: KlkStoreOptions): Promise<KlkStore>
         for (const timer of timers) clearTimeout(timer)
         timers.clear()
         await stopListening()
+        reserved.release()
       })
       return closing
     },

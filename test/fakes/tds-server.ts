@@ -26,6 +26,7 @@
 // - stall_query: the query is never answered (until the client's ATTENTION)
 // - drop_mid_rowset: COLMETADATA and a few packets of rows, then the socket is destroyed
 import { createServer, type Server, type Socket } from 'node:net'
+import { reservePort } from './reserved-port.ts'
 import { salesFor } from './sales-data.ts'
 import {
   type Column,
@@ -91,7 +92,10 @@ const PACKETS_BEFORE_DROP = 2
 export async function startStellarStore(options: StellarStoreOptions): Promise<StellarStore> {
   const { tiendaId, host = '127.0.0.1', invoicesPerHour } = options
   let fault = options.fault ?? null
-  let port = options.port ?? 0
+  // Held from start to close (reserved-port.ts): `refuse` closes the listener, and the port must
+  // still be this store's when the fault is cleared.
+  const reserved = await reservePort(host, options.port ?? 0)
+  const port = reserved.port
   let server: Server | null = null
   const sockets = new Set<Socket>()
   const queries: ReceivedQuery[] = []
@@ -105,8 +109,6 @@ export async function startStellarStore(options: StellarStoreOptions): Promise<S
       })
       s.once('error', reject)
       s.listen(port, host, () => {
-        const address = s.address()
-        if (address && typeof address === 'object') port = address.port
         server = s
         resolve()
       })
@@ -119,8 +121,12 @@ export async function startStellarStore(options: StellarStoreOptions): Promise<S
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()))
   }
 
-  await listen()
-  if (fault === 'refuse') await stopListening()
+  if (fault !== 'refuse') {
+    await listen().catch((error: unknown) => {
+      reserved.release()
+      throw error
+    })
+  }
 
   return {
     tiendaId,
@@ -140,6 +146,7 @@ export async function startStellarStore(options: StellarStoreOptions): Promise<S
     async close() {
       fault = 'refuse'
       await stopListening()
+      reserved.release()
     },
   }
 }

@@ -1,9 +1,11 @@
-// Runs once per `vitest run`: migrates a template database (reused while the migrations are
-// unchanged) and removes databases left behind by test runs that died.
+// Runs once per `vitest run`: picks the PostgreSQL server (test-server.ts), migrates a template
+// database (reused while the migrations are unchanged) and removes databases left behind by test
+// runs that died. The server's URL reaches every test file through provide/inject.
 import postgres from 'postgres'
 import type { TestProject } from 'vitest/node'
 import { migrateUp } from '../../scripts/lib/migrations.ts'
-import { adminSql, templateName, urlFor } from './pg-admin.ts'
+import { adminSql, templateName, urlFor, useTestServer } from './pg-admin.ts'
+import { chooseTestServer } from './test-server.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -28,14 +30,20 @@ async function unusedFor(tx: postgres.TransactionSql, datname: string) {
 }
 
 export default async function setup(project: TestProject) {
-  const admin = adminSql()
+  const server = await chooseTestServer()
+  useTestServer(server.url)
   try {
-    await admin`select 1`
+    await prepareTemplate(project)
   } catch (error) {
-    throw new Error(
-      `Tests need PostgreSQL at DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres): ${(error as Error).message}`,
-    )
+    await server.stop()
+    throw error
   }
+  project.provide('pgServerUrl', server.url)
+  return () => server.stop()
+}
+
+async function prepareTemplate(project: TestProject) {
+  const admin = adminSql()
   const template = await templateName()
   try {
     // Several vitest runs may start at once: one of them builds the template, the others wait.
