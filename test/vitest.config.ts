@@ -40,6 +40,11 @@ export default defineConfig({
         extends: true,
         test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 180_000 },
       },
+      {
+        extends: true,
+        // The product as deployed: its commands (npm start, start:*) as real process trees.
+        test: { name: 'deploy', include: ['test/deploy/**/*.test.ts'], testTimeout: 240_000, hookTimeout: 300_000 },
+      },
     ],
   },
 })
