@@ -17,7 +17,6 @@ import type { Sql } from 'postgres'
 import { buildApp } from '../history-api/src/app.ts'
 import { signToken } from '../history-api/src/auth.ts'
 import { connect } from '../history-api/src/db.ts'
-import { reservePort } from '../test/fakes/reserved-port.ts'
 import { TEST_SECRET, testAuth } from '../test/helpers/api.ts'
 import { explainHistory, planProblems } from '../test/helpers/explain.ts'
 import { planNumbers } from '../test/helpers/plan-stats.ts'
@@ -26,6 +25,7 @@ import { printTable } from './bench/table.ts'
 import { createThrowawayDb } from './bench/throwaway-db.ts'
 import { describeUrl } from './lib/database-url.ts'
 import { migrateUp } from './lib/migrations.ts'
+import { reservePort } from './lib/reserved-port.ts'
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
 const out = (line = '') => process.stdout.write(`${line}\n`)

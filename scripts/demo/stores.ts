@@ -3,6 +3,7 @@
 // panel has a real failure to show from the first run.
 import { type KlkFault, type KlkStore, startKlkStore } from '../../test/fakes/klk-simulator.ts'
 import { type StellarStore, startStellarStore } from '../../test/fakes/tds-server.ts'
+import { StartupError } from '../lib/startup-error.ts'
 
 export type DemoStore = { id: string; nombre: string; source_system: 'klk' | 'stellar'; fault?: KlkFault }
 
@@ -30,13 +31,16 @@ export const DEMO_STORES: DemoStore[] = [
 
 export type RunningStandIns = { ports: Map<string, number>; close(): Promise<void> }
 
-/** Starts one stand-in per store on DEMO_PORT_BASE + n (ports stay stable across starts). */
+/**
+ * Starts one stand-in per store on DEMO_PORT_BASE + n (ports stay stable across starts); a base
+ * of 0 lets each take a free port (tests that run several demos at once).
+ */
 export async function startStandIns(opts: { portBase: number; klkToken: string }): Promise<RunningStandIns> {
   const handles: Array<KlkStore | StellarStore> = []
   const ports = new Map<string, number>()
   try {
     for (const [i, store] of DEMO_STORES.entries()) {
-      const port = opts.portBase + i + 1
+      const port = opts.portBase ? opts.portBase + i + 1 : 0
       const handle =
         store.source_system === 'klk'
           ? await startKlkStore({ tiendaId: store.id, port, token: opts.klkToken, fault: store.fault ?? null })
@@ -46,9 +50,9 @@ export async function startStandIns(opts: { portBase: number; klkToken: string }
     }
   } catch (error) {
     await Promise.allSettled(handles.map((h) => h.close()))
-    throw new Error(`could not start the demo stores on ports ${opts.portBase + 1}…: ${(error as Error).message}`, {
-      cause: error,
-    })
+    throw new StartupError(
+      `could not start the demo stores on ports ${opts.portBase + 1}…${opts.portBase + DEMO_STORES.length}: ${(error as Error).message} (set DEMO_PORT_BASE)`,
+    )
   }
   return { ports, close: async () => void (await Promise.allSettled(handles.map((h) => h.close()))) }
 }

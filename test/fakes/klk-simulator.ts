@@ -21,8 +21,8 @@
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 import type { Server, ServerResponse } from 'node:http'
 import { createServer } from 'node:http'
+import { reservePort } from '../../scripts/lib/reserved-port.ts'
 import { type Blackhole, blackholeListener } from './blackhole.ts'
-import { reservePort } from './reserved-port.ts'
 import { inventoryFor, type SaleLine, type StockItem, salesFor } from './sales-data.ts'
 
 /** Fault → what the store does. Data faults corrupt the first item of every page they serve. */

@@ -26,7 +26,7 @@
 // - stall_query: the query is never answered (until the client's ATTENTION)
 // - drop_mid_rowset: COLMETADATA and a few packets of rows, then the socket is destroyed
 import { createServer, type Server, type Socket } from 'node:net'
-import { reservePort } from './reserved-port.ts'
+import { reservePort } from '../../scripts/lib/reserved-port.ts'
 import { salesFor } from './sales-data.ts'
 import {
   type Column,

@@ -2,6 +2,7 @@
 // own process group so that a stop reaches npm, node and every service below them, as a
 // terminal's Ctrl-C would. Output is kept for assertions and for the failure message.
 import { type ChildProcess, spawn } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 
 export const ROOT = path.join(import.meta.dirname, '..', '..')
@@ -100,4 +101,23 @@ export async function waitForHttp(cmd: Command, url: string, timeoutMs = 120_000
     if (Date.now() > deadline) throw new Error(`${cmd.name} did not answer ${url}:\n${cmd.output().slice(-6000)}`)
     await new Promise((r) => setTimeout(r, 250))
   }
+}
+
+/** The live processes of a process group (from /proc): what a stop must leave empty. */
+export function processGroup(pgid: number): { pid: number; cmd: string }[] {
+  const members: { pid: number; cmd: string }[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      // The command name is in parentheses and may hold spaces: fields resume after the last ')'.
+      const [state, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(group) !== pgid || state === 'Z') continue
+      members.push({
+        pid: Number(entry),
+        cmd: readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ').trim(),
+      })
+    } catch {}
+  }
+  return members
 }

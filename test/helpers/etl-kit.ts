@@ -5,8 +5,8 @@ import type { Sql } from 'postgres'
 import { expect } from 'vitest'
 import { parseRunnerConfig, type RunnerConfig } from '../../runner/src/config.ts'
 import { type RunEtlDeps, type RunEtlRequest, runEtl } from '../../runner/src/etl/run-etl.ts'
+import { refusingPort } from '../../scripts/lib/reserved-port.ts'
 import { type KlkStore, type KlkStoreOptions, startKlkStore } from '../fakes/klk-simulator.ts'
-import { refusingPort } from '../fakes/reserved-port.ts'
 
 export const TOKEN = 'klk-etl-token-5e0c9a71'
 /** Half an hour of sales: ~30 invoices, ~60 lines per store. */

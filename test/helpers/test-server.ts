@@ -9,7 +9,7 @@ import path from 'node:path'
 import postgres from 'postgres'
 import { describeUrl } from '../../scripts/lib/database-url.ts'
 import { startEmbeddedPostgres } from '../../scripts/lib/embedded-pg.ts'
-import { reservePort } from '../fakes/reserved-port.ts'
+import { reservePort } from '../../scripts/lib/reserved-port.ts'
 import { LOCAL_SERVER_URL } from './pg-admin.ts'
 
 export type TestServer = { url: string; source: 'DATABASE_URL' | 'local' | 'embedded'; stop(): Promise<void> }
