@@ -238,10 +238,10 @@ async function main() {
   if (options.demo) {
     // The first runs are children too: a stop waits for them before PostgreSQL goes away.
     const etlLog = openServiceLog(logsDir, 'etl', live)
-    const first = startChild('etl', ['runner/src/cli.ts', 'ventas'], serviceEnv, etlLog)
+    const first = startChild('etl', ['runner/src/cli/main.ts', 'ventas'], serviceEnv, etlLog)
     children.push(first)
     void first.exited.then(() => {
-      if (!stopping) children.push(startChild('etl', ['runner/src/cli.ts', 'inventario'], serviceEnv, etlLog))
+      if (!stopping) children.push(startChild('etl', ['runner/src/cli/main.ts', 'inventario'], serviceEnv, etlLog))
     })
   }
 

@@ -42,7 +42,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        // The product as deployed: its commands (npm start, start:*) as real process trees.
+        // The product as deployed: its commands (npm start, start:*) and services as real process trees.
         test: { name: 'deploy', include: ['test/deploy/**/*.test.ts'], testTimeout: 240_000, hookTimeout: 300_000 },
       },
     ],

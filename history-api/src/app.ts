@@ -4,6 +4,7 @@ import { OpenAPIHono } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
 import pino, { type Logger } from 'pino'
 import type { Sql, TransactionSql } from 'postgres'
+import { pendingMigrations } from '../../scripts/lib/migrations.ts'
 import { alertsRoutes } from './alerts/alerts.routes.ts'
 import { type AuthSettings, requireSuperAdmin } from './auth.ts'
 import { createEventHub, type EventHub } from './events/event-hub.ts'
@@ -80,7 +81,12 @@ export function buildApp(deps: AppDeps): App {
   app.route('/', loginRoutes({ write: deps.db, auth: deps.auth, clock, limiters: deps.loginLimiters }))
   app.route(
     '/',
-    operationsRoutes({ pools: deps.readDb ? [deps.db, deps.readDb] : [deps.db], metrics, document: served }),
+    operationsRoutes({
+      pools: deps.readDb ? [deps.db, deps.readDb] : [deps.db],
+      pendingMigrations: () => pendingMigrations(deps.db),
+      metrics,
+      document: served,
+    }),
   )
   registerSharedComponents(app)
 

@@ -12,7 +12,8 @@ const isTimeZone = (tz: string) => {
 }
 
 export const apiConfigSchema = z.object({
-  HISTORY_API_PORT: z.coerce.number().int().min(1).max(65535).default(8787),
+  // 0: any free port (the listening line names it), for tests that must not race for a port.
+  HISTORY_API_PORT: z.coerce.number().int().min(0).max(65535).default(8787),
   HISTORY_API_HOST: z.string().min(1).default('0.0.0.0'),
   // Unset → the embedded PostgreSQL that `npm start` runs (DESIGN §9).
   DATABASE_URL: z

@@ -1,10 +1,13 @@
 // `npm run start:api`: the only place that reads the environment. Serves the app on
 // HISTORY_API_PORT, sends manual runs through pg-boss (send-only: no supervision, no cron, no
-// migration — the runner owns pg-boss's schema) and stops cleanly on SIGINT/SIGTERM.
+// migration — `npm run migrate` owns every schema, pg-boss's and its queues included, so the API
+// starts and queues runs on a freshly migrated database before any runner) and stops cleanly on
+// SIGINT/SIGTERM.
 import { serve } from '@hono/node-server'
 import { PgBoss } from 'pg-boss'
 import pino from 'pino'
 import type { Sql } from 'postgres'
+import { pendingMigrations, schemaBehindMessage } from '../../scripts/lib/migrations.ts'
 import { buildApp } from './app.ts'
 import { authSettings } from './auth.ts'
 import { type ApiConfig, parseApiConfig } from './config.ts'
@@ -37,39 +40,32 @@ async function syncStatsTimeZone(sql: Sql, tz: string) {
   await sql`select etl_stats_set_timezone(${tz})`
 }
 
-/** pg-boss's schema is installed by the runner; at a cold start the API waits for it. */
-async function startBoss(): Promise<PgBoss> {
-  const deadline = Date.now() + 120_000
-  for (let attempt = 1; ; attempt++) {
-    const boss = new PgBoss({
-      connectionString: config.DATABASE_URL,
-      schema: 'pgboss',
-      application_name: 'fluxion-history-api-boss',
-      max: 2,
-      supervise: false,
-      schedule: false,
-      migrate: false,
-    })
-    boss.on('error', (err) => logger.error({ err }, 'pg-boss error'))
-    try {
-      await boss.start()
-      return boss
-    } catch (error) {
-      await boss.stop({ graceful: false }).catch(() => {})
-      if (Date.now() > deadline) throw error
-      if (attempt === 1) logger.warn({ err: error }, 'pg-boss is not ready yet (the runner installs it); retrying')
-      await new Promise((r) => setTimeout(r, 2000))
-    }
+/** Stops at once, with the instruction, when the schema is behind (it is `npm run migrate`'s, pg-boss's included). */
+async function checkSchema(sql: Sql) {
+  const pending = await pendingMigrations(sql).catch((error: Error) => {
+    logger.fatal({ err: error }, `cannot reach PostgreSQL: ${error.message}`)
+    process.exit(1)
+  })
+  if (pending.length > 0) {
+    logger.fatal({ pending }, schemaBehindMessage(pending))
+    process.exit(1)
   }
 }
 
-try {
-  await syncStatsTimeZone(db, config.TZ_TIENDAS)
-} catch (error) {
-  logger.fatal({ err: error }, 'the database is not ready: run `npm run migrate` first')
-  process.exit(1)
-}
-const boss = await startBoss()
+await checkSchema(db)
+await syncStatsTimeZone(db, config.TZ_TIENDAS)
+// Send-only (TOOLCHAIN pitfall 9): no supervision, no cron, no schema changes — its version is checked.
+const boss = new PgBoss({
+  connectionString: config.DATABASE_URL,
+  schema: 'pgboss',
+  application_name: 'fluxion-history-api-boss',
+  max: 2,
+  supervise: false,
+  schedule: false,
+  migrate: false,
+})
+boss.on('error', (err) => logger.error({ err }, 'pg-boss error'))
+await boss.start()
 const app = buildApp({
   db,
   readDb,

@@ -1,7 +1,9 @@
 // `npm run start:runner` — the long-running worker. Reads the environment (the only place that
 // does), then runs pg-boss schedules and workers and the reaper until SIGTERM/SIGINT.
-// Applies no migrations: `npm run migrate` owns the schema (pg-boss installs its own `pgboss`).
+// Applies no migrations: `npm run migrate` owns the schema, pg-boss's included; on a database that is
+// behind it stops at once with that instruction instead of retrying.
 import type { Logger } from 'pino'
+import { pendingMigrations, schemaBehindMessage } from '../../scripts/lib/migrations.ts'
 import { parseRunnerConfig, type RunnerConfig } from './config.ts'
 import { connect } from './db.ts'
 import { ignorePostgresJsSocketBug } from './driver-guard.ts'
@@ -26,14 +28,12 @@ async function main() {
   ignorePostgresJsSocketBug(logger)
   const db = connect(config.DATABASE_URL, { applicationName: 'fluxion-runner' })
 
-  const missing = await missingTables(db).catch((error: Error) => {
+  const pending = await pendingMigrations(db).catch((error: Error) => {
     logger.fatal({ err: error }, `cannot reach PostgreSQL: ${error.message}`)
     return null
   })
-  if (missing === null || missing.length > 0) {
-    if (missing?.length) {
-      logger.fatal({ missing }, `tables ${missing.join(', ')} are missing: run \`npm run migrate\` first`)
-    }
+  if (pending === null || pending.length > 0) {
+    if (pending?.length) logger.fatal({ pending }, schemaBehindMessage(pending))
     await db.end({ timeout: 1 })
     process.exit(1)
   }
@@ -84,13 +84,6 @@ function handleSignals(runner: Runner, logger: Logger, closeDb: () => Promise<vo
   }
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)
-}
-
-async function missingTables(db: ReturnType<typeof connect>): Promise<string[]> {
-  const wanted = ['tiendas', 'etl_executions', 'etl_execution_details', 'ventas', 'inventario']
-  const rows = await db<{ name: string }[]>`
-    select t as name from unnest(${wanted}::text[]) t where to_regclass(t) is null`
-  return rows.map((r) => r.name)
 }
 
 main().catch((error: unknown) => {

@@ -4,12 +4,12 @@ import { hostname } from 'node:os'
 import type { PgBoss } from 'pg-boss'
 import type { Logger } from 'pino'
 import type { Sql } from 'postgres'
-import { type BossTiming, createBoss, ensureQueues } from './boss.ts'
 import type { RunnerConfig } from './config.ts'
+import { markStaleExecutionsFailed } from './executions/reaper.sql.ts'
+import { type Reaper, startReaper } from './executions/reaper.ts'
+import { type BossTiming, createBoss, syncQueueSettings } from './jobs/boss.ts'
 import { scheduleInventario, workInventario } from './jobs/inventario.ts'
 import { scheduleVentas, workVentas } from './jobs/ventas.ts'
-import { markStaleExecutionsFailed } from './reaper.sql.ts'
-import { type Reaper, startReaper } from './reaper.ts'
 
 export type RunnerOptions = {
   config: RunnerConfig
@@ -39,7 +39,7 @@ export async function startRunner({ config, logger, db, bossTiming, workerId: wi
 
   const shutdown = new AbortController()
   await boss.start()
-  await ensureQueues(boss, config)
+  await syncQueueSettings(boss, config)
   if (schedule) {
     await scheduleVentas(boss, config)
     await scheduleInventario(boss, config)

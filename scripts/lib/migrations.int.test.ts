@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/db.ts'
+import { PGBOSS_SCHEMA_VERSION } from '../pgboss-migration.ts'
 import { catalogDump } from './catalog.ts'
 import { loadMigrations, MIGRATIONS_DIR, migrateDown, migrateUp } from './migrations.ts'
 
@@ -28,6 +29,17 @@ describe('migrations', () => {
     expect(await catalogDump(sql)).toEqual((await catalogDump(sql)).filter((l) => l.includes('schema_migrations')))
     await migrateUp(sql)
     expect(await catalogDump(sql)).toEqual(first)
+  })
+
+  it("brings pg-boss's schema to the version the installed pg-boss needs, with the ETL queues", async () => {
+    // Upgrading the pg-boss package without `node scripts/pgboss-migration.ts NNN` fails here, not in production.
+    const { sql } = database
+    await migrateUp(sql)
+    expect(await sql`select version from pgboss.version`).toEqual([{ version: PGBOSS_SCHEMA_VERSION }])
+    expect(await sql`select name, policy from pgboss.queue order by name`).toEqual([
+      { name: 'etl-inventario', policy: 'singleton' },
+      { name: 'etl-ventas', policy: 'singleton' },
+    ])
   })
 
   it("the plan's 033 DOWN removes exactly what its UP added", async () => {

@@ -68,6 +68,31 @@ function verifyChecksums(migrations: Migration[], applied: Applied[]) {
   }
 }
 
+const releaseVersions: Record<string, Promise<string[]>> = {}
+
+/**
+ * Versions in migrations/ that the database has not applied, read-only (no table is created): what a
+ * service checks on start and in /readyz. A database never migrated has every version pending.
+ */
+export async function pendingMigrations(sql: Sql, dir = MIGRATIONS_DIR): Promise<string[]> {
+  // The files ship with the release and do not change under a running service: read them once.
+  releaseVersions[dir] ??= loadMigrations(dir).then((ms) => ms.map((m) => m.version))
+  const known = await releaseVersions[dir]
+  const [{ exists } = { exists: false }] = await sql<{ exists: boolean }[]>`
+    select to_regclass('schema_migrations') is not null as exists`
+  const applied = exists
+    ? new Set((await sql<{ version: string }[]>`select version from schema_migrations`).map((r) => r.version))
+    : new Set<string>()
+  return known.filter((v) => !applied.has(v))
+}
+
+/** The one sentence both services stop with (and /readyz reports) when the schema is behind. */
+export function schemaBehindMessage(pending: string[]): string {
+  const shown =
+    pending.length > 5 ? `${pending.slice(0, 5).join(', ')} and ${pending.length - 5} more` : pending.join(', ')
+  return `the database schema is behind this release (migration${pending.length > 1 ? 's' : ''} ${shown} not applied): run \`npm run migrate\``
+}
+
 /** Applies every pending migration (up to `to`, inclusive) in version order; returns the versions applied. */
 export async function migrateUp(sql: Sql, opts: { dir?: string; to?: string; log?: (line: string) => void } = {}) {
   const migrations = (await loadMigrations(opts.dir)).filter((m) => !opts.to || m.version <= opts.to)

@@ -75,11 +75,8 @@ export async function testApi(deps: Partial<AppDeps> & { db: Sql }): Promise<Tes
  * pg-boss's schema and the runner's two queues in the test database, as the runner creates
  * them at start (the API itself only sends). Returns a send-only instance like main.ts's.
  */
+/** A send-only pg-boss like the API's: the migrated template already holds pg-boss's schema and queues. */
 export async function startTestBoss(url: string): Promise<PgBoss> {
-  const installer = new PgBoss({ connectionString: url, schema: 'pgboss', max: 2, supervise: false, schedule: false })
-  await installer.start()
-  for (const name of ['etl-ventas', 'etl-inventario']) await installer.createQueue(name, { policy: 'singleton' })
-  await installer.stop({ graceful: false })
   const boss = new PgBoss({
     connectionString: url,
     schema: 'pgboss',

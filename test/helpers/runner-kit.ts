@@ -5,8 +5,8 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
 import type { PgBoss } from 'pg-boss'
 import type { Sql } from 'postgres'
-import { QUEUES } from '../../runner/src/boss.ts'
 import { parseRunnerConfig, type RunnerConfig } from '../../runner/src/config.ts'
+import { QUEUES } from '../../runner/src/jobs/boss.ts'
 import { type KlkStore, type KlkStoreOptions, startKlkStores } from '../fakes/klk-simulator.ts'
 
 export const ROOT = path.join(import.meta.dirname, '..', '..')

@@ -1,6 +1,6 @@
 // The real runner as a child process (`node runner/src/main.ts`) and a send-only pg-boss (what
 // the history API is), for the reliability tests. Everything started is registered in `cleanups`.
-import { createBoss } from '../../runner/src/boss.ts'
+import { createBoss } from '../../runner/src/jobs/boss.ts'
 import { spawnTs, testEnv, waitFor } from './runner-kit.ts'
 
 export type Cleanups = (() => Promise<unknown>)[]

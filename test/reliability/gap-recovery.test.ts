@@ -6,7 +6,7 @@
 import type { PgBoss } from 'pg-boss'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { QUEUES } from '../../runner/src/boss.ts'
+import { QUEUES } from '../../runner/src/jobs/boss.ts'
 import { etlJobHandler } from '../../runner/src/jobs/etl-job.ts'
 import type { KlkStore } from '../fakes/klk-simulator.ts'
 import { salesFor } from '../fakes/sales-data.ts'

@@ -3,11 +3,11 @@
 // path the history API uses, and two runners sharing one queue.
 import pino from 'pino'
 import { afterEach, expect } from 'vitest'
-import { createBoss, QUEUES } from '../../runner/src/boss.ts'
 import { connect } from '../../runner/src/db.ts'
 import { runEtl } from '../../runner/src/etl/run-etl.ts'
+import { withStoreLocks } from '../../runner/src/executions/store-locks.ts'
+import { createBoss, QUEUES } from '../../runner/src/jobs/boss.ts'
 import { type Runner, startRunner } from '../../runner/src/runner.ts'
-import { withStoreLocks } from '../../runner/src/store-locks.ts'
 import { pgTest } from '../helpers/db.ts'
 import { addKlkStores, queueManualRun, testConfig, waitFor } from '../helpers/runner-kit.ts'
 

@@ -2,8 +2,8 @@
 // of its own, so a database of its own: the dead worker's job must not reach other tests' runners.
 import pino from 'pino'
 import { afterEach, expect } from 'vitest'
-import { QUEUES } from '../../runner/src/boss.ts'
 import { connect } from '../../runner/src/db.ts'
+import { QUEUES } from '../../runner/src/jobs/boss.ts'
 import { startRunner } from '../../runner/src/runner.ts'
 import { salesFor } from '../fakes/sales-data.ts'
 import { pgTest } from '../helpers/db.ts'

@@ -1,5 +1,6 @@
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { migrateDown } from '../../../scripts/lib/migrations.ts'
 import { type TestApi, testApi } from '../../../test/helpers/api.ts'
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/db.ts'
 
@@ -41,9 +42,30 @@ describe('operator endpoints', () => {
     const down = await testApi({ db: postgres('postgres://nobody@127.0.0.1:1/none', { max: 1, connect_timeout: 1 }) })
     const ready = await down.call('get', '/readyz', { token: null })
     expect(ready.status).toBe(503)
-    expect(ready.body).toEqual({ status: 'unavailable', database: 'down' })
+    expect(ready.body).toEqual({ status: 'unavailable', database: 'down', schema: 'unknown' })
     expect((await down.call('get', '/healthz', { token: null })).body).toEqual({ status: 'ok' })
-    expect((await api.call('get', '/readyz', { token: null })).body).toEqual({ status: 'ok', database: 'ok' })
+    expect((await api.call('get', '/readyz', { token: null })).body).toEqual({
+      status: 'ok',
+      database: 'ok',
+      schema: 'ok',
+    })
+  })
+
+  it('/readyz is 503 naming the migrations to apply when the schema is behind the release', async () => {
+    const behind = await createTestDatabase()
+    try {
+      await migrateDown(behind.sql, '044')
+      const r = await (await testApi({ db: behind.sql })).call('get', '/readyz', { token: null })
+      expect(r.status).toBe(503)
+      expect(r.body).toEqual({
+        status: 'unavailable',
+        database: 'ok',
+        schema: 'behind',
+        detail: expect.stringMatching(/migration 044 not applied\): run `npm run migrate`$/),
+      })
+    } finally {
+      await behind.drop()
+    }
   })
 
   it('unknown paths and methods are problem+json 404s, and errors carry no internals', async () => {

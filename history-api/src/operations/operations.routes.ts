@@ -1,6 +1,7 @@
 // Public operator endpoints: liveness, readiness, metrics, the served contract and its docs page.
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { Scalar } from '@scalar/hono-api-reference'
+import { schemaBehindMessage } from '../../../scripts/lib/migrations.ts'
 import type { Db } from '../db.ts'
 import type { components } from '../generated/openapi.ts'
 import { internalError } from '../openapi.ts'
@@ -11,7 +12,12 @@ type S = components['schemas']
 
 const Health = z.strictObject({ status: z.literal('ok') }).openapi('Health') satisfies z.ZodType<S['Health']>
 const Readiness = z
-  .strictObject({ status: z.enum(['ok', 'unavailable']), database: z.enum(['ok', 'down']) })
+  .strictObject({
+    status: z.enum(['ok', 'unavailable']),
+    database: z.enum(['ok', 'down']),
+    schema: z.enum(['ok', 'behind', 'unknown']),
+    detail: z.string().optional(),
+  })
   .openapi('Readiness') satisfies z.ZodType<S['Readiness']>
 
 const publicRoute = { security: [], tags: ['operations'] }
@@ -36,7 +42,7 @@ const readyRoute = createRoute({
   responses: {
     200: { description: 'Ready.', content: { 'application/json': { schema: Readiness } } },
     503: {
-      description: 'Not ready; the database does not answer.',
+      description: 'Not ready; the database does not answer or its schema is behind.',
       content: { 'application/json': { schema: Readiness } },
     },
   },
@@ -75,8 +81,16 @@ const docsRoute = createRoute({
   responses: { 200: { description: 'The docs page.', content: { 'text/html': { schema: z.string() } } } },
 })
 
-/** `pools`: the primary and, when configured, the replica — ready means every one answers. */
-export type OperationsDeps = { pools: Db[]; metrics: Metrics; document: () => Record<string, unknown> }
+/**
+ * `pools`: the primary and, when configured, the replica — ready means every one answers.
+ * `pendingMigrations`: the migrations this release has that the primary has not applied.
+ */
+export type OperationsDeps = {
+  pools: Db[]
+  pendingMigrations: () => Promise<string[]>
+  metrics: Metrics
+  document: () => Record<string, unknown>
+}
 
 const READY_TIMEOUT_MS = 2000
 
@@ -85,15 +99,20 @@ export const operationsRoutes = (deps: OperationsDeps) => {
   return new OpenAPIHono({ defaultHook: validationHook })
     .openapi(healthRoute, (c) => c.json({ status: 'ok' as const }, 200))
     .openapi(readyRoute, async (c) => {
-      const probe = Promise.all(deps.pools.map((db) => db`select 1`)).then(
-        () => true,
-        () => false,
-      )
-      const timeout = new Promise<boolean>((r) => setTimeout(() => r(false), READY_TIMEOUT_MS).unref())
-      const up = await Promise.race([probe, timeout]).catch(() => false)
-      return up
-        ? c.json({ status: 'ok' as const, database: 'ok' as const }, 200)
-        : c.json({ status: 'unavailable' as const, database: 'down' as const }, 503)
+      const probe = Promise.all(deps.pools.map((db) => db`select 1`)).then(() => deps.pendingMigrations())
+      const timeout = new Promise<null>((r) => setTimeout(() => r(null), READY_TIMEOUT_MS).unref())
+      const pending = await Promise.race([probe, timeout]).catch(() => null)
+      if (pending === null) {
+        return c.json({ status: 'unavailable' as const, database: 'down' as const, schema: 'unknown' as const }, 503)
+      }
+      if (pending.length > 0) {
+        const detail = schemaBehindMessage(pending)
+        return c.json(
+          { status: 'unavailable' as const, database: 'ok' as const, schema: 'behind' as const, detail },
+          503,
+        )
+      }
+      return c.json({ status: 'ok' as const, database: 'ok' as const, schema: 'ok' as const }, 200)
     })
     .openapi(metricsRoute, async (c) => {
       const body = await deps.metrics.registry.metrics()

@@ -8,7 +8,7 @@ import { inventoryFor, salesFor } from '../../../test/fakes/sales-data.ts'
 import { startStellarStore } from '../../../test/fakes/tds-server.ts'
 import { pgTest } from '../../../test/helpers/db.ts'
 import { addStore, etlDeps, fastConfig, registerStore, runVentas, WINDOW } from '../../../test/helpers/etl-kit.ts'
-import { detectTriggeredBy } from '../triggered-by.ts'
+import { detectTriggeredBy } from '../tracker/triggered-by.ts'
 import { runEtl } from './run-etl.ts'
 
 const lines = (id: string, w = WINDOW) => salesFor(id, w.desde, w.hasta).length

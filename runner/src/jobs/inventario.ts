@@ -3,8 +3,8 @@
 // a snapshot of current stock: a manual run's fecha_inicio/fecha_fin are recorded on the
 // execution but do not filter the extraction, and the cron run has no window.
 import type { PgBoss } from 'pg-boss'
-import { QUEUES } from '../boss.ts'
 import type { RunnerConfig } from '../config.ts'
+import { QUEUES } from './boss.ts'
 import { etlJobHandler, etlJobSchema, type JobDeps, registerSchedule } from './etl-job.ts'
 
 export const inventarioJobSchema = etlJobSchema('inventario')

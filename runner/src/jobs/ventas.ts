@@ -18,8 +18,8 @@
 // settings owned by the runner (boss.ts), which also creates the queue on start.
 // ─────────────────────────────────────────────────────────────────────────────────────────────────
 import type { PgBoss } from 'pg-boss'
-import { QUEUES } from '../boss.ts'
 import type { RunnerConfig } from '../config.ts'
+import { QUEUES } from './boss.ts'
 import { etlJobHandler, etlJobSchema, type JobDeps, registerSchedule } from './etl-job.ts'
 
 export const ventasJobSchema = etlJobSchema('ventas')

@@ -14,7 +14,7 @@
 // are what also serialises CLI runs against them, per store, so a CLI run of tienda_01 does
 // not hold up a scheduled run of the other 18 stores any longer than needed.
 import type { ReservedSql, Sql } from 'postgres'
-import type { EtlName } from './boss.ts'
+import type { EtlName } from '../jobs/boss.ts'
 
 /** First key of the two-int advisory lock: one namespace per ETL, shared by every process. */
 const lockNamespace = (etlName: EtlName) => `fluxion_etl:${etlName}`

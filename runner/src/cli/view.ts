@@ -1,7 +1,7 @@
 // What the CLI shows: live progress per store while the run goes, then a summary table read back
 // from the database (what was recorded, not what the process believes happened).
 import cliProgress from 'cli-progress'
-import type { Db } from './db.ts'
+import type { Db } from '../db.ts'
 
 export type ProgressEvent = {
   kind: 'tienda_started' | 'tienda_phase' | 'tienda_finished'

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { parseCliArgs, UsageError } from './cli-args.ts'
+import { parseCliArgs, UsageError } from './args.ts'
 
 const TZ = 'America/Caracas'
 const parse = (...argv: string[]) => parseCliArgs(argv, TZ)

@@ -1,7 +1,7 @@
 // pg-boss 12 for the runner: its own schema (`pgboss`) in the application database, one queue per
 // ETL. PostgreSQL is the only thing runners share, so every guarantee below is enforced there.
 import { PgBoss, type Queue, type SchedulingOptions } from 'pg-boss'
-import type { RunnerConfig } from './config.ts'
+import type { RunnerConfig } from '../config.ts'
 
 export const BOSS_SCHEMA = 'pgboss'
 
@@ -63,19 +63,23 @@ export function createBoss(url: string, options: CreateBossOptions = {}): PgBoss
     max: 4,
     schedule: options.schedule ?? true,
     supervise: options.supervise ?? true,
-    // Installs or upgrades pg-boss's own schema; the application's tables stay with `npm run migrate`.
-    migrate: true,
+    // `npm run migrate` owns pg-boss's schema (migrations/043…): start() only checks its version.
+    migrate: false,
     ...options.timing,
   })
 }
 
-/** Creates the queues if missing and brings their settings up to date (createQueue ignores an existing one). */
-export async function ensureQueues(boss: PgBoss, config: RunnerConfig): Promise<void> {
+/**
+ * The queues are created by `npm run migrate` (migrations/044); the runner only brings the settings it
+ * derives from its configuration (heartbeat ← RUNNER_STALE_AFTER_S) up to date. A missing queue or one
+ * with another policy means the schema is not the one this release expects.
+ */
+export async function syncQueueSettings(boss: PgBoss, config: RunnerConfig): Promise<void> {
   const { policy, ...settings } = queueOptions(config)
   for (const name of Object.values(QUEUES)) {
-    await boss.createQueue(name, { policy, ...settings })
     const existing = await boss.getQueue(name)
-    if (existing && existing.policy !== policy) {
+    if (!existing) throw new Error(`pg-boss queue ${name} does not exist: run \`npm run migrate\``)
+    if (existing.policy !== policy) {
       // A queue created by hand or by an older release: the overlap guarantee would silently be gone.
       throw new Error(`pg-boss queue ${name} has policy ${existing.policy}, expected ${policy}; delete it to recreate`)
     }

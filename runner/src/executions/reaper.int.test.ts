@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { expect } from 'vitest'
-import { pgTest } from '../../test/helpers/db.ts'
-import { BOSS_SCHEMA, createBoss, QUEUES } from './boss.ts'
+import { pgTest } from '../../../test/helpers/db.ts'
+import { BOSS_SCHEMA, QUEUES } from '../jobs/boss.ts'
 import { closeAbandonedQueuedExecutions, deleteOrphanStaging, markStaleExecutionsFailed } from './reaper.sql.ts'
 
 type Seed = {
@@ -115,73 +115,63 @@ pgTest('staging rows of executions that no longer run are removed; those of a ru
   expect(left).toEqual([{ execution_id: running!.id, n: 4 }])
 })
 
-pgTest(
-  'queued executions whose pg-boss job ended or vanished are closed; live jobs keep theirs',
-  async ({ db, database }) => {
-    // pg-boss's own schema and the ventas queue (its partition of pgboss.job); jobs are then written directly.
-    const boss = createBoss(database.url, { schedule: false, supervise: false })
-    await boss.start()
-    try {
-      await boss.createQueue(QUEUES.ventas, { policy: 'singleton' })
-    } finally {
-      await boss.stop({ graceful: false })
-    }
-    const queued = async (jobState: string | null, opts: { jobId?: string | null; createdAgoS?: number } = {}) => {
-      const jobId = opts.jobId === undefined ? randomUUID() : opts.jobId
-      if (jobState !== null && jobId !== null) {
-        await db`insert into ${db(BOSS_SCHEMA)}.job (id, name, state, data)
+pgTest('queued executions whose pg-boss job ended or vanished are closed; live jobs keep theirs', async ({ db }) => {
+  // pg-boss's schema and the ventas queue come with the migrations; jobs are written directly.
+  const queued = async (jobState: string | null, opts: { jobId?: string | null; createdAgoS?: number } = {}) => {
+    const jobId = opts.jobId === undefined ? randomUUID() : opts.jobId
+    if (jobState !== null && jobId !== null) {
+      await db`insert into ${db(BOSS_SCHEMA)}.job (id, name, state, data)
         values (${jobId}::uuid, ${QUEUES.ventas}, ${jobState}::${db(BOSS_SCHEMA)}.job_state, '{}'::jsonb)`
-      }
-      const [row] = await db<{ id: number }[]>`
+    }
+    const [row] = await db<{ id: number }[]>`
       insert into etl_executions (etl_name, etl_type, status, triggered_by, tiendas_count, tienda_ids, job_id,
         created_at)
       values ('ventas', 'manual', 'queued', 'fluxion_admin', 1, '{tienda_01}', ${jobId}::uuid,
         now() - make_interval(secs => ${opts.createdAgoS ?? 0}))
       returning id`
-      return row!.id
-    }
-    const completed = await queued('completed')
-    const failed = await queued('failed')
-    const cancelled = await queued('cancelled')
-    const created = await queued('created')
-    const retry = await queued('retry')
-    const active = await queued('active')
-    const noJobRow = await queued(null)
-    const noJobIdOld = await queued(null, { jobId: null, createdAgoS: 3600 })
-    const noJobIdNew = await queued(null, { jobId: null, createdAgoS: 5 })
+    return row!.id
+  }
+  const completed = await queued('completed')
+  const failed = await queued('failed')
+  const cancelled = await queued('cancelled')
+  const created = await queued('created')
+  const retry = await queued('retry')
+  const active = await queued('active')
+  const noJobRow = await queued(null)
+  const noJobIdOld = await queued(null, { jobId: null, createdAgoS: 3600 })
+  const noJobIdNew = await queued(null, { jobId: null, createdAgoS: 5 })
 
-    const events: string[] = []
-    const listener = await db.listen('etl_events', (payload) => events.push(payload))
-    const f = { graceS: 600, bossSchema: BOSS_SCHEMA, queues: QUEUES }
-    const closed = await closeAbandonedQueuedExecutions(db, f)
-    const closedIds = [completed, failed, cancelled, noJobRow, noJobIdOld].sort((a, b) => a - b)
-    expect(closed.map((c) => c.id).sort((a, b) => a - b)).toEqual(closedIds)
-    expect(closed.find((c) => c.id === completed)?.job_state).toBe('completed')
-    expect(closed.find((c) => c.id === noJobRow)?.job_state).toBeNull()
+  const events: string[] = []
+  const listener = await db.listen('etl_events', (payload) => events.push(payload))
+  const f = { graceS: 600, bossSchema: BOSS_SCHEMA, queues: QUEUES }
+  const closed = await closeAbandonedQueuedExecutions(db, f)
+  const closedIds = [completed, failed, cancelled, noJobRow, noJobIdOld].sort((a, b) => a - b)
+  expect(closed.map((c) => c.id).sort((a, b) => a - b)).toEqual(closedIds)
+  expect(closed.find((c) => c.id === completed)?.job_state).toBe('completed')
+  expect(closed.find((c) => c.id === noJobRow)?.job_state).toBeNull()
 
-    const rows = await db`select id, status, started_at, finished_at, error_category, error_message
+  const rows = await db`select id, status, started_at, finished_at, error_category, error_message
     from etl_executions order by id`
-    const byId = new Map(rows.map((r) => [r.id as number, r]))
-    for (const id of closedIds) {
-      expect(byId.get(id)).toMatchObject({ status: 'failed', error_category: 'unknown' })
-      expect(byId.get(id)?.started_at).toBeInstanceOf(Date)
-      expect(byId.get(id)?.finished_at).toBeInstanceOf(Date)
-      expect(byId.get(id)?.error_message).toMatch(/^the job of this queued execution ended without running it/)
-    }
-    expect(byId.get(failed)?.error_message).toMatch(/is failed/)
-    expect(byId.get(noJobRow)?.error_message).toMatch(/no longer exists/)
-    for (const id of [created, retry, active, noJobIdNew]) {
-      expect(byId.get(id)).toMatchObject({ status: 'queued', started_at: null, error_category: null })
-    }
+  const byId = new Map(rows.map((r) => [r.id as number, r]))
+  for (const id of closedIds) {
+    expect(byId.get(id)).toMatchObject({ status: 'failed', error_category: 'unknown' })
+    expect(byId.get(id)?.started_at).toBeInstanceOf(Date)
+    expect(byId.get(id)?.finished_at).toBeInstanceOf(Date)
+    expect(byId.get(id)?.error_message).toMatch(/^the job of this queued execution ended without running it/)
+  }
+  expect(byId.get(failed)?.error_message).toMatch(/is failed/)
+  expect(byId.get(noJobRow)?.error_message).toMatch(/no longer exists/)
+  for (const id of [created, retry, active, noJobIdNew]) {
+    expect(byId.get(id)).toMatchObject({ status: 'queued', started_at: null, error_category: null })
+  }
 
-    // Another runner's pass right after finds nothing left.
-    expect(await closeAbandonedQueuedExecutions(db, f)).toEqual([])
-    await expect.poll(() => events.length).toBe(closedIds.length)
-    expect(events.map((e) => JSON.parse(e))).toContainEqual({
-      execution_id: noJobRow,
-      kind: 'execution_finished',
-      status: 'failed',
-    })
-    await listener.unlisten()
-  },
-)
+  // Another runner's pass right after finds nothing left.
+  expect(await closeAbandonedQueuedExecutions(db, f)).toEqual([])
+  await expect.poll(() => events.length).toBe(closedIds.length)
+  expect(events.map((e) => JSON.parse(e))).toContainEqual({
+    execution_id: noJobRow,
+    kind: 'execution_finished',
+    status: 'failed',
+  })
+  await listener.unlisten()
+})

@@ -1,6 +1,6 @@
 import postgres from 'postgres'
 import { expect } from 'vitest'
-import { pgTest } from '../../test/helpers/db.ts'
+import { pgTest } from '../../../test/helpers/db.ts'
 import { acquireStoreLocks } from './store-locks.ts'
 
 pgTest('a run waits for stores another run holds, and only for those of the same ETL', async ({ database }) => {

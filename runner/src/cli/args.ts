@@ -2,7 +2,7 @@
 // [--recovery-mode]`. Every rejection names the argument at fault; the CLI prints it with the usage
 // and exits 2 (the shell convention for a usage error, apart from 1 = the run failed).
 import { parseArgs } from 'node:util'
-import type { EtlName } from './boss.ts'
+import type { EtlName } from '../jobs/boss.ts'
 
 export const USAGE =
   'usage: npm run etl -- <ventas|inventario> [--tiendas tienda_01,tienda_02] [--desde ISO] [--hasta ISO] [--recovery-mode]'

@@ -1,15 +1,15 @@
 // `npm run etl` as a user runs it: a child process against the KLK stand-ins and a test database.
 import { spawn } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
-import type { KlkStore } from '../../test/fakes/klk-simulator.ts'
-import { pgTest } from '../../test/helpers/db.ts'
-import { addKlkStores, ROOT, spawnTs, testEnv } from '../../test/helpers/runner-kit.ts'
+import type { KlkStore } from '../../../test/fakes/klk-simulator.ts'
+import { pgTest } from '../../../test/helpers/db.ts'
+import { addKlkStores, ROOT, spawnTs, testEnv } from '../../../test/helpers/runner-kit.ts'
 
 const WINDOW = ['--desde', '2026-11-02T08:00:00-04:00', '--hasta', '2026-11-02T10:00:00-04:00']
 let stores: KlkStore[] = []
 
 async function etl(url: string, args: string[], env: Record<string, string> = {}) {
-  const child = spawnTs('runner/src/cli.ts', args, testEnv(url, env))
+  const child = spawnTs('runner/src/cli/main.ts', args, testEnv(url, env))
   const code = await child.exited
   return { code, output: child.output() }
 }

@@ -9,8 +9,8 @@
 // retries, deleted) are closed in the same pass: left queued they would block every later manual
 // run of their stores (409).
 import type { Logger } from 'pino'
-import { BOSS_SCHEMA, QUEUES } from './boss.ts'
-import type { Db } from './db.ts'
+import type { Db } from '../db.ts'
+import { BOSS_SCHEMA, QUEUES } from '../jobs/boss.ts'
 import {
   closeAbandonedQueuedExecutions,
   deleteOrphanStaging,

@@ -1,5 +1,5 @@
 import { expect } from 'vitest'
-import { pgTest } from '../../test/helpers/db.ts'
+import { pgTest } from '../../../test/helpers/db.ts'
 import { findPendingGaps, groupGaps } from './gaps.sql.ts'
 
 const at = (h: number) => new Date(Date.UTC(2026, 10, 2, h))

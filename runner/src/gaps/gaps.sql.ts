@@ -1,5 +1,5 @@
-import type { EtlName } from './boss.ts'
-import type { Db } from './db.ts'
+import type { Db } from '../db.ts'
+import type { EtlName } from '../jobs/boss.ts'
 
 /**
  * A gap (DESIGN §5, openapi `Gap`): one store of a failed or partial execution whose detail row

@@ -2,7 +2,7 @@
 // recovery flag: the --recovery-mode flag wins, then AWS_EXECUTION_ENV (EventBridge runs in AWS),
 // then FLUXION_ADMIN=true (the admin panel sets it before calling the ETL), else a person at a
 // terminal. pg-boss cron runs pass `scheduler` themselves and never call this.
-import type { components } from './generated/openapi.ts'
+import type { components } from '../generated/openapi.ts'
 
 export type DetectedTrigger = Extract<
   components['schemas']['TriggeredBy'],
