@@ -35,7 +35,7 @@ async function built(hash: string) {
 
 function build(): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '-w', 'admin', 'build'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     const keep = (b: Buffer) => {
       output = (output + b.toString()).slice(-20_000)
