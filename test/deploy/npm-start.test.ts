@@ -59,10 +59,14 @@ async function logIn(block: Block): Promise<string> {
   return cookie!
 }
 
-/** `kill -TERM <pid of npm start>`: npm, node scripts/start.ts and every service must be gone, exit 0. */
-async function terminate(start: Command, dataDir?: string) {
+/**
+ * `kill -TERM <pid of npm start>` (or Ctrl-C: SIGINT to the whole process group): npm, node
+ * scripts/start.ts, every service and the embedded PostgreSQL must be gone, with exit code 0.
+ */
+async function terminate(start: Command, dataDir?: string, how: 'kill -TERM npm' | 'Ctrl-C' = 'kill -TERM npm') {
   const pgPid = dataDir ? Number(readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]) : 0
-  process.kill(start.child.pid!, 'SIGTERM')
+  if (how === 'Ctrl-C') process.kill(-start.child.pid!, 'SIGINT')
+  else process.kill(start.child.pid!, 'SIGTERM')
   const code = await Promise.race([start.exited, new Promise((r) => setTimeout(() => r('still running'), 60_000))])
   expect(code, start.output().slice(-3000)).toBe(0)
   // What used to outlive npm kept npm's process group: it must now be empty.
@@ -86,7 +90,7 @@ afterAll(async () => {
 })
 
 describe.concurrent('npm start', () => {
-  test('first start: the four lines, admin 200, login, psql-able DATABASE_URL; kill -TERM npm stops all; second start: same login', async () => {
+  test('first start: the four lines, admin 200, login, psql-able DATABASE_URL; kill -TERM npm stops all; second start: same login; Ctrl-C stops all', async () => {
     const dir = await copyRepo(path.join(tmp, 'first'))
     const env = cleanEnv({
       ...(await ports('EMBEDDED_PG_PORT', 'HISTORY_API_PORT', 'ADMIN_PORT')),
@@ -123,7 +127,7 @@ describe.concurrent('npm start', () => {
     expect(again.login).toBe(block.login)
     await logIn(again)
     expect(second.output()).not.toMatch(/initialising embedded PostgreSQL/)
-    await terminate(second, path.join(dir, '.data'))
+    await terminate(second, path.join(dir, '.data'), 'Ctrl-C')
   })
 
   test('with DATABASE_URL of a scratch database: migrated, no demo rows, services up; --demo adds the demo', async () => {
