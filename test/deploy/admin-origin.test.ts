@@ -212,7 +212,12 @@ test('through a reverse proxy that sets X-Forwarded-Proto/-Host: a browser logs 
     await page.getByLabel('Correo').fill(EMAIL)
     await page.getByLabel('Contraseña').fill(PASSWORD)
     await page.getByRole('button', { name: 'Entrar' }).click()
-    await page.waitForURL(`${publicBase}/historial`)
+    // Under a full suite's load the login (scrypt) and the first page can take a while; say what was on screen.
+    await page.waitForURL(`${publicBase}/historial`, { timeout: 90_000 }).catch(async (error: Error) => {
+      throw new Error(
+        `${error.message}\non screen: ${await page.locator('body').textContent()}\nadmin:\n${admin.output().slice(-3000)}`,
+      )
+    })
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBeTruthy()
     // Without the proxy headers configured the same login would be cross-site (Host is the upstream's).
     expect((await login(base, publicBase, { 'x-forwarded-host': 'elsewhere.example' })).status).toBe(403)

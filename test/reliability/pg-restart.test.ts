@@ -15,8 +15,12 @@ import { addKlkStores, type Child, spawnTs, testEnv, waitFor } from '../helpers/
 
 const HEARTBEAT_S = 1
 const STALE_S = 5
-/** tienda_02 holds its answer this long: the second run is extracting while PostgreSQL restarts. */
-const STALL_MS = 4000
+/**
+ * tienda_02 holds its answer this long: the second run is extracting while PostgreSQL restarts.
+ * The restart (fast shutdown, 2 s down, start) must end before it: 4 s was too close under a
+ * full suite's load (the answer came while PostgreSQL was still down, twice in CI runs).
+ */
+const STALL_MS = 8000
 
 const cleanups: (() => Promise<unknown>)[] = []
 let tmp: string
