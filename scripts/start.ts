@@ -9,13 +9,13 @@
 // Ctrl-C, or SIGTERM to npm or to this process, stops everything and exits 0. Any problem of the
 // environment (a port taken, .data/ not writable, no disk space, binaries that cannot run) stops
 // it within seconds with one line saying what to do.
-import { spawnSync } from 'node:child_process'
 import { appendFileSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
-import postgres, { type Sql } from 'postgres'
+import postgres from 'postgres'
 import { type Child, startChild, stopChildren } from './demo/children.ts'
+import { setUpDemo } from './demo/setup.ts'
 import { type DemoState, demoState } from './demo/state.ts'
-import { DEMO_STORES, type RunningStandIns, startStandIns } from './demo/stores.ts'
+import type { RunningStandIns } from './demo/stores.ts'
 import { describeUrl, EMBEDDED_PG_PORT } from './lib/database-url.ts'
 import { type EmbeddedPg, startEmbeddedPostgres } from './lib/embedded-pg.ts'
 import { migrateUp } from './lib/migrations.ts'
@@ -99,26 +99,6 @@ function makeDir(dir: string) {
   }
 }
 
-async function setUpDemo(sql: Sql, databaseUrl: string, state: DemoState) {
-  standIns = await startStandIns({ portBase: Number(env.DEMO_PORT_BASE ?? 18100), klkToken: state.klkToken })
-  for (const store of DEMO_STORES) {
-    await sql`
-      insert into tiendas (id, nombre, source_system, host, port)
-      values (${store.id}, ${store.nombre}, ${store.source_system}, '127.0.0.1', ${standIns.ports.get(store.id)!})
-      on conflict (id) do update set host = excluded.host, port = excluded.port, updated_at = now()`
-  }
-  say(`${DEMO_STORES.length} demo stores listening on loopback`)
-  const [user] = await sql`select 1 from admin_users where lower(email) = ${state.email}`
-  if (!user) {
-    const r = spawnSync(process.execPath, ['scripts/user-add.ts', state.email, '--role', 'super_admin'], {
-      cwd: root,
-      env: { ...env, DATABASE_URL: databaseUrl, ADMIN_PASSWORD: state.password },
-      encoding: 'utf8',
-    })
-    if (r.status !== 0) throw new StartupError(`could not create the demo user: ${(r.stderr || r.stdout).trim()}`)
-  }
-}
-
 async function waitFor(url: string, child: Child, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
@@ -183,7 +163,15 @@ async function main() {
       throw new StartupError(`cannot migrate ${describeUrl(databaseUrl)}: ${error.message}`)
     })
     say(applied.length ? `${applied.length} migration(s) applied` : 'database is up to date')
-    if (options.demo) await setUpDemo(sql, databaseUrl, state)
+    if (options.demo) {
+      standIns = await setUpDemo(sql, {
+        root,
+        databaseUrl,
+        state,
+        portBase: Number(env.DEMO_PORT_BASE ?? 18100),
+        log: say,
+      })
+    }
     const [row] = await sql<{ users: number }[]>`select count(*)::int as users from admin_users`
     users = row?.users ?? 0
   } finally {
