@@ -6,7 +6,8 @@
 // server unless BENCH_API_DB gives the URL of one to reuse (seeded on first use, kept).
 //   BENCH_API_EXECUTIONS (1000000)  BENCH_API_STORES (20 per execution)  BENCH_API_DAYS (365)
 //   BENCH_API_ITERATIONS (200)  BENCH_API_CONNECTIONS (20)  BENCH_API_SECONDS (10)
-//   BENCH_API_SEED_ONLY=1 stops after seeding; BENCH_API_KEEP=1 keeps a throwaway database.
+//   BENCH_API_SEED_ONLY=1 stops after seeding; BENCH_API_KEEP=1 keeps a throwaway database;
+//   BENCH_API_ONLY=stats measures the statistics only (and checks them against the plan's SQL).
 import { spawn } from 'node:child_process'
 import { cpus } from 'node:os'
 import path from 'node:path'
@@ -21,8 +22,9 @@ import { TEST_SECRET, testAuth } from '../test/helpers/api.ts'
 import { explainHistory, planProblems } from '../test/helpers/explain.ts'
 import { planNumbers } from '../test/helpers/plan-stats.ts'
 import { loadBulkHistory } from './bench/history-data.ts'
+import { exitOnError, onInterrupt } from './bench/interrupt.ts'
 import { printTable } from './bench/table.ts'
-import { createThrowawayDb } from './bench/throwaway-db.ts'
+import { createThrowawayDb, reapLeftovers } from './bench/throwaway-db.ts'
 import { describeUrl } from './lib/database-url.ts'
 import { migrateUp } from './lib/migrations.ts'
 import { reservePort } from './lib/reserved-port.ts'
@@ -110,6 +112,7 @@ async function overHttp(url: string, token: string) {
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   })
+  const unregister = onInterrupt(() => child.kill('SIGTERM'))
   try {
     const base = `http://127.0.0.1:${port}`
     for (let i = 0; ; i++) {
@@ -143,6 +146,7 @@ async function overHttp(url: string, token: string) {
     }
     return results
   } finally {
+    unregister()
     child.kill('SIGTERM')
     reserved.release()
   }
@@ -150,7 +154,11 @@ async function overHttp(url: string, token: string) {
 
 async function main() {
   const reuse = process.env.BENCH_API_DB
-  const db = reuse ? { url: reuse, drop: async () => {} } : await createThrowawayDb('api')
+  await reapLeftovers(out)
+  // A kept database (BENCH_API_KEEP) is marked so that no later start reaps it.
+  const db = reuse
+    ? { url: reuse, drop: async () => {} }
+    : await createThrowawayDb('api', { keep: Boolean(process.env.BENCH_API_KEEP) })
   // The API's own pool settings (history-api/src/db.ts), e.g. JIT off.
   const sql = connect(db.url, { max: 8, applicationName: 'fluxion-bench-api' })
   out(`bench:api on ${describeUrl(db.url)} · ${cpus().length} CPU · node ${process.version}`)
@@ -183,13 +191,45 @@ async function main() {
       'fecha_desde=2025-01-01',
     ]
     const measures: Measure[] = []
-    for (const f of filters) {
+    const statsOnly = process.env.BENCH_API_ONLY === 'stats'
+    for (const f of statsOnly ? [] : filters) {
       for (const page of [1, 1000]) {
         const q = `${f ? `${f}&` : ''}limit=50&offset=${(page - 1) * 50}`
         measures.push(await measure(`history ${f || '(no filter)'} page ${page}`, get(`/api/etl/history?${q}`)))
       }
     }
-    measures.push(await measure('detail, 200 stores', get(`/api/etl/history/${big!.id}`)))
+    // Issue 13's list ergonomics: the new orders (index-backed alone, under the ETL and under one or
+    // several statuses), several statuses, the id search; and, not index-backed, orders under the
+    // other filters, measured so their cost is known.
+    const [probe] = await sql`select id from etl_executions order by id limit 1 offset 500000`
+    const ergonomics = [
+      'sort=-duration_seconds',
+      'sort=records_loaded',
+      'sort=started_at',
+      'status=failed,partial',
+      'status=failed,partial&sort=-duration_seconds',
+      'etl_name=inventario&sort=-duration_seconds',
+      'status=failed&sort=records_loaded',
+      `id=${probe!.id}`,
+    ]
+    const unbacked = [
+      'triggered_by=cli&sort=-duration_seconds',
+      'error_category=pg_timeout&sort=-records_loaded',
+      'tienda=tienda_007&sort=-duration_seconds',
+      'fecha_desde=2025-01-01&sort=-duration_seconds',
+    ]
+    for (const f of statsOnly ? [] : [...ergonomics, ...unbacked]) {
+      for (const page of [1, 1000]) {
+        if (f.startsWith('id=') && page > 1) continue
+        const q = `${f}&limit=50&offset=${(page - 1) * 50}`
+        const n = unbacked.includes(f) ? Math.min(ITERATIONS, 20) : ITERATIONS
+        measures.push(await measure(`history ${f} page ${page}`, get(`/api/etl/history?${q}`), n))
+      }
+    }
+    if (!statsOnly) {
+      measures.push(await measure('detail, 200 stores', get(`/api/etl/history/${big!.id}`)))
+      measures.push(await measure('freshness, every store × ETL', get('/api/etl/freshness')))
+    }
     measures.push(await measure('stats dias=7', get('/api/etl/stats?dias=7')))
     measures.push(await measure('stats dias=90', get('/api/etl/stats?dias=90')))
     measures.push(await measure('stats dias=90 etl_name=ventas', get('/api/etl/stats?dias=90&etl_name=ventas')))
@@ -200,6 +240,22 @@ async function main() {
     )
     measures.push(baseline)
     table(measures.map((m) => ({ ...m })))
+
+    // The CSV export streams from a cursor: rows per second and the bytes sent, status=failed.
+    const t0 = performance.now()
+    const csv = await app.request('/api/etl/history.csv?status=failed', {
+      headers: { Authorization: `Bearer ${token}` },
+    })
+    let bytes = 0
+    let lines = 0
+    for await (const chunk of csv.body as unknown as AsyncIterable<Uint8Array>) {
+      bytes += chunk.byteLength
+      for (const b of chunk) if (b === 10) lines++
+    }
+    const secs = (performance.now() - t0) / 1000
+    out(
+      `\nCSV export status=failed: ${lines - 1} rows, ${(bytes / 1e6).toFixed(1)} MB in ${secs.toFixed(2)} s (${Math.round((lines - 1) / secs)} rows/s)`,
+    )
 
     const statsNow = new Date()
     const statsApp = buildApp({
@@ -214,9 +270,10 @@ async function main() {
     ).json()
     const plan = await planNumbers(sql, statsNow, 90, null, TZ)
     out(`\nstats dias=90 equals the plan's SQL on the raw tables: ${isDeepStrictEqual(served, plan)}`)
+    if (statsOnly) return
 
     out('\nEXPLAIN of the list statements (no sequential scan of a big table, no sort beyond a page):')
-    for (const f of filters) {
+    for (const f of [...filters, ...ergonomics, ...unbacked]) {
       for (const offset of [0, 49_950]) {
         const query = Object.fromEntries(new URLSearchParams(`${f}&limit=50&offset=${offset}`))
         const plans = await explainHistory(db.url, query)
@@ -236,7 +293,4 @@ async function main() {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench:api: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
-  process.exit(1)
-})
+main().catch(exitOnError('bench:api'))

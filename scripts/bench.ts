@@ -1,44 +1,38 @@
-// npm run bench — the runner's measured targets (DESIGN §10), side by side in one run, each step in
-// a throwaway database on DATABASE_URL's server (default: the local PostgreSQL), always dropped.
-//   (i)  ventas load path vs plain COPY and vs row-by-row INSERT (same lines, same indexed table)
-//   (ii) 19-store ventas run against the KLK simulator, ETL_CONCURRENCY=4 and =1
-// Prints a table and writes .data/bench/latest.json. Not a test: numbers depend on the machine.
-//   BENCH_LINES (500000)  BENCH_ROW_BY_ROW_LINES (20000)  BENCH_RUN_LINES (12500)
+// npm run bench [-- --scale small] [-- --help] — the measured targets (DESIGN §10, issue 12), each
+// beside its baseline in the same run. Every step runs in a throwaway database on DATABASE_URL's
+// server (default: the local PostgreSQL), dropped at the end, on Ctrl-C/SIGTERM, or — after a
+// SIGKILL — at the next start. Prints tables and writes .data/bench/latest.json. Not a test: the
+// numbers depend on the machine.
+import { spawn } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import path from 'node:path'
+import { type BenchArgs, parseBenchArgs, USAGE, UsageError } from './bench/args.ts'
+import { exitOnError, onInterrupt } from './bench/interrupt.ts'
 import { benchLoad, type LoadFn } from './bench/load.ts'
 import { benchRun19 } from './bench/run19.ts'
 import { printTable } from './bench/table.ts'
-import { SERVER_URL } from './bench/throwaway-db.ts'
+import { reapLeftovers, SERVER_URL } from './bench/throwaway-db.ts'
+import { benchVpn, type VpnChain } from './bench/vpn.ts'
 import { describeUrl } from './lib/database-url.ts'
 
-const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
 const out = (line = '') => process.stdout.write(`${line}\n`)
+const table = (rows: Record<string, string | number>[]) => printTable(rows, out)
 
 async function realLoad(): Promise<LoadFn | null> {
   try {
-    const mod = await import('./bench/runner-load.ts')
-    return mod.runnerLoad
+    return (await import('./bench/runner-load.ts')).runnerLoad
   } catch (error) {
     out(`(runner load not available: ${(error as Error).message})`)
     return null
   }
 }
 
-const table = (rows: Record<string, string | number>[]) => printTable(rows, out)
-
-async function main() {
-  const started = Date.now()
-  out(`bench on ${describeUrl(SERVER_URL)} · ${cpus().length} CPU · node ${process.version}`)
-
+async function load(a: BenchArgs) {
   out('\n(i) ventas load path')
-  const load = await benchLoad(await realLoad(), {
-    lines: env('BENCH_LINES', 500_000),
-    rowByRowLines: env('BENCH_ROW_BY_ROW_LINES', 20_000),
-  })
-  table(load.measures.map((m) => ({ method: m.method, lines: m.lines, seconds: m.seconds, 'rows/s': m.rows_per_s })))
-  const by = (prefix: string) => load.measures.find((m) => m.method.startsWith(prefix))?.rows_per_s
+  const result = await benchLoad(await realLoad(), { lines: a.loadLines, rowByRowLines: a.rowByRowLines })
+  table(result.measures.map((m) => ({ method: m.method, lines: m.lines, seconds: m.seconds, 'rows/s': m.rows_per_s })))
+  const by = (prefix: string) => result.measures.find((m) => m.method.startsWith(prefix))?.rows_per_s
   const [copy, runner, rowByRow] = [by('COPY'), by('runner'), by('row-by-row')]
   const ratios = {
     vs_copy: runner && copy ? Math.round((runner / copy) * 100) / 100 : null,
@@ -47,11 +41,16 @@ async function main() {
   out(
     `runner load = ${ratios.vs_copy ?? '—'}× COPY (target ≥ 0.5) · ${ratios.vs_row_by_row ?? '—'}× row-by-row (target ≥ 30)`,
   )
-  out(`row-by-row measured on ${env('BENCH_ROW_BY_ROW_LINES', 20_000)} lines (rate compared, not total time)`)
-  out(`duplicates: ${load.duplicatesCheck}`)
+  out(
+    `row-by-row measured on ${result.measures.find((m) => m.method.startsWith('row-by-row'))?.lines} lines (rate compared, not total time)`,
+  )
+  out(`duplicates: ${result.duplicatesCheck}`)
+  return { ...result, ratios }
+}
 
-  out('\n(ii) 19-store ventas run against the KLK simulator')
-  const run = await benchRun19({ stores: 19, lines: env('BENCH_RUN_LINES', 12_500) })
+async function run19(a: BenchArgs) {
+  out('\n(ii) 19-store ventas run against the KLK simulator at loopback speed')
+  const run = await benchRun19({ stores: 19, lines: a.run19Lines, addressBase: a.addressBase })
   table(
     run.runs.map((r) => ({
       ETL_CONCURRENCY: r.etl_concurrency,
@@ -61,17 +60,127 @@ async function main() {
       records_loaded: r.records_loaded,
     })),
   )
-  out(`${run.lines} lines in the window · target ≤ 2 s wall at ETL_CONCURRENCY=4`)
+  const [c4, c1] = run.runs
+  out(
+    `${run.lines} lines · target ≤ 2 s wall at ETL_CONCURRENCY=4 · ${c4 && c1 ? `${Math.round((c4.wall_seconds / c1.wall_seconds) * 100) / 100}× the ETL_CONCURRENCY=1 wall` : ''}`,
+  )
+  return run
+}
 
-  const result = {
+async function vpn(a: BenchArgs) {
+  out(
+    `\n(iii) ventas runs behind a modelled VPN: ${a.rttMs} ms RTT, ${a.bytesPerSecond / 1e6} MB/s per store, ${a.windowMin}-minute window`,
+  )
+  const chains = await benchVpn({
+    storeCounts: a.vpnStores,
+    concurrencyFor: a.vpnConcurrencyFor,
+    rttMs: a.rttMs,
+    bytesPerSecond: a.bytesPerSecond,
+    windowMin: a.windowMin,
+    addressBase: a.addressBase,
+    stellarEvery: a.stellarEvery,
+    repeatFor: a.vpnRepeatFor,
+    log: out,
+  })
+  for (const chain of chains) {
+    const bySystem = Object.entries(chain.ideal_by_system).map(([system, s]) => `${system} ${s} s`)
+    out(
+      `\n${chain.stores} stores, ${chain.lines} lines · ideal (slowest store alone, ${chain.ideal_store}) ${chain.ideal_s} s (${bySystem.join(', ')})`,
+    )
+    table(
+      chain.runs.map((r) => ({
+        ETL_CONCURRENCY: r.etl_concurrency,
+        'wall s': r.wall_s,
+        'wall/ideal': r.vs_ideal,
+        'ideal×⌈n/c⌉ s': r.ideal_x_batches_s,
+        'wall/(ideal×⌈n/c⌉)': r.vs_batches,
+        'rows/s': r.rows_per_s,
+        status: r.status,
+        'peak RSS MB': r.rss_peak_mb,
+        'RSS after warm-up MB': r.rss_after_warmup_mb,
+      })),
+    )
+    // Issue 12's targets at the best concurrency (the lowest wall): 19 stores within 1.25× the
+    // ideal; a large chain within 1.5× the ideal per batch of `concurrency` stores.
+    const best = chain.runs.reduce((x, y) => (y.wall_s < x.wall_s ? y : x), chain.runs[0]!)
+    if (best) {
+      const [metric, value, target] =
+        chain.stores <= 19 ? ['wall/ideal', best.vs_ideal, 1.25] : ['wall/(ideal×⌈n/c⌉)', best.vs_batches, 1.5]
+      out(
+        `best: ETL_CONCURRENCY=${best.etl_concurrency}, ${metric} ${value} (target ≤ ${target}) — ${value <= target ? 'met' : 'NOT met'}`,
+      )
+    }
+  }
+  rssComparison(chains)
+  return chains
+}
+
+/** Peak RSS at the same concurrency across chain sizes: flat means independent of the store count. */
+function rssComparison(chains: VpnChain[]) {
+  if (chains.length < 2) return
+  const [small, ...larger] = chains
+  for (const big of larger) {
+    const rows = big.runs.flatMap((r) => {
+      const s = small!.runs.find((x) => x.etl_concurrency === r.etl_concurrency)
+      return s
+        ? [
+            {
+              ETL_CONCURRENCY: r.etl_concurrency,
+              [`${small!.stores} stores MB`]: s.rss_peak_mb,
+              [`${big.stores} stores MB`]: r.rss_peak_mb,
+              ratio: Math.round((r.rss_peak_mb / s.rss_peak_mb) * 100) / 100,
+            },
+          ]
+        : []
+    })
+    if (rows.length) {
+      out(`\npeak RSS of the runner, ${big.stores} vs ${small!.stores} stores (1.0 = independent of the store count)`)
+      table(rows)
+    }
+  }
+}
+
+/** bench-api.ts in its own process (it seeds millions of rows); a signal is passed on and awaited. */
+function api(a: BenchArgs) {
+  out('\n(iv) history API at scale (scripts/bench-api.ts)')
+  const child = spawn(process.execPath, [path.join(import.meta.dirname, 'bench-api.ts')], {
+    stdio: 'inherit',
+    env: { ...a.apiEnv, ...process.env },
+  })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const unregister = onInterrupt(async () => {
+    child.kill('SIGTERM')
+    await exited
+  })
+  return exited.then((code) => {
+    unregister()
+    if (code !== 0) throw new Error(`bench-api exited with ${code}`)
+    return { exit_code: code }
+  })
+}
+
+async function main() {
+  const a = parseBenchArgs(process.argv.slice(2))
+  if (a.help) {
+    out(USAGE)
+    return
+  }
+  const started = Date.now()
+  out(`bench (${a.scale}) on ${describeUrl(SERVER_URL)} · ${cpus().length} CPU · node ${process.version}`)
+  const reaped = await reapLeftovers(out)
+  if (reaped.length) out(`dropped ${reaped.length} database(s) left by interrupted benchmarks`)
+  const result: Record<string, unknown> = {
     at: new Date().toISOString(),
+    scale: a.scale,
     server: describeUrl(SERVER_URL),
     cpus: cpus().length,
     node: process.version,
-    load: { ...load, ratios },
-    run19: run,
-    total_seconds: Math.round((Date.now() - started) / 100) / 10,
   }
+  if (a.sections.has('load')) result.load = await load(a)
+  if (a.sections.has('run19')) result.run19 = await run19(a)
+  if (a.sections.has('vpn')) result.vpn = await vpn(a)
+  if (a.sections.has('api')) result.api = await api(a)
+  result.total_seconds = Math.round((Date.now() - started) / 100) / 10
   const dir = path.join(import.meta.dirname, '..', '.data', 'bench')
   await mkdir(dir, { recursive: true })
   await writeFile(path.join(dir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`)
@@ -79,6 +188,9 @@ async function main() {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
-  process.exit(1)
+  if (error instanceof UsageError) {
+    process.stderr.write(`bench: ${error.message}\n`)
+    process.exit(2)
+  }
+  exitOnError('bench')(error)
 })

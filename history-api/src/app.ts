@@ -7,17 +7,20 @@ import type { Sql, TransactionSql } from 'postgres'
 import { pendingMigrations } from '../../scripts/lib/migrations.ts'
 import { alertsRoutes } from './alerts/alerts.routes.ts'
 import { type AuthSettings, requireSuperAdmin } from './auth.ts'
+import { etlConfigRoutes } from './etl-config/etl-config.routes.ts'
 import { createEventHub, type EventHub } from './events/event-hub.ts'
 import { eventsRoutes } from './events/events.routes.ts'
 import { executionsRoutes } from './executions/executions.routes.ts'
+import { exportRoutes } from './executions/export.routes.ts'
+import { freshnessRoutes } from './freshness/freshness.routes.ts'
 import { gapsRoutes } from './gaps/gaps.routes.ts'
 import { loginRoutes } from './login/login.routes.ts'
 import type { RateLimiter } from './login/rate-limit.ts'
 import { documentHeader, registerSharedComponents } from './openapi.ts'
 import { createMetrics, type Metrics } from './operations/metrics.ts'
 import { operationsRoutes } from './operations/operations.routes.ts'
-import { errorHandler, notFound, problem, validationHook } from './problem.ts'
-import type { JobSender } from './runs/enqueue.ts'
+import { errorHandler, notFound, problem, refuseBody, validationHook } from './problem.ts'
+import type { JobSender } from './runs/queue-run.ts'
 import { runsRoutes } from './runs/runs.routes.ts'
 import { statsRoutes } from './stats/stats.routes.ts'
 import { tiendasRoutes } from './tiendas/tiendas.routes.ts'
@@ -41,6 +44,10 @@ export type AppDeps = {
   pingMs?: number
 }
 
+/**
+ * `document()` is the OpenAPI document generated from the routes' own schemas: a test compares it
+ * with openapi.yaml (what GET /openapi.json serves), so the routes implement exactly the contract.
+ */
 export type App = OpenAPIHono & { close: () => Promise<void>; document: () => Record<string, unknown> }
 
 export const MAX_BODY_BYTES = 64 * 1024
@@ -70,11 +77,15 @@ export function buildApp(deps: AppDeps): App {
   app.use('/api/etl/*', requireSuperAdmin(deps.auth, clock))
   app.use('/api/etl/run', limitBody)
   app.use('/api/auth/login', limitBody)
+  app.post('/api/etl/gaps/:id/recover', limitBody, refuseBody)
 
   app.route('/', executionsRoutes({ read, tz }))
+  app.route('/', exportRoutes({ read, tz }))
   app.route('/', statsRoutes({ read, tz, clock }))
   app.route('/', runsRoutes({ write: deps.db, boss: deps.boss, tz, clock, betweenWrites: deps.betweenWrites }))
   app.route('/', tiendasRoutes({ read }))
+  app.route('/', etlConfigRoutes({ tz }))
+  app.route('/', freshnessRoutes({ read, clock }))
   app.route('/', alertsRoutes({ read }))
   app.route('/', gapsRoutes({ read, write: deps.db, boss: deps.boss, clock }))
   app.route('/', eventsRoutes({ hub, pingMs: deps.pingMs }))
@@ -85,7 +96,6 @@ export function buildApp(deps: AppDeps): App {
       pools: deps.readDb ? [deps.db, deps.readDb] : [deps.db],
       pendingMigrations: () => pendingMigrations(deps.db),
       metrics,
-      document: served,
     }),
   )
   registerSharedComponents(app)

@@ -12,7 +12,11 @@ it('defaults as DESIGN §9 says', () => {
     TZ_TIENDAS: 'America/Caracas',
   })
   expect(c.DATABASE_READ_URL).toBeUndefined()
-  expect(c.DATABASE_URL).toMatch(/^postgres:\/\/fluxion:fluxion@127\.0\.0\.1:\d+\/fluxion$/)
+  expect(c.DATABASE_URL).toBe('postgres://fluxion:fluxion@127.0.0.1:54329/fluxion')
+  // The embedded port comes from the environment given, not from the process's at import time.
+  expect(parseApiConfig({ AUTH_JWT_SECRET: secret, EMBEDDED_PG_PORT: '55000' }).DATABASE_URL).toBe(
+    'postgres://fluxion:fluxion@127.0.0.1:55000/fluxion',
+  )
 })
 
 it('names every bad variable', () => {

@@ -1,12 +1,34 @@
 // What the served document shares across routes: the problem+json schema and responses, the
 // security scheme and the document header. Route schemas live beside their features.
 import { type OpenAPIHono, z } from '@hono/zod-openapi'
+import { loadContract } from './contract.ts'
 import type { components } from './generated/openapi.ts'
 
 type S = components['schemas']
 
+export const InvalidParamCodeSchema = z
+  .enum([
+    'required',
+    'unknown',
+    'one_of',
+    'out_of_range',
+    'type',
+    'format',
+    'size',
+    'duplicate',
+    'after_end',
+    'window_too_long',
+    'unknown_store',
+    'inactive_store',
+    'no_inventario_feed',
+    'no_active_store',
+    'stores_unrunnable',
+    'invalid',
+  ])
+  .openapi('InvalidParamCode') satisfies z.ZodType<S['InvalidParamCode']>
+
 export const InvalidParamSchema = z
-  .strictObject({ name: z.string(), reason: z.string() })
+  .strictObject({ name: z.string(), reason: z.string(), code: InvalidParamCodeSchema })
   .openapi('InvalidParam') satisfies z.ZodType<S['InvalidParam']>
 
 export const ProblemSchema = z
@@ -17,6 +39,10 @@ export const ProblemSchema = z
     detail: z.string(),
     instance: z.string().openapi({ format: 'uri-reference' }).optional(),
     'invalid-params': z.array(InvalidParamSchema).min(1).optional(),
+    execution_id: z.int().min(1).optional(),
+    execution_status: z.enum(['queued', 'running']).optional(),
+    etl_name: z.enum(['ventas', 'inventario']).optional(),
+    tienda_id: z.string().optional(),
   })
   .openapi('Problem') satisfies z.ZodType<S['Problem']>
 
@@ -48,7 +74,7 @@ const RESPONSES = {
 } as const
 
 export const HEADERS = {
-  'X-Total-Count': header({ type: 'integer', minimum: 0 }),
+  'X-Total-Count': header({ type: 'string', pattern: '^(0|[1-9][0-9]{0,15})$' }),
   Link: header({ type: 'string' }),
   'Retry-After': header({ type: 'integer', minimum: 1 }),
   'WWW-Authenticate': header({ type: 'string' }),
@@ -82,6 +108,9 @@ export const NoQuery = z.strictObject({})
 
 export function registerSharedComponents(app: OpenAPIHono) {
   const registry = app.openAPIRegistry
+  // The document GET /openapi.json answers with is openapi.yaml itself; its schema is the contract's.
+  const contractSchemas = (loadContract().components as { schemas: Record<string, object> }).schemas
+  registry.registerComponent('schemas', 'OpenApiDocument', contractSchemas.OpenApiDocument!)
   registry.register('Problem', ProblemSchema)
   for (const [name, response] of Object.entries(RESPONSES)) {
     registry.registerComponent('responses', name, { ...response, content: problemContent })
@@ -104,9 +133,8 @@ export const documentHeader = {
     version: '1.0.0',
     summary: 'History, statistics and manual runs of the Fluxion ventas and inventario ETLs.',
     description:
-      'Served from the route definitions of the history API; `openapi.yaml` in the repository is the ' +
-      'hand-written contract they are tested against. Every `/api/etl/*` operation requires a bearer JWT ' +
-      'with role `super_admin`; errors are `application/problem+json`.',
+      'Generated from the route definitions of the history API, for tests only: it must equal openapi.yaml ' +
+      '(the hand-written contract, which GET /openapi.json serves).',
   },
   servers: [{ url: 'http://127.0.0.1:8787', description: 'Local history API (HISTORY_API_PORT, default 8787)' }],
   security: [{ bearerAuth: [] }],

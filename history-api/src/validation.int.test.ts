@@ -116,13 +116,54 @@ describe('bad input', () => {
   ) => {
     expect(r.status, label).toBe(status)
     expect(r.headers.get('content-type'), label).toBe('application/problem+json')
-    const body = r.body as { detail: string; 'invalid-params': { name: string; reason: string }[] }
+    const body = r.body as { detail: string; 'invalid-params': { name: string; reason: string; code: string }[] }
     expect(
       body['invalid-params'].map((p) => p.name),
       label,
     ).toContain(name)
     expect(body.detail, label).toContain(name)
+    // Every foreseeable bad input carries a code a client can word in its own language.
+    expect(body['invalid-params'].find((p) => p.name === name)?.code, label).not.toBe('invalid')
   }
+
+  it('codes name the rule each field broke', async () => {
+    const codes = async (method: 'get' | 'post', path: string, body?: unknown) => {
+      const r = await api.call(method, path, body === undefined ? {} : { body })
+      return (r.body as { 'invalid-params': { name: string; code: string }[] })['invalid-params'].map((p) => [
+        p.name,
+        p.code,
+      ])
+    }
+    expect(await codes('get', '/api/etl/history?limit=500&estatus=x&etl_name=nomina&tienda=X')).toEqual([
+      ['etl_name', 'one_of'],
+      ['tienda', 'format'],
+      ['limit', 'out_of_range'],
+      ['estatus', 'unknown'],
+    ])
+    expect(await codes('get', '/api/etl/history?fecha_desde=2026-01-27&fecha_hasta=2026-01-26')).toEqual([
+      ['fecha_desde', 'after_end'],
+    ])
+    expect(await codes('get', '/api/etl/history?tienda=tienda_77')).toEqual([['tienda', 'unknown_store']])
+    expect(
+      await codes('post', '/api/etl/run', {
+        etl_name: 'ventas',
+        tienda_ids: ['tienda_01', 'tienda_01'],
+        fecha_inicio: '2026-02-30 00:00:00',
+      }),
+    ).toEqual([
+      ['tienda_ids[1]', 'duplicate'],
+      ['fecha_inicio', 'format'],
+    ])
+    expect(await codes('post', '/api/etl/run', { etl_name: 'ventas', fecha_inicio: '2026-01-25 00:00:00' })).toEqual([
+      ['fecha_fin', 'required'],
+    ])
+    expect(await codes('post', '/api/etl/run', { ...validRun, fecha_fin: '2026-03-30 00:00:00' })).toEqual([
+      ['fecha_fin', 'window_too_long'],
+    ])
+    expect(await codes('post', '/api/etl/run', { ...validRun, tienda_ids: ['tienda_01', 'tienda_77'] })).toEqual([
+      ['tienda_ids[1]', 'unknown_store'],
+    ])
+  })
 
   it('history: every parameter × invalid values', async () => {
     for (const [query, status, name] of historyCases) {

@@ -2,49 +2,64 @@
 // down as a value. A bad variable stops the process with a message that names it.
 import { z } from 'zod'
 
+const isTimeZone = (tz: string) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz })
+    return true
+  } catch {
+    return false
+  }
+}
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback)
 
-export const runnerConfigSchema = z.object({
-  // Unset → the embedded PostgreSQL that `npm start` runs (DESIGN §9).
-  DATABASE_URL: z
-    .string()
-    .min(1)
-    .default(`postgres://fluxion:fluxion@127.0.0.1:${process.env.EMBEDDED_PG_PORT ?? 54329}/fluxion`),
-  SOURCE_CONNECT_TIMEOUT_MS: positiveInt(10_000),
-  SOURCE_REQUEST_TIMEOUT_MS: positiveInt(90_000),
-  SOURCE_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
-  ETL_CONCURRENCY: positiveInt(4),
-  /** First backoff before retrying a store after a transient error; doubles per attempt, with jitter. */
-  SOURCE_RETRY_BASE_MS: positiveInt(500),
-  /** statement_timeout of the load's statements: a write that hangs fails as load/pg_timeout. */
-  LOAD_STATEMENT_TIMEOUT_MS: positiveInt(300_000),
-  /** Rows per INSERT … SELECT FROM unnest(…) inside a store's load transaction. */
-  LOAD_CHUNK_ROWS: positiveInt(10_000),
-  KLK_API_TOKEN: z.string().default(''),
-  STELLAR_USER: z.string().default(''),
-  STELLAR_PASSWORD: z.string().default(''),
-  STELLAR_DATABASE: z.string().default('stellar'),
-  RUNNER_HEARTBEAT_S: positiveInt(10),
-  RUNNER_STALE_AFTER_S: positiveInt(60),
-  /** On SIGTERM, how long in-flight runs get to finish their current stores before they are closed. */
-  RUNNER_SHUTDOWN_GRACE_S: positiveInt(10),
-  VENTAS_CRON: z.string().default('*/30 * * * *'),
-  INVENTARIO_CRON: z.string().default('0 * * * *'),
-  /** How far back a scheduled ventas run reaches (minutes): the last slot plus a margin. */
-  VENTAS_WINDOW_MIN: positiveInt(60),
-  TZ_TIENDAS: z.string().default('America/Caracas'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  // Alerts of plan §8.3, evaluated after every execution (alerts/evaluate-alerts.ts). Unset or empty
-  // ALERT_WEBHOOK_URL: alerts are stored and shown by the API, nothing is posted.
-  ALERT_WEBHOOK_URL: z.preprocess(
-    (v) => (v === '' ? undefined : v),
-    z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
-  ),
-  ALERT_MIN_SUCCESS_RATE: z.coerce.number().min(0).max(100).default(80),
-  ALERT_MAX_CONSECUTIVE_FAILURES: positiveInt(5),
-  /** Bound of one webhook post (connect, headers and body): a slow receiver never holds a run up longer. */
-  ALERT_WEBHOOK_TIMEOUT_MS: positiveInt(3000),
-})
+export const runnerConfigSchema = z
+  .object({
+    // Unset → the embedded PostgreSQL that `npm start` runs on EMBEDDED_PG_PORT (DESIGN §9).
+    DATABASE_URL: z.string().min(1).optional(),
+    EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+    SOURCE_CONNECT_TIMEOUT_MS: positiveInt(10_000),
+    SOURCE_REQUEST_TIMEOUT_MS: positiveInt(90_000),
+    SOURCE_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+    ETL_CONCURRENCY: positiveInt(4),
+    /** First backoff before retrying a store after a transient error; doubles per attempt, with jitter. */
+    SOURCE_RETRY_BASE_MS: positiveInt(500),
+    /** statement_timeout of the load's statements: a write that hangs fails as load/pg_timeout. */
+    LOAD_STATEMENT_TIMEOUT_MS: positiveInt(300_000),
+    /** Rows per INSERT … SELECT FROM unnest(…) inside a store's load transaction. */
+    LOAD_CHUNK_ROWS: positiveInt(10_000),
+    KLK_API_TOKEN: z.string().default(''),
+    STELLAR_USER: z.string().default(''),
+    STELLAR_PASSWORD: z.string().default(''),
+    STELLAR_DATABASE: z.string().default('stellar'),
+    RUNNER_HEARTBEAT_S: positiveInt(10),
+    RUNNER_STALE_AFTER_S: positiveInt(60),
+    /** On SIGTERM, how long in-flight runs get to finish their current stores before they are closed. */
+    RUNNER_SHUTDOWN_GRACE_S: positiveInt(10),
+    VENTAS_CRON: z.string().default('*/30 * * * *'),
+    INVENTARIO_CRON: z.string().default('0 * * * *'),
+    /** How far back a scheduled ventas run reaches (minutes): the last slot plus a margin. */
+    VENTAS_WINDOW_MIN: positiveInt(60),
+    TZ_TIENDAS: z
+      .string()
+      .refine(isTimeZone, 'must be an IANA time zone such as America/Caracas')
+      .default('America/Caracas'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    // Alerts of plan §8.3, evaluated after every execution (alerts/evaluate-alerts.ts). Unset or empty
+    // ALERT_WEBHOOK_URL: alerts are stored and shown by the API, nothing is posted.
+    ALERT_WEBHOOK_URL: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    ),
+    ALERT_MIN_SUCCESS_RATE: z.coerce.number().min(0).max(100).default(80),
+    ALERT_MAX_CONSECUTIVE_FAILURES: positiveInt(5),
+    /** Bound of one webhook post (connect, headers and body): a slow receiver never holds a run up longer. */
+    ALERT_WEBHOOK_TIMEOUT_MS: positiveInt(3000),
+  })
+  .transform(({ EMBEDDED_PG_PORT, ...c }) => ({
+    ...c,
+    DATABASE_URL: c.DATABASE_URL ?? `postgres://fluxion:fluxion@127.0.0.1:${EMBEDDED_PG_PORT}/fluxion`,
+  }))
 
 export type RunnerConfig = z.infer<typeof runnerConfigSchema>
 

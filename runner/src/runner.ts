@@ -5,10 +5,10 @@ import type { PgBoss } from 'pg-boss'
 import type { Logger } from 'pino'
 import type { Sql } from 'postgres'
 import type { RunnerConfig } from './config.ts'
-import { markStaleExecutionsFailed } from './executions/reaper.sql.ts'
 import { type Reaper, startReaper } from './executions/reaper.ts'
 import { type BossTiming, createBoss, syncQueueSettings } from './jobs/boss.ts'
 import { scheduleInventario, workInventario } from './jobs/inventario.ts'
+import { workTiendas } from './jobs/tienda-job.ts'
 import { scheduleVentas, workVentas } from './jobs/ventas.ts'
 
 export type RunnerOptions = {
@@ -44,9 +44,10 @@ export async function startRunner({ config, logger, db, bossTiming, workerId: wi
     await scheduleVentas(boss, config)
     await scheduleInventario(boss, config)
   }
-  const deps = { db, config, logger, workerId, shutdown: shutdown.signal }
+  const deps = { db, boss, config, logger, workerId, shutdown: shutdown.signal }
   await workVentas(boss, deps)
   await workInventario(boss, deps)
+  await workTiendas(boss, deps)
   const reaper = startReaper({
     db,
     logger,
@@ -57,23 +58,13 @@ export async function startRunner({ config, logger, db, bossTiming, workerId: wi
   let stopping: Promise<void> | undefined
   const stop = (reason: string) => {
     stopping ??= (async () => {
-      // Runs stop taking new stores and close their execution once the stores in hand are done.
+      // No new jobs; the stores in hand finish. Stores not started stay queued for any runner.
       shutdown.abort(new Error(reason))
       await reaper.stop()
-      // graceful: no new fetches, wait for the handlers; past the grace pg-boss fails their jobs
-      // (they will be retried elsewhere) and aborts their signals.
+      // graceful: no new fetches, wait for the handlers; past the grace pg-boss fails their jobs and
+      // aborts their signals: a store part is retried by whichever runner takes it next (it takes the
+      // store's row over as its next attempt), so its execution is neither lost nor closed early.
       await boss.stop({ graceful: true, timeout: config.RUNNER_SHUTDOWN_GRACE_S * 1000 })
-      // A run still going after the grace would otherwise stay `running` until another runner's
-      // reaper noticed; this runner knows it is abandoning it, so it says so now.
-      const closed = await markStaleExecutionsFailed(db, {
-        staleAfterS: 0,
-        workerId,
-        reason: `the runner shut down (${reason}) before this run finished; its job is retried by pg-boss`,
-      }).catch((err: unknown) => {
-        logger.error({ err }, 'could not close the runs abandoned at shutdown')
-        return []
-      })
-      for (const r of closed) logger.warn({ execution_id: r.id }, 'run abandoned at shutdown, closed as failed')
     })()
     return stopping
   }

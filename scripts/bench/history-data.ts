@@ -56,22 +56,24 @@ export async function loadBulkHistory(db: Sql, o: BulkOptions) {
       await tx`
       insert into etl_executions (etl_name, etl_type, status, started_at, finished_at, duration_seconds, triggered_by,
         error_phase, error_category, error_source, records_extracted, records_loaded, duplicates_skipped, tiendas_count,
-        tiendas_exitosas, tiendas_fallidas, tienda_ids, source_system)
+        tiendas_exitosas, tiendas_fallidas, tienda_ids, source_system, extract_duration_seconds,
+        transform_duration_seconds, load_duration_seconds)
       select
         case when g % 3 = 0 then 'inventario' else 'ventas' end,
         case when g % 50 = 0 then 'manual' else 'scheduled' end,
         s.status,
         ${o.now}::timestamptz - make_interval(secs => (${o.executions} - g) * ${step}::float8 + 60),
         ${o.now}::timestamptz - make_interval(secs => (${o.executions} - g) * ${step}::float8 + 15),
-        45.2,
+        -- Durations and loaded rows vary (a spread, not one value) so the sorts by them read a real order.
+        (5 + (g * 37) % 300 + (g % 10) / 10.0)::numeric(10, 2),
         (array['scheduler', 'eventbridge', 'cli', 'fluxion_admin', 'recovery'])[1 + (g * 7) % 5],
         case when s.status <> 'success' then (array['extract', 'extract', 'transform', 'load'])[1 + g % 4] end,
         case when s.status <> 'success' then (array['vpn_timeout', 'api_timeout', 'data_format', 'pg_timeout'])[1 + g % 4] end,
         case when s.status <> 'success' then 'klk_api' end,
-        12500, 12480, 20, ${o.tiendasPerExecution},
+        12500, 12000 + (g * 13) % 500, 20, ${o.tiendasPerExecution},
         case when s.status = 'success' then ${o.tiendasPerExecution} when s.status = 'partial' then ${o.tiendasPerExecution - 1} else 0 end,
         case when s.status = 'success' then 0 when s.status = 'partial' then 1 else ${o.tiendasPerExecution} end,
-        '{}', 'klk'
+        '{}', 'klk', 30.5 + g % 7, 5.2, 9.5
       from generate_series(1, ${o.executions}) g
       cross join lateral (select case when g % 20 = 7 then 'failed' when g % 10 = 3 then 'partial' else 'success' end as status) s`
       log(`executions: ${o.executions} in ${((Date.now() - t0) / 1000).toFixed(1)} s`)

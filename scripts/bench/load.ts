@@ -115,12 +115,13 @@ export async function benchLoad(
       measures.push(rate('runner load (load.sql.ts)', total, performance.now() - t0, `loaded ${loaded}`))
       // Exactness: re-loading a slice already present must count every line as a duplicate.
       const [t, lines] = [...byStore][0]!
-      const again = await load(sql, t, lines.slice(0, 5000), exec!.id)
+      const slice = lines.slice(0, 5000)
+      const again = await load(sql, t, slice, exec!.id)
       const [{ count }] = (await sql`select count(*)::int as count from ventas`) as unknown as [{ count: number }]
       duplicatesCheck =
-        `first pass loaded ${loaded}/${total}; re-load of 5000 → loaded ${again.loaded}, duplicates ${again.duplicates}; ` +
+        `first pass loaded ${loaded}/${total}; re-load of ${slice.length} → loaded ${again.loaded}, duplicates ${again.duplicates}; ` +
         `table has ${count} rows` +
-        (loaded === total && again.loaded === 0 && again.duplicates === 5000 && count === total
+        (loaded === total && again.loaded === 0 && again.duplicates === slice.length && count === total
           ? ' — exact'
           : ' — MISMATCH')
     }

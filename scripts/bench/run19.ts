@@ -1,13 +1,8 @@
-// Benchmark (ii): a 19-store, ~12.5k-line ventas run against the KLK simulator, through the real
-// runEtl (HTTP extraction, transform, load, tracker), with ETL_CONCURRENCY=4 and =1.
-import { spawn } from 'node:child_process'
-import path from 'node:path'
-import { createInterface } from 'node:readline'
-import pino from 'pino'
-import { parseRunnerConfig } from '../../runner/src/config.ts'
-import { connect } from '../../runner/src/db.ts'
-import { runEtl } from '../../runner/src/etl/run-etl.ts'
+// Benchmark (ii): a 19-store, ~12.5k-line ventas run against the KLK simulator at loopback speed
+// (DESIGN §10: ≤ 2 s wall), through the real runEtl, with ETL_CONCURRENCY=4 and =1.
 import { salesFor } from '../../test/fakes/sales-data.ts'
+import { runVentasOnce } from './etl-once.ts'
+import { insertStores, startFleetProcess } from './fleet-process.ts'
 import { createThrowawayDb } from './throwaway-db.ts'
 
 export type RunMeasure = {
@@ -22,22 +17,6 @@ export type RunMeasure = {
 const TOKEN = 'bench-klk-token'
 const DESDE = new Date('2026-11-02T04:00:00Z')
 
-async function startStores(count: number) {
-  const child = spawn(process.execPath, [path.join(import.meta.dirname, 'klk-child.ts'), String(count), TOKEN], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
-  const first = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`KLK stand-ins exited with ${code}`)))
-    createInterface({ input: child.stdout! }).once('line', resolve)
-  })
-  const stores = JSON.parse(first) as { tiendaId: string; port: number }[]
-  const stop = () => {
-    child.stdin!.end()
-    setTimeout(() => child.kill('SIGKILL'), 2000).unref()
-  }
-  return { stores, stop }
-}
-
 /** The window (from DESDE) whose lines over all stores come closest to `target` from above. */
 function windowFor(tiendaIds: string[], target: number): Date {
   let minutes = 60
@@ -50,44 +29,32 @@ function windowFor(tiendaIds: string[], target: number): Date {
 export async function benchRun19(opts: {
   stores: number
   lines: number
+  addressBase?: string
 }): Promise<{ lines: number; runs: RunMeasure[] }> {
-  const { stores, stop } = await startStores(opts.stores)
+  const fleet = await startFleetProcess({ count: opts.stores, token: TOKEN, addressBase: opts.addressBase })
   const db = await createThrowawayDb('run19')
   try {
-    for (const s of stores) {
-      await db.sql`insert into tiendas (id, nombre, source_system, host, port)
-        values (${s.tiendaId}, ${s.tiendaId.toUpperCase()}, 'klk', '127.0.0.1', ${s.port})`
-    }
-    const tiendaIds = stores.map((s) => s.tiendaId)
+    await insertStores(db.sql, fleet.stores)
+    const tiendaIds = fleet.stores.map((s) => s.tiendaId)
     const hasta = windowFor(tiendaIds, opts.lines)
     const lines = tiendaIds.reduce((a, t) => a + salesFor(t, DESDE, hasta).length, 0)
-    const logger = pino({ level: 'silent' })
-    const run = async (concurrency: number, ids: string[]) => {
-      const config = parseRunnerConfig({
-        DATABASE_URL: db.url,
-        KLK_API_TOKEN: TOKEN,
-        ETL_CONCURRENCY: String(concurrency),
-        LOG_LEVEL: 'silent',
+    const run = async (concurrency: number, ids: string[]): Promise<RunMeasure> => {
+      await db.sql`truncate ventas`
+      const r = await runVentasOnce({
+        databaseUrl: db.url,
+        concurrency,
+        tiendaIds: ids,
+        desde: DESDE,
+        hasta,
+        env: { KLK_API_TOKEN: TOKEN },
       })
-      const sql = connect(db.url, { max: concurrency + 4, applicationName: 'fluxion-bench' })
-      try {
-        await sql`truncate ventas`
-        const t0 = performance.now()
-        const row = await runEtl(
-          { db: sql, config, logger },
-          { etlName: 'ventas', tiendaIds: ids, desde: DESDE, hasta, triggeredBy: 'cli', etlType: 'manual' },
-        )
-        const wall = (performance.now() - t0) / 1000
-        return {
-          etl_concurrency: concurrency,
-          wall_seconds: Math.round(wall * 1000) / 1000,
-          status: row.status,
-          stores: ids.length,
-          records_loaded: row.records_loaded,
-          execution_id: row.id,
-        }
-      } finally {
-        await sql.end({ timeout: 5 })
+      return {
+        etl_concurrency: concurrency,
+        wall_seconds: r.wall_seconds,
+        status: r.status,
+        stores: r.stores,
+        records_loaded: r.records_loaded,
+        execution_id: r.id,
       }
     }
     // Warm-up (JIT, connections, the stand-ins' first requests); not reported.
@@ -95,7 +62,7 @@ export async function benchRun19(opts: {
     const runs = [await run(4, tiendaIds), await run(1, tiendaIds)]
     return { lines, runs }
   } finally {
-    stop()
+    fleet.stop()
     await db.drop()
   }
 }

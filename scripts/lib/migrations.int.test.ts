@@ -38,6 +38,7 @@ describe('migrations', () => {
     expect(await sql`select version from pgboss.version`).toEqual([{ version: PGBOSS_SCHEMA_VERSION }])
     expect(await sql`select name, policy from pgboss.queue order by name`).toEqual([
       { name: 'etl-inventario', policy: 'singleton' },
+      { name: 'etl-tienda', policy: 'standard' },
       { name: 'etl-ventas', policy: 'singleton' },
     ])
   })

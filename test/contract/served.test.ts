@@ -1,12 +1,13 @@
-// The document the history API serves at GET /openapi.json — generated from the zod schemas its
-// routes validate with — is equivalent to openapi.yaml: same paths and methods, parameters
-// (with bounds), request bodies, responses (status codes, media types, headers) and schemas.
+// GET /openapi.json serves openapi.yaml itself, and the routes implement exactly it: the document
+// generated from the zod schemas the routes validate with (app.document()) is equivalent to
+// openapi.yaml — same paths and methods, parameters (with bounds), request bodies, responses
+// (status codes, media types, headers) and schemas.
 //
 // Both documents are normalised before a deep comparison. What normalisation removes or
 // rewrites is representation, not meaning:
-// - prose and samples (description, summary, example(s), title) — the served document keeps
-//   shorter texts than the hand-written contract;
-// - `$ref`s are resolved: the served document names its components differently in places
+// - prose and samples (description, summary, example(s), title) — the generated document keeps
+//   shorter texts than the hand-written contract; response `links` are not compared either;
+// - `$ref`s are resolved: the generated document names its components differently in places
 //   (e.g. inline header schemas), the schemas they lead to are compared;
 // - `discriminator` (an annotation in OAS 3.1; zod's discriminated union adds it, the contract
 //   relies on `const` event names), `enum: [x]` ≡ `const: x`, `additionalProperties: {}` ≡ `true`,
@@ -123,7 +124,7 @@ const operationsOf = (doc: Json) =>
       .map(([method, op]) => ({ key: `${method.toUpperCase()} ${path}`, path, op: op as Json })),
   )
 
-describe('GET /openapi.json', () => {
+describe('GET /openapi.json and the routes', () => {
   const app = buildApp({
     // Never connected: building the app and serving the document touch no database.
     db: postgres('postgres://nobody@127.0.0.1:1/none', { max: 1 }),
@@ -138,8 +139,28 @@ describe('GET /openapi.json', () => {
     expect(await res.json()).toMatchObject({ openapi: '3.1.0', info: { title: 'Fluxion ETL execution history' } })
   })
 
-  it('serves every operation of openapi.yaml, and nothing else', async () => {
-    const served = (await (await app.request('/openapi.json')).json()) as Json
+  it('is openapi.yaml itself, with `servers` naming where it was served', async () => {
+    for (const origin of ['http://localhost', 'https://etl.fluxion.example:8443']) {
+      const served = (await (await app.request(`${origin}/openapi.json`)).json()) as Json
+      const { servers, ...rest } = served
+      const { servers: _, ...written } = spec
+      expect(rest).toEqual(written)
+      expect(servers).toEqual([{ url: origin, description: expect.any(String) }])
+    }
+    // Behind a reverse proxy, the address the client used.
+    const proxied = (await (
+      await app.request('http://10.0.0.5:8787/openapi.json', {
+        headers: { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'etl.fluxion.example' },
+      })
+    ).json()) as Json
+    expect(proxied.servers).toEqual([{ url: 'https://etl.fluxion.example', description: expect.any(String) }])
+    // Nothing is lost on the way: every description and example of the contract is there.
+    const text = await (await app.request('/openapi.json')).text()
+    expect(text.length).toBeGreaterThan(JSON.stringify(spec).length - 200)
+  })
+
+  it('the routes implement every operation of openapi.yaml, and nothing else', async () => {
+    const served = app.document()
     const contractPaths = Object.keys(spec.paths as Json)
     const servedPaths = Object.keys(served.paths as Json)
     expect(servedPaths.filter((p) => !contractPaths.includes(p))).toEqual([])
@@ -153,8 +174,8 @@ describe('GET /openapi.json', () => {
     expect(servedOps).toEqual(contractOps)
   })
 
-  it('declares the same parameters, bodies, responses, headers and schemas for each operation', async () => {
-    const served = (await (await app.request('/openapi.json')).json()) as Json
+  it('the routes declare the same parameters, bodies, responses, headers and schemas for each operation', async () => {
+    const served = app.document()
     const contract = new Map(operationsOf(spec).map((o) => [o.key, o.op]))
     const mismatched = operationsOf(served).filter(
       ({ key, op }) => !isDeepStrictEqual(normaliseOperation(served, op), normaliseOperation(spec, contract.get(key)!)),
@@ -165,8 +186,8 @@ describe('GET /openapi.json', () => {
     expect(mismatched.map((m) => m.key)).toEqual([])
   })
 
-  it('has the contract’s security scheme', async () => {
-    const served = (await (await app.request('/openapi.json')).json()) as Json
+  it('the routes use the contract’s security scheme', async () => {
+    const served = app.document()
     const pick = (doc: Json) => {
       const { type, scheme, bearerFormat } = ((doc.components as Json).securitySchemes as Json).bearerAuth as Json
       return { type, scheme, bearerFormat, security: doc.security }

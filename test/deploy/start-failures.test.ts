@@ -28,7 +28,7 @@ async function takenPort(): Promise<number> {
 }
 
 /** Free ports for the variables a case does not break, held so nothing else takes them. */
-async function freePorts(): Promise<Record<string, string>> {
+async function heldPorts(): Promise<Record<string, string>> {
   const out: Record<string, string> = {}
   for (const name of ['EMBEDDED_PG_PORT', 'HISTORY_API_PORT', 'ADMIN_PORT']) {
     const p = await reservePort()
@@ -67,21 +67,21 @@ afterAll(async () => {
 describe.concurrent('npm start stops with one line', () => {
   test.for(['EMBEDDED_PG_PORT', 'HISTORY_API_PORT', 'ADMIN_PORT'])('%s taken', async (variable) => {
     const port = await takenPort()
-    const start = npm('npm start', ['start'], cleanEnv({ ...(await freePorts()), [variable]: String(port) }), shared)
+    const start = npm('npm start', ['start'], cleanEnv({ ...(await heldPorts()), [variable]: String(port) }), shared)
     expect(await oneLineFailure(start, 'npm start:')).toBe(
       `npm start: port ${port} is taken: set ${variable} to a free port`,
     )
   })
 
   test('an unknown flag is named, with the usage', async () => {
-    const start = npm('npm start', ['start', '--', '--bogus'], cleanEnv(await freePorts()), shared)
+    const start = npm('npm start', ['start', '--', '--bogus'], cleanEnv(await heldPorts()), shared)
     expect(await oneLineFailure(start, 'npm start:')).toMatch(/^npm start: Unknown option '--bogus'/)
     expect(start.output()).toContain('usage: npm start')
   })
 
   test('a DATABASE_URL nobody answers', async () => {
     const url = `postgres://fluxion:secreto@127.0.0.1:${await refusingPort()}/fluxion`
-    const start = npm('npm start', ['start'], cleanEnv({ ...(await freePorts()), DATABASE_URL: url }), shared)
+    const start = npm('npm start', ['start'], cleanEnv({ ...(await heldPorts()), DATABASE_URL: url }), shared)
     const line = await oneLineFailure(start, 'npm start:')
     expect(line).toMatch(
       /^npm start: cannot migrate postgres:\/\/fluxion:\*\*\*@127\.0\.0\.1:\d+\/fluxion: .*ECONNREFUSED/,
@@ -92,7 +92,7 @@ describe.concurrent('npm start stops with one line', () => {
   test('.data/ that cannot be created', async () => {
     const dir = await copyRepo(path.join(tmp, 'no-data-dir'))
     writeFileSync(path.join(dir, '.data'), 'a file where the directory should be\n')
-    const start = npm('npm start', ['start'], cleanEnv(await freePorts()), dir)
+    const start = npm('npm start', ['start'], cleanEnv(await heldPorts()), dir)
     expect(await oneLineFailure(start, 'npm start:')).toBe(
       `npm start: cannot create ${dir}/.data/logs (ENOTDIR): make ${dir}/.data writable, or start from a copy you own`,
     )
@@ -102,7 +102,7 @@ describe.concurrent('npm start stops with one line', () => {
     const dir = await copyRepo(path.join(tmp, 'full-disk'))
     const data = path.join(dir, '.data')
     await mkdir(data)
-    const env = cleanEnv(await freePorts())
+    const env = cleanEnv(await heldPorts())
     if (process.getuid?.() === 0) {
       // A private mount namespace: the tmpfs exists for this command only and vanishes with it.
       const script = `mount -t tmpfs -o size=1m tmpfs "${data}" && exec npm start`
@@ -130,7 +130,7 @@ describe.concurrent('npm start stops with one line', () => {
     cleanups.push(() => database.drop())
     const taken = await takenPort()
     const base = taken - 5
-    const env = cleanEnv({ ...(await freePorts()), DATABASE_URL: database.url, DEMO_PORT_BASE: String(base) })
+    const env = cleanEnv({ ...(await heldPorts()), DATABASE_URL: database.url, DEMO_PORT_BASE: String(base) })
     const start = npm('npm start -- --demo', ['start', '--', '--demo'], env, shared)
     expect(await oneLineFailure(start, 'npm start:')).toMatch(
       new RegExp(

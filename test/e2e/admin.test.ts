@@ -11,10 +11,12 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { hashPassword } from '../../history-api/src/login/passwords.ts'
 import { type ReservedPort, reservePort } from '../../scripts/lib/reserved-port.ts'
+import type { KlkStore } from '../fakes/klk-simulator.ts'
 import { ensureAdminBuild } from '../helpers/admin-build.ts'
 import { startTestBoss } from '../helpers/api.ts'
 import { launchBrowser } from '../helpers/browser.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts'
+import { addKlkStores, spawnTs, testEnv } from '../helpers/runner-kit.ts'
 
 const ROOT = path.join(import.meta.dirname, '..', '..')
 const EMAIL = 'operador@fluxion.test'
@@ -188,7 +190,7 @@ describe('admin panel in Chromium', () => {
     expect(await ok.textContent()).toContain('Programado')
     const failedText = await tableRow(page, ids.failed).textContent()
     expect(failedText).toContain('Fallido')
-    expect(failedText).toContain('45.2s')
+    expect(failedText).toContain('45,2s')
     expect(failedText).toContain('vpn_timeout')
     expect(failedText).toContain('AWS')
     expect(await tableRow(page, ids.running).textContent()).toContain('Ejecutando')
@@ -209,7 +211,7 @@ describe('admin panel in Chromium', () => {
     expect(await page.evaluate(() => (globalThis as unknown as { sinRecarga?: boolean }).sinRecarga)).toBe(true)
 
     // Filter by estado: the URL carries it, only failed executions remain.
-    await page.getByLabel('Estado').selectOption('failed')
+    await page.getByRole('checkbox', { name: 'Fallido' }).check()
     await page.getByRole('button', { name: 'Filtrar' }).click()
     await page.waitForURL(/estado=failed/)
     await poll(() => page.locator('tbody tr').count()).toBe(1)
@@ -280,5 +282,128 @@ describe('admin panel in Chromium', () => {
 
     expect(errors).toEqual([])
     await page.close()
+  })
+  // Issue 9: a run that fails over the VPN shows which store failed at which address, how.
+  test('the diagnosis of a run through npm run etl: each failed store’s ip:port, row click and Enter, KLK-only inventario, TZ_TIENDAS', async () => {
+    const stores: KlkStore[] = await addKlkStores(database.sql, [
+      { tiendaId: 'tienda_41', host: '127.0.0.41' },
+      { tiendaId: 'tienda_42', host: '127.0.0.42', fault: 'refuse' },
+      { tiendaId: 'tienda_43', host: '127.0.0.43', fault: 'slow_connect' },
+      { tiendaId: 'tienda_44', host: '127.0.0.44', fault: 'http_500' },
+    ])
+    const extra: Service[] = []
+    try {
+      const cli = spawnTs(
+        'runner/src/cli/main.ts',
+        [
+          'ventas',
+          '--tiendas',
+          stores.map((s) => s.tiendaId).join(','),
+          '--desde',
+          '2026-11-02T08:00:00-04:00',
+          '--hasta',
+          '2026-11-02T09:00:00-04:00',
+        ],
+        testEnv(database.url, { SOURCE_CONNECT_TIMEOUT_MS: '1000' }),
+      )
+      expect(await cli.exited, cli.output()).toBe(0)
+      const [run] = await database.sql<{ id: number }[]>`select id from etl_executions order by id desc limit 1`
+
+      const page = await browser!.newPage({ viewport: { width: 1366, height: 900 }, locale: 'es-VE' })
+      const errors: string[] = []
+      page.on('pageerror', (e) => errors.push(e.message))
+      const logIn = async (at: string) => {
+        await page.goto(`${at}/login`)
+        await page.getByLabel('Correo').fill(EMAIL)
+        await page.getByLabel('Contraseña').fill(PASSWORD)
+        await page.getByRole('button', { name: 'Entrar' }).click()
+        await page.waitForURL(`${at}/historial`)
+      }
+      await logIn(base)
+
+      // A click anywhere on the row (not its link) opens the detail; each failed store's address is there.
+      await tableRow(page, run!.id).locator('td').nth(2).click()
+      const dialog = page.getByRole('dialog')
+      await dialog.waitFor()
+      await poll(() => dialog.textContent()).toContain('Detalle por Tienda')
+      const text = (await dialog.textContent()) ?? ''
+      for (const s of stores.slice(1)) expect(text, s.tiendaId).toContain(`${s.host}:${s.port}`)
+      expect(text).toContain('Red')
+      expect(text).toContain('Solicitudes')
+      expect(text).toContain('Insertados/actualizados')
+      await page.screenshot({ path: path.join(SHOTS, 'admin-diagnostico.png'), fullPage: true })
+      await page.keyboard.press('Escape')
+      await poll(() => page.getByRole('dialog').count()).toBe(0)
+
+      // Enter on the focused row opens it too.
+      await tableRow(page, run!.id).focus()
+      await page.keyboard.press('Enter')
+      await page.getByRole('dialog').waitFor()
+      await poll(() => new URL(page.url()).pathname).toBe(`/historial/${run!.id}`)
+      await page.keyboard.press('Escape')
+
+      // Inventario offers only the stores it can read (KLK) and counts only those.
+      const [{ klk }] = (await database.sql`
+        select count(*)::int as klk from tiendas where active and source_system = 'klk'`) as unknown as [
+        { klk: number },
+      ]
+      await page.goto(`${base}/inventario`)
+      await poll(() => page.getByText(`las ${klk} tiendas KLK activas`).count()).toBe(1)
+      expect(await page.getByLabel('CUMANA').count()).toBe(0)
+      expect(await page.getByLabel('PERIFERICO').count()).toBe(1)
+
+      // Dates follow the API's TZ_TIENDAS: the same history through an API configured for Kolkata.
+      const kolkataPorts = [await reservePort(), await reservePort()]
+      ports.push(...kolkataPorts)
+      const [apiPort, adminPort] = kolkataPorts.map((p) => p.port)
+      extra.push(
+        startService('history-api (Asia/Kolkata)', 'history-api/src/main.ts', {
+          DATABASE_URL: database.url,
+          AUTH_JWT_SECRET: 'e2e-secret-long-enough-for-hs256-0123456789abcdef',
+          HISTORY_API_PORT: String(apiPort),
+          HISTORY_API_HOST: '127.0.0.1',
+          TZ_TIENDAS: 'Asia/Kolkata',
+          LOG_LEVEL: 'warn',
+        }),
+      )
+      await waitForHttp(extra[0]!, `http://127.0.0.1:${apiPort}/healthz`)
+      extra.push(
+        startService('admin (Asia/Kolkata)', 'scripts/start-admin.ts', {
+          ADMIN_PORT: String(adminPort),
+          HISTORY_API_URL: `http://127.0.0.1:${apiPort}`,
+        }),
+      )
+      const kolkata = `http://127.0.0.1:${adminPort}`
+      await waitForHttp(extra[1]!, `${kolkata}/login`)
+      // Cookies are per host, not per port: the session (same token secret) carries over.
+      await page.goto(`${kolkata}/historial`)
+      const [ok] = await database.sql<
+        { started_at: Date }[]
+      >`select started_at from etl_executions where id = ${ids.ok}`
+      const p = Object.fromEntries(
+        new Intl.DateTimeFormat('en-US', {
+          timeZone: 'Asia/Kolkata',
+          year: 'numeric',
+          month: '2-digit',
+          day: '2-digit',
+          hour: '2-digit',
+          minute: '2-digit',
+          second: '2-digit',
+          hourCycle: 'h23',
+        })
+          .formatToParts(ok!.started_at)
+          .map((x) => [x.type, x.value]),
+      )
+      await poll(() => tableRow(page, ids.ok).textContent()).toContain(
+        `${p.day}/${p.month}/${p.year} ${p.hour}:${p.minute}:${p.second}`,
+      )
+      await page.goto(`${kolkata}/ventas`)
+      await poll(() => page.getByText('Hora de las tiendas (Asia/Kolkata)').count()).toBe(1)
+      expect(errors).toEqual([])
+      await page.close()
+    } finally {
+      for (const service of extra) await stopService(service)
+      await Promise.all(stores.map((s) => s.close()))
+    }
   })
 })

@@ -283,4 +283,12 @@ describe.concurrent('payload faults', () => {
     const stock = (await klk.getJson(`${s.url}/api/v1/inventario`)).body.data
     expect(stock[0].costo).toBeLessThan(0)
   })
+
+  test('empty → 200 with no items, for ventas and inventario alike', async ({ expect, klk }) => {
+    const s = await klk.store('empty')
+    const empty = { tienda_id: 'tienda_01', page: 1, total_pages: 0, total: 0, data: [] }
+    expect(await klk.getJson(ventasUrl(s))).toEqual({ status: 200, body: expect.objectContaining(empty) })
+    const stock = await klk.getJson(`${s.url}/api/v1/inventario`)
+    expect(stock).toEqual({ status: 200, body: expect.objectContaining(empty) })
+  })
 })

@@ -18,11 +18,16 @@
 // Inventario GET /api/v1/inventario?page=&page_size= → the same envelope, data items
 //           { "codigo_producto", "descripcion", "existencia", "costo" } from inventoryFor(tienda).
 // Anything else → 404 (unknown path) or 405 (not GET), JSON {"error"}.
+//
+// Network model (test/fakes/link.ts): with `link`, every answer waits one RTT (two on a fresh
+// connection) and 200 bodies leave in chunks at the store's bandwidth. Stores can listen on any
+// loopback address (127.0.0.0/8 is all local on Linux), so many stores share one port.
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 import type { Server, ServerResponse } from 'node:http'
 import { createServer } from 'node:http'
 import { reservePort } from '../../scripts/lib/reserved-port.ts'
 import { type Blackhole, blackholeListener } from './blackhole.ts'
+import { createLink, LINK_CHUNK, type Link, type LinkOptions } from './link.ts'
 import { inventoryFor, type SaleLine, type StockItem, salesFor } from './sales-data.ts'
 
 /** Fault → what the store does. Data faults corrupt the first item of every page they serve. */
@@ -42,6 +47,7 @@ export const KLK_FAULTS = {
   out_of_range: 'ventas cantidad negative / inventario costo negative',
   invalid_utf8: 'the bytes 0xC3 0x28 (not UTF-8) inside the first descripcion',
   fail_page_2: 'page 1 is served normally, page 2 and later → 500 (a partial extraction)',
+  empty: '200 with no items at all (total 0): a store that silently sends nothing',
 } as const
 
 export type KlkFault = keyof typeof KLK_FAULTS
@@ -58,6 +64,8 @@ export type KlkStoreOptions = {
   faultDelayMs?: number
   /** For fail_page_2: the first page that fails (default 2), to fail late in a long window. */
   failFromPage?: number
+  /** RTT and bandwidth of the store's VPN link (test/fakes/link.ts). Unset: loopback speed. */
+  link?: LinkOptions
 }
 
 export type KlkStore = {
@@ -79,6 +87,7 @@ type Reply = { status: number; body: unknown }
 
 export async function startKlkStore(options: KlkStoreOptions): Promise<KlkStore> {
   const { tiendaId, token, invoicesPerHour = 60, faultDelayMs, failFromPage = 2 } = options
+  const link = createLink(options.link)
   const host = options.host ?? '127.0.0.1'
   // The store's port is held from start to close (reserved-port.ts): a fault switch closes one
   // listener and binds the next, and nothing else on the machine may take the port in between.
@@ -114,11 +123,12 @@ export async function startKlkStore(options: KlkStoreOptions): Promise<KlkStore>
     if (url.pathname === '/api/v1/ventas') {
       const window = parseWindow(url.searchParams)
       if (typeof window === 'string') return error(400, window)
-      const lines = salesFor(tiendaId, window.desde, window.hasta, invoicesPerHour)
+      const lines = fault === 'empty' ? [] : salesFor(tiendaId, window.desde, window.hasta, invoicesPerHour)
       return { status: 200, body: envelope(tiendaId, paging, lines, corruptSale) }
     }
     if (url.pathname === '/api/v1/inventario') {
-      return { status: 200, body: envelope(tiendaId, paging, inventoryFor(tiendaId), corruptStock) }
+      const items = fault === 'empty' ? [] : inventoryFor(tiendaId)
+      return { status: 200, body: envelope(tiendaId, paging, items, corruptStock) }
     }
     return error(404, `no route ${url.pathname}`)
   }
@@ -134,7 +144,11 @@ export async function startKlkStore(options: KlkStoreOptions): Promise<KlkStore>
     if (fault === 'out_of_range') item.costo = -Math.abs(Number(item.costo))
   }
 
-  const send = (res: ServerResponse, reply: Reply) => {
+  const send = async (res: ServerResponse, reply: Reply, connection: object) => {
+    if (link.active) {
+      await link.rtt(connection)
+      if (res.destroyed) return
+    }
     const body = encode(reply.body, fault)
     const headers: Record<string, string | number> = {
       'content-type': 'application/json; charset=utf-8',
@@ -157,6 +171,7 @@ export async function startKlkStore(options: KlkStoreOptions): Promise<KlkStore>
       res.writeHead(reply.status, { ...headers, 'content-length': cut.length }).end(cut)
       return
     }
+    if (link.bytesPerSecond > 0) return paced(res.writeHead(reply.status, headers), body, link)
     res.writeHead(reply.status, headers).end(body)
   }
 
@@ -169,7 +184,11 @@ export async function startKlkStore(options: KlkStoreOptions): Promise<KlkStore>
         return
       }
       req.resume()
-      req.on('end', () => send(res, handle(req.headers.authorization, req.method ?? 'GET', req.url ?? '/')))
+      req.on('end', () => {
+        const reply = handle(req.headers.authorization, req.method ?? 'GET', req.url ?? '/')
+        // A paced answer outlives this handler: a failure while writing it ends the connection.
+        send(res, reply, req.socket).catch((error: Error) => res.destroy(error))
+      })
     })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -260,6 +279,25 @@ export async function startKlkStores(stores: KlkStoreOptions[]): Promise<KlkStor
 }
 
 const error = (status: number, message: string): Reply => ({ status, body: { error: message } })
+
+/** The body in chunks at the link's rate; stops quietly when the client (or close()) cuts the socket. */
+async function paced(res: ServerResponse, body: Buffer, link: Link) {
+  for (let at = 0; at < body.length; at += LINK_CHUNK) {
+    const chunk = body.subarray(at, at + LINK_CHUNK)
+    await link.transmit(chunk.length)
+    if (res.destroyed) return
+    if (!res.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const go = () => {
+          res.off('drain', go).off('close', go)
+          resolve()
+        }
+        res.on('drain', go).on('close', go)
+      })
+    }
+  }
+  if (!res.destroyed) res.end()
+}
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i
 

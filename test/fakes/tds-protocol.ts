@@ -74,11 +74,14 @@ export class MessageWriter {
   #buffered: Buffer[] = []
   #bufferedBytes = 0
   #packetId = 1
+  #pace: ((bytes: number) => Promise<void>) | undefined
   packetsSent = 0
 
-  constructor(socket: Socket, packetSize: number) {
+  /** `pace` (a link's transmit) is awaited before each full packet leaves: the store's bandwidth. */
+  constructor(socket: Socket, packetSize: number, pace?: (bytes: number) => Promise<void>) {
     this.#socket = socket
     this.#packetSize = packetSize
+    this.#pace = pace
   }
 
   /** Appends a token; resolves once the socket can take more (backpressure). */
@@ -89,8 +92,11 @@ export class MessageWriter {
     // Strictly greater: the final packet must never be empty, it carries EOM.
     if (this.#bufferedBytes <= room) return
     let data = Buffer.concat(this.#buffered)
+    this.#buffered = []
+    this.#bufferedBytes = 0
     let flushed = true
     while (data.length > room) {
+      if (this.#pace) await this.#pace(this.#packetSize)
       flushed = this.#send(data.subarray(0, room), false)
       data = data.subarray(room)
     }
@@ -109,6 +115,8 @@ export class MessageWriter {
 
   end(): void {
     assert(this.#bufferedBytes > 0, 'a TDS message needs at least one token')
+    // The last packet is not waited for, but it books the link: the next message waits for it.
+    if (this.#pace) void this.#pace(this.#bufferedBytes + HEADER)
     this.#send(Buffer.concat(this.#buffered), true)
     this.#buffered = []
     this.#bufferedBytes = 0

@@ -232,6 +232,14 @@ describe('faults', () => {
     expect((await tds.ventas(p)).recordset.length).toBeGreaterThan(0)
   })
 
+  test('empty → the query succeeds with no rows', async ({ tds }) => {
+    const s = await tds.store('empty')
+    const p = await tds.pool(s).connect()
+    expect((await tds.ventas(p)).recordset).toEqual([])
+    await s.setFault(null)
+    expect((await tds.ventas(p)).recordset.length).toBeGreaterThan(0)
+  })
+
   test('drop_mid_rowset → RequestError ECONNRESET "socket hang up" after some rows', async ({ tds }) => {
     const s = await tds.store('drop_mid_rowset')
     const p = await tds.pool(s).connect()

@@ -25,8 +25,13 @@
 // - sql_error: the query gets error 208 "Invalid object name 'dbo.ventas_detalle'."
 // - stall_query: the query is never answered (until the client's ATTENTION)
 // - drop_mid_rowset: COLMETADATA and a few packets of rows, then the socket is destroyed
+// - empty: the query gets an empty rowset (a store that silently sends nothing)
+//
+// Network model (test/fakes/link.ts): with `link`, every answer to a client message waits one RTT
+// (the first on a connection two: the handshake) and rowset packets leave at the store's bandwidth.
 import { createServer, type Server, type Socket } from 'node:net'
 import { reservePort } from '../../scripts/lib/reserved-port.ts'
+import { createLink, type Link, type LinkOptions } from './link.ts'
 import { salesFor } from './sales-data.ts'
 import {
   type Column,
@@ -50,7 +55,14 @@ import {
   row,
 } from './tds-protocol.ts'
 
-export type TdsFault = 'refuse' | 'silent_prelogin' | 'login_failed' | 'sql_error' | 'stall_query' | 'drop_mid_rowset'
+export type TdsFault =
+  | 'refuse'
+  | 'silent_prelogin'
+  | 'login_failed'
+  | 'sql_error'
+  | 'stall_query'
+  | 'drop_mid_rowset'
+  | 'empty'
 
 export type StellarStoreOptions = {
   tiendaId: string
@@ -59,6 +71,8 @@ export type StellarStoreOptions = {
   port?: number
   fault?: TdsFault | null
   invoicesPerHour?: number
+  /** RTT and bandwidth of the store's VPN link. Unset: loopback speed. */
+  link?: LinkOptions
 }
 
 /** A statement the store received, so tests can check the runner sends parameters, not text. */
@@ -70,6 +84,11 @@ export type StellarStore = {
   readonly port: number
   readonly fault: TdsFault | null
   readonly queries: readonly ReceivedQuery[]
+  /** Bytes the store has written to its clients, over all connections so far. */
+  readonly bytesSent: number
+  /** Connections accepted and client messages handled (each answer is one round trip). */
+  readonly connections: number
+  readonly roundTrips: number
   setFault(fault: TdsFault | null): Promise<void>
   close(): Promise<void>
 }
@@ -99,13 +118,20 @@ export async function startStellarStore(options: StellarStoreOptions): Promise<S
   let server: Server | null = null
   const sockets = new Set<Socket>()
   const queries: ReceivedQuery[] = []
+  const link = createLink(options.link)
+  let closedBytes = 0
+  const counters = { connections: 0, roundTrips: 0 }
 
   const listen = () =>
     new Promise<void>((resolve, reject) => {
       const s = createServer((socket) => {
         sockets.add(socket)
-        socket.on('close', () => sockets.delete(socket))
-        serveConnection(socket, { tiendaId, invoicesPerHour, fault: () => fault, queries })
+        counters.connections++
+        socket.on('close', () => {
+          sockets.delete(socket)
+          closedBytes += socket.bytesWritten
+        })
+        serveConnection(socket, { tiendaId, invoicesPerHour, fault: () => fault, queries, link, counters })
       })
       s.once('error', reject)
       s.listen(port, host, () => {
@@ -138,6 +164,17 @@ export async function startStellarStore(options: StellarStoreOptions): Promise<S
       return fault
     },
     queries,
+    get connections() {
+      return counters.connections
+    },
+    get roundTrips() {
+      return counters.roundTrips
+    },
+    get bytesSent() {
+      let open = 0
+      for (const socket of sockets) open += socket.bytesWritten
+      return closedBytes + open
+    },
     async setFault(next) {
       fault = next ?? null
       if (fault === 'refuse' && server) await stopListening()
@@ -188,6 +225,8 @@ type ConnectionContext = {
   invoicesPerHour: number | undefined
   fault: () => TdsFault | null
   queries: ReceivedQuery[]
+  link: Link
+  counters: { roundTrips: number }
 }
 
 function serveConnection(socket: Socket, ctx: ConnectionContext) {
@@ -237,6 +276,8 @@ function serveConnection(socket: Socket, ctx: ConnectionContext) {
   }
 
   async function handle(type: number, payload: Buffer): Promise<void> {
+    ctx.counters.roundTrips++
+    if (ctx.link.active) await ctx.link.rtt(socket)
     switch (type) {
       case PacketType.prelogin:
         if (ctx.fault() === 'silent_prelogin') return
@@ -341,8 +382,8 @@ function serveConnection(socket: Socket, ctx: ConnectionContext) {
       )
     }
 
-    const writer = new MessageWriter(socket, packetSize)
-    const rows = salesByHour(ctx.tiendaId, desde, hasta, ctx.invoicesPerHour)
+    const writer = new MessageWriter(socket, packetSize, ctx.link.bytesPerSecond > 0 ? ctx.link.transmit : undefined)
+    const rows = fault === 'empty' ? [] : salesByHour(ctx.tiendaId, desde, hasta, ctx.invoicesPerHour)
     const packetsBeforeDrop = fault === 'drop_mid_rowset' ? PACKETS_BEFORE_DROP : Number.POSITIVE_INFINITY
     await writer.write(colMetadata(STELLAR_COLUMNS))
     let sent = 0

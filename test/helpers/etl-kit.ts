@@ -4,7 +4,7 @@ import pino from 'pino'
 import type { Sql } from 'postgres'
 import { expect } from 'vitest'
 import { parseRunnerConfig, type RunnerConfig } from '../../runner/src/config.ts'
-import { type RunEtlDeps, type RunEtlRequest, runEtl } from '../../runner/src/etl/run-etl.ts'
+import { type FreshRunRequest, type RunEtlDeps, runEtl } from '../../runner/src/etl/run-etl.ts'
 import { refusingPort } from '../../scripts/lib/reserved-port.ts'
 import { type KlkStore, type KlkStoreOptions, startKlkStore } from '../fakes/klk-simulator.ts'
 
@@ -63,17 +63,21 @@ export function runVentas(
   db: Sql,
   config: RunnerConfig,
   tiendaIds: string[],
-  extra: Partial<RunEtlRequest> = {},
+  extra: Partial<FreshRunRequest> | { executionId: number } = {},
   deps: Partial<RunEtlDeps> = {},
 ) {
-  return runEtl(etlDeps(db, config, deps).deps, {
-    etlName: 'ventas',
-    tiendaIds,
-    ...WINDOW,
-    triggeredBy: 'cli',
-    etlType: 'manual',
-    ...extra,
-  })
+  const request =
+    'executionId' in extra && extra.executionId !== undefined
+      ? { executionId: extra.executionId }
+      : {
+          etlName: 'ventas' as const,
+          tiendaIds,
+          ...WINDOW,
+          triggeredBy: 'cli' as const,
+          etlType: 'manual' as const,
+          ...extra,
+        }
+  return runEtl(etlDeps(db, config, deps).deps, request)
 }
 
 /** The stored execution and detail rows carry the same classified error. */

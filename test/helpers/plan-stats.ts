@@ -19,14 +19,25 @@ export async function planNumbers(db: Sql, now: Date, dias: number, etl: string 
     GROUP BY error_phase, error_category
     ORDER BY cantidad DESC`
   // §6.2 "Distribución por origen" (its totals add up to the window's)
-  const origen = await db<{ triggered_by: string; total: number; exitosas: number; fallidas: number }[]>`
+  const origen = await db<
+    { triggered_by: string; total: number; exitosas: number; fallidas: number; duracion_promedio: number | null }[]
+  >`
     SELECT triggered_by, COUNT(*)::int as total,
       COUNT(*) FILTER (WHERE status = 'success')::int as exitosas,
       COUNT(*) FILTER (WHERE status = 'failed')::int as fallidas,
-      ROUND(AVG(duration_seconds)::numeric, 2) as duracion_promedio
+      ROUND(AVG(duration_seconds)::numeric, 2)::float8 as duracion_promedio
     FROM etl_executions
     WHERE started_at >= ${since} AND ${finished} ${etlFilter}
     GROUP BY triggered_by`
+  // §6.2 "Tiempo promedio por fase" (one ETL when filtered; both together otherwise, so no GROUP BY)
+  const [fases] = await db<{ avg_extract: number | null; avg_transform: number | null; avg_load: number | null }[]>`
+    SELECT
+      ROUND(AVG(extract_duration_seconds)::numeric, 2)::float8 as avg_extract,
+      ROUND(AVG(transform_duration_seconds)::numeric, 2)::float8 as avg_transform,
+      ROUND(AVG(load_duration_seconds)::numeric, 2)::float8 as avg_load
+    FROM etl_executions
+    WHERE started_at >= ${since}
+      AND status = 'success' ${etlFilter}`
   // §6.2 "Tiendas con más fallos" (+ tienda_id as the tie-break DESIGN §12 adds)
   const tiendas = await db`
     SELECT tienda_id, tienda_nombre, COUNT(*)::int as total_intentos,
@@ -93,5 +104,15 @@ export async function planNumbers(db: Sql, now: Date, dias: number, etl: string 
     etl_name: etl,
     tendencia_diaria: [...tendencia],
     mapa_fallos: [...mapa],
+    tiempo_promedio_por_fase: { extract: fases!.avg_extract, transform: fases!.avg_transform, load: fases!.avg_load },
+    distribucion_por_origen: [...origen]
+      .sort((a, b) => b.total - a.total || a.triggered_by.localeCompare(b.triggered_by))
+      .map((o) => ({
+        triggered_by: o.triggered_by,
+        total_ejecuciones: o.total,
+        exitosas: o.exitosas,
+        fallidas: o.fallidas,
+        duracion_promedio: o.duracion_promedio,
+      })),
   }
 }

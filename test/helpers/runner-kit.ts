@@ -1,12 +1,12 @@
 // What the runner's reliability and CLI tests share: KLK stand-in stores registered in `tiendas`,
-// a runner configuration for a test database, the real runner/CLI as child processes, and the
-// history API's way of queueing a manual run (execution row + pg-boss job in one transaction).
+// a runner configuration for a test database, the real runner/CLI as child processes, and queueing a
+// run through the history API's own queueRun (execution row + pg-boss job in one transaction).
 import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
 import type { PgBoss } from 'pg-boss'
 import type { Sql } from 'postgres'
+import { queueRun, writeQueuedRun } from '../../history-api/src/runs/queue-run.ts'
 import { parseRunnerConfig, type RunnerConfig } from '../../runner/src/config.ts'
-import { QUEUES } from '../../runner/src/jobs/boss.ts'
 import { type KlkStore, type KlkStoreOptions, startKlkStores } from '../fakes/klk-simulator.ts'
 
 export const ROOT = path.join(import.meta.dirname, '..', '..')
@@ -51,38 +51,30 @@ export type ManualRun = {
   recoveredGapId?: number
 }
 
-/** What POST /api/etl/run does: the queued row and its job commit together or not at all. */
+/** Queues a run the way POST /api/etl/run and gap recovery do: the API's own queueRun, one transaction. */
 export async function queueManualRun(
   db: Sql,
   boss: PgBoss,
   run: ManualRun,
+  opts: { overlapping?: boolean } = {},
 ): Promise<{ executionId: number; jobId: string }> {
-  return db.begin(async (tx) => {
-    const triggeredBy = run.triggeredBy ?? 'fluxion_admin'
-    const [row] = await tx<{ id: number }[]>`
-      insert into etl_executions (etl_name, etl_type, status, started_at, fecha_desde, fecha_hasta, triggered_by,
-        tienda_ids, tiendas_count, is_recovery, recovered_gap_id)
-      values (${run.etlName}, ${triggeredBy === 'recovery' ? 'recovery' : 'manual'}, 'queued', null,
-        ${run.desde ?? null}, ${run.hasta ?? null}, ${triggeredBy}, ${run.tiendaIds}, ${run.tiendaIds.length},
-        ${triggeredBy === 'recovery'}, ${run.recoveredGapId ?? null})
-      returning id`
-    const payload = {
-      execution_id: row!.id,
-      etl_name: run.etlName,
-      tienda_ids: run.tiendaIds,
-      fecha_inicio: run.desde?.toISOString() ?? null,
-      fecha_fin: run.hasta?.toISOString() ?? null,
-      triggered_by: triggeredBy,
-      ...(run.recoveredGapId ? { recovered_gap_id: run.recoveredGapId } : {}),
-    }
-    // pg-boss runs its insert on our transaction through this adapter (pitfall 9: `db` option).
-    const adapter = {
-      executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.unsafe(text, values as never[]) }),
-    }
-    const jobId = await boss.send(QUEUES[run.etlName], payload, { db: adapter })
-    if (!jobId) throw new Error('pg-boss refused the job')
-    return { executionId: row!.id, jobId }
-  })
+  const tiendas = await db<{ id: string; source_system: string }[]>`
+    select id, source_system from tiendas where id = any(${run.tiendaIds}::text[]) order by array_position(${run.tiendaIds}::text[], id)`
+  const triggeredBy = run.triggeredBy ?? 'fluxion_admin'
+  const queue = opts.overlapping ? writeQueuedRun : queueRun
+  const executionId = await db.begin((tx) =>
+    queue(tx, boss, {
+      etlName: run.etlName,
+      etlType: triggeredBy === 'recovery' || run.recoveredGapId ? 'recovery' : 'manual',
+      triggeredBy,
+      tiendas,
+      desde: run.desde ?? null,
+      hasta: run.hasta ?? null,
+      recoveredGapId: run.recoveredGapId,
+    }),
+  )
+  const [row] = await db<{ job_id: string }[]>`select job_id::text from etl_executions where id = ${executionId}`
+  return { executionId, jobId: row!.job_id }
 }
 
 export type Child = {

@@ -1,6 +1,6 @@
 // A deterministic history for the statistics tests: ~1,000 executions over the last 100 days
 // (denser in the last two, so a rolling window's edge cuts through hours and days), every
-// status, stores failing with assorted categories, some durations missing.
+// status and origin, stores failing with assorted categories, some (phase) durations missing.
 import type { Sql } from 'postgres'
 
 const CATEGORIES = [
@@ -49,6 +49,10 @@ export async function seedStatsDataset(db: Sql, now: Date, seed = 42) {
     starts.push(now.getTime() - d * 86_400_000 + 180_000, now.getTime() - d * 86_400_000 - 180_000)
   }
 
+  // Phase durations from their own sequence, so the rest of the dataset stays as it was.
+  const phaseRand = prng(seed + 1)
+  const phase = (status: string) =>
+    status === 'running' || phaseRand() < 0.1 ? null : Math.round(phaseRand() * 6_000) / 100
   const executions = starts.map((t, i) => {
     const r = rand()
     const status = i % 97 === 0 ? 'running' : r < 0.7 ? 'success' : r < 0.88 ? 'partial' : 'failed'
@@ -65,6 +69,9 @@ export async function seedStatsDataset(db: Sql, now: Date, seed = 42) {
         started_at: new Date(t),
         finished_at: status === 'running' ? null : new Date(t + 30_000),
         duration_seconds: status === 'running' || rand() < 0.05 ? null : Math.round(rand() * 12_000) / 100,
+        extract_duration_seconds: phase(status),
+        transform_duration_seconds: phase(status),
+        load_duration_seconds: phase(status),
         triggered_by: pick(TRIGGERS),
         error_phase: dominant?.[0] ?? null,
         error_category: dominant?.[1] ?? null,

@@ -6,13 +6,15 @@
 import type { PgBoss } from 'pg-boss'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RunnerConfig } from '../../runner/src/config.ts'
 import { QUEUES } from '../../runner/src/jobs/boss.ts'
-import { etlJobHandler } from '../../runner/src/jobs/etl-job.ts'
+import { type Runner, startRunner } from '../../runner/src/runner.ts'
 import type { KlkStore } from '../fakes/klk-simulator.ts'
 import { salesFor } from '../fakes/sales-data.ts'
 import { startTestBoss, type TestApi, testApi } from '../helpers/api.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts'
 import { addStore, fastConfig, runVentas, WINDOW } from '../helpers/etl-kit.ts'
+import { waitFor } from '../helpers/runner-kit.ts'
 
 type Gap = { id: number; tienda_id: string; recovered_at: string | null; recovered_by_execution_id: number | null }
 
@@ -21,6 +23,21 @@ describe('gap recovery, end to end', () => {
   let boss: PgBoss
   let api: TestApi
   let stores: KlkStore[] = []
+  const runners: Runner[] = []
+
+  /** A runner in this process (no cron), working the queues the API sends to. */
+  async function startTestRunner(config: RunnerConfig) {
+    if (runners.length) return
+    runners.push(
+      await startRunner({
+        config,
+        logger: pino({ level: 'silent' }),
+        db: database.sql,
+        bossTiming: { schedule: false },
+        workerId: 'test-runner',
+      }),
+    )
+  }
 
   beforeAll(async () => {
     database = await createTestDatabase()
@@ -28,6 +45,7 @@ describe('gap recovery, end to end', () => {
     api = await testApi({ db: database.sql, boss })
   })
   afterAll(async () => {
+    for (const r of runners) await r.stop('test done')
     await Promise.all(stores.map((s) => s.close()))
     await api?.close()
     await boss?.stop({ graceful: false })
@@ -64,24 +82,17 @@ describe('gap recovery, end to end', () => {
     expect(accepted.body).toMatchObject({ etl_name: 'ventas', tienda_ids: ['tienda_g2'] })
     const recoveryId = (accepted.body as { execution_id: number }).execution_id
 
-    // The runner's handler works the job the API sent, exactly as a runner's worker would.
-    const [job] = await boss.fetch(QUEUES.ventas)
-    expect(job?.data).toMatchObject({ execution_id: recoveryId, triggered_by: 'recovery', recovered_gap_id: failed.id })
-    const handler = etlJobHandler(
-      {
-        db,
-        config,
-        logger: pino({ level: 'silent' }),
-        workerId: 'test-worker',
-        shutdown: new AbortController().signal,
-      },
-      'ventas',
-    )
-    expect(await handler([{ ...job!, signal: new AbortController().signal }])).toEqual({
-      execution_id: recoveryId,
-      status: 'success',
+    // The job the API sent names the execution; a runner works it like any other.
+    const [job] = await db`select data from pgboss.job where name = ${QUEUES.ventas}`
+    expect(job?.data).toEqual({ execution_id: recoveryId })
+    expect(
+      await db`select etl_type, is_recovery, recovered_gap_id from etl_executions where id = ${recoveryId}`,
+    ).toEqual([{ etl_type: 'recovery', is_recovery: true, recovered_gap_id: failed.id }])
+    await startTestRunner(config)
+    await waitFor('the recovery to finish', async () => {
+      const [r] = await db`select status from etl_executions where id = ${recoveryId} and status = 'success'`
+      return r
     })
-    await boss.complete(QUEUES.ventas, job!.id)
 
     const [recovery] = await db`
       select status, etl_type, triggered_by, is_recovery, recovered_gap_id, gaps_recovered, tienda_ids, finished_at,
@@ -116,5 +127,40 @@ describe('gap recovery, end to end', () => {
 
     const again = await api.call('post', `/api/etl/gaps/${failed.id}/recover`)
     expect(again.status).toBe(409)
+  })
+
+  it('a job queued by an older release, with the execution’s fields in its payload, still runs: the row wins', async () => {
+    const db = database.sql
+    const store = await addStore(db, { tiendaId: 'tienda_old' })
+    stores.push(store)
+    const [row] = await db<{ id: number }[]>`
+      insert into etl_executions (etl_name, etl_type, status, fecha_desde, fecha_hasta, triggered_by, tienda_ids,
+        tiendas_count, source_system)
+      values ('ventas', 'manual', 'queued', ${WINDOW.desde}, ${WINDOW.hasta}, 'fluxion_admin', '{tienda_old}', 1, 'klk')
+      returning id`
+    // The payload the API sent before jobs named only the execution (its window deliberately wrong:
+    // the row, not the payload, is what runs).
+    const oldPayload = {
+      execution_id: row!.id,
+      etl_name: 'ventas',
+      tienda_ids: ['tienda_old'],
+      fecha_inicio: '2020-01-01T00:00:00.000Z',
+      fecha_fin: '2020-01-02T00:00:00.000Z',
+      triggered_by: 'fluxion_admin',
+    }
+    const jobId = await boss.send(QUEUES.ventas, oldPayload)
+    await db`update etl_executions set job_id = ${jobId}::uuid where id = ${row!.id}`
+    await startTestRunner(fastConfig(database.url))
+    const job = await waitFor('the old-shaped job to complete', async () => {
+      const [j] = await db`select state, output from pgboss.job where id = ${jobId}::uuid and state = 'completed'`
+      return j
+    })
+    expect(job.output).toEqual({ execution_id: row!.id, status: 'running' })
+    await waitFor('the execution to finish', async () => {
+      const [r] = await db`select status from etl_executions where id = ${row!.id} and status = 'success'`
+      return r
+    })
+    const [loaded] = await db<{ n: number }[]>`select count(*)::int as n from ventas where tienda_id = 'tienda_old'`
+    expect(loaded!.n).toBe(salesFor('tienda_old', WINDOW.desde, WINDOW.hasta).length)
   })
 })

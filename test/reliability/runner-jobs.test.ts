@@ -100,8 +100,18 @@ pgTest(
       const [j] = await r.boss.findJobs(QUEUES.ventas, { id: jobId })
       return j?.state === 'completed' && j
     })
-    expect(job.data).toMatchObject({ execution_id: executionId, triggered_by: 'fluxion_admin' })
-    expect(job.output).toEqual({ execution_id: executionId, status: 'success' })
+    expect(job.data).toEqual({ execution_id: executionId })
+    // The execution job fans the run out (one etl-tienda job per store) and is done; the part closes it.
+    expect(job.output).toEqual({ execution_id: executionId, status: 'running' })
+    const parts = await db`select data, state, output from pgboss.job
+      where name = 'etl-tienda' and data @> ${db.json({ execution_id: executionId })}`
+    expect(parts).toEqual([
+      {
+        data: { execution_id: executionId, tienda_id: 'tienda_01' },
+        state: 'completed',
+        output: { execution_id: executionId, tienda_id: 'tienda_01', status: 'last' },
+      },
+    ])
   },
 )
 
@@ -127,9 +137,9 @@ pgTest(
     const queued = []
     for (let i = 0; i < 6; i++) {
       const tiendaIds = i % 2 ? ids : ids.slice(i % 3, (i % 3) + 2)
-      queued.push(
-        await queueManualRun(db, sender, { etlName: i === 5 ? 'inventario' : 'ventas', tiendaIds, ...window }),
-      )
+      // Overlapping on purpose (the API would answer 409): what keeps them apart here is the runner.
+      const run = { etlName: i === 5 ? ('inventario' as const) : ('ventas' as const), tiendaIds, ...window }
+      queued.push(await queueManualRun(db, sender, run, { overlapping: true }))
     }
     // A CLI run at the same time takes the same per-store locks, outside the queue.
     const config = testConfig(database.url)
@@ -179,27 +189,58 @@ pgTest(
 )
 
 pgTest(
-  'a job whose run cannot be recorded closes its execution, then fails so pg-boss retries it',
+  'a job whose run cannot be recorded leaves its execution queued and fails, so pg-boss retries it; one that can never run is closed',
   async ({ db, database }) => {
-    await db`insert into tiendas (id, nombre, source_system, host, port, active)
-    values ('tienda_09', 'CERRADA', 'klk', '127.0.0.1', 9, false) on conflict (id) do update set active = false`
+    const stores = await addKlkStores(db, [{ tiendaId: 'tienda_09' }])
+    cleanups.push(() => Promise.all(stores.map((s) => s.close())))
     const sender = createBoss(database.url, { schedule: false, supervise: false })
     await sender.start()
     cleanups.push(() => sender.stop({ graceful: false }))
+    // A real error from the server while the run is fanned out (its claim is refused by a trigger).
+    await db`create function refuse_claim() returns trigger language plpgsql as $$
+      begin raise exception 'the database refused the claim' using errcode = '57P03'; end $$`
+    await db`create trigger refuse_claim before update of status on etl_executions
+      for each row when (old.status = 'queued' and new.status = 'running') execute function refuse_claim()`
     const r = await runner(database.url)
-    // runEtl refuses an inactive store before writing anything: the queued row must not stay queued.
-    const { executionId, jobId } = await queueManualRun(db, sender, { etlName: 'inventario', tiendaIds: ['tienda_09'] })
-    const row = await waitFor('the execution to be closed', async () => {
-      const [e] = await db`select * from etl_executions where id = ${executionId} and status = 'failed'`
-      return e
+    const { executionId, jobId } = await queueManualRun(db, sender, {
+      etlName: 'ventas',
+      tiendaIds: ['tienda_09'],
+      ...window,
     })
-    expect(row).toMatchObject({ error_category: 'unknown', triggered_by: 'fluxion_admin' })
-    expect(row.error_message).toMatch(/could record its outcome: cannot run inventario: inactive store\(s\): tienda_09/)
-    expect(row.started_at).toBeInstanceOf(Date)
     const job = await waitFor('pg-boss to schedule a retry', async () => {
-      const [j] = await r.boss.findJobs(QUEUES.inventario, { id: jobId })
+      const [j] = await r.boss.findJobs(QUEUES.ventas, { id: jobId })
       return j?.state === 'retry' && j
     })
     expect(job.retryCount).toBe(0)
+    // Nothing half-written: still queued, no part sent.
+    expect(await db`select status from etl_executions where id = ${executionId}`).toEqual([{ status: 'queued' }])
+    expect(
+      await db`select count(*)::int as n from pgboss.job
+        where name = 'etl-tienda' and data @> ${db.json({ execution_id: executionId })}`,
+    ).toEqual([{ n: 0 }])
+    // The database accepts again: the retry runs it.
+    await db`drop trigger refuse_claim on etl_executions`
+    await db`drop function refuse_claim()`
+    const done = await waitFor(
+      'the retried job to run the execution',
+      async () => {
+        const [e] =
+          await db`select status from etl_executions where id = ${executionId} and status <> 'queued' and status <> 'running'`
+        return e
+      },
+      30_000,
+    )
+    expect(done).toEqual({ status: 'success' })
+
+    // A ventas run queued without a window can never run: closed at once, saying why; not retried.
+    const never = await queueManualRun(db, sender, { etlName: 'ventas', tiendaIds: ['tienda_09'] })
+    const row = await waitFor('the execution to be closed', async () => {
+      const [e] = await db`select * from etl_executions where id = ${never.executionId} and status = 'failed'`
+      return e
+    })
+    expect(row).toMatchObject({ error_category: 'unknown', triggered_by: 'fluxion_admin' })
+    expect(row.error_message).toMatch(/cannot run: a ventas run needs a window/)
+    const [neverJob] = await r.boss.findJobs(QUEUES.ventas, { id: never.jobId })
+    expect(neverJob).toMatchObject({ state: 'completed', retryCount: 0 })
   },
 )

@@ -3,9 +3,25 @@
 // shared; a modified click (new tab) or no JavaScript follows the link to the full page.
 import { pushState } from '$app/navigation'
 
-export function openDetail(event: MouseEvent, id: number) {
-  if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey)
-    return
+export function openDetail(event: MouseEvent | KeyboardEvent, id: number) {
+  const primary = !('button' in event) || event.button === 0
+  if (event.defaultPrevented || !primary || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return
   event.preventDefault()
   void pushState(`/historial/${id}`, { ejecucion: id })
+}
+
+/**
+ * A history row opens its detail (plan §4.1: "click en fila abre modal de detalle"), by click or
+ * by Enter on the focused row. Clicks on the row's own link or button, or on selected text, keep
+ * their own meaning.
+ */
+export function openFromRow(
+  event: MouseEvent | KeyboardEvent,
+  id: number,
+  open: (event: MouseEvent | KeyboardEvent, id: number) => void = openDetail,
+) {
+  if (event instanceof KeyboardEvent && (event.key !== 'Enter' || event.target !== event.currentTarget)) return
+  const target = event.target as Element | null
+  if (event instanceof MouseEvent && (target?.closest('a, button') || window.getSelection()?.toString())) return
+  open(event, id)
 }

@@ -19,7 +19,7 @@ describe('parseFilters', () => {
     expect(parsed.ignored).toEqual([])
     expect(parsed.query).toEqual({
       etl_name: 'ventas',
-      status: 'failed',
+      status: ['failed'],
       fecha_desde: '2026-01-01',
       fecha_hasta: '2026-01-31',
       triggered_by: 'cli',
@@ -29,6 +29,29 @@ describe('parseFilters', () => {
       limit: 25,
       offset: 50,
     })
+  })
+
+  test('several states, an id search and an order', () => {
+    const parsed = parseFilters(
+      new URLSearchParams('estado=failed,partial,failed&ejecucion=123&orden=-duration_seconds'),
+    )
+    expect(parsed.query).toEqual({
+      status: ['failed', 'partial'],
+      id: 123,
+      sort: '-duration_seconds',
+      limit: 25,
+      offset: 0,
+    })
+    expect(parsed.values.estado).toBe('failed,partial')
+    expect(parsed.hasFilters).toBe(true)
+    // The order alone is not a filter; newest first is the API's default and stays implicit.
+    expect(parseFilters(new URLSearchParams('orden=records_loaded')).hasFilters).toBe(false)
+    expect(parseFilters(new URLSearchParams('orden=-started_at')).query).toEqual({ limit: 25, offset: 0 })
+    expect(parseFilters(new URLSearchParams('orden=tiempo&ejecucion=0&estado=failed,roto')).ignored).toEqual([
+      'estado=failed,roto',
+      'ejecucion=0',
+      'orden=tiempo',
+    ])
   })
 
   test('values the API would reject are dropped and reported', () => {
@@ -89,5 +112,9 @@ describe('mayMatch', () => {
     expect(mayMatch(parseFilters(new URLSearchParams('tipo=ventas&origen=cli')).values, row)).toBe(true)
     expect(mayMatch(parseFilters(new URLSearchParams('tipo=inventario')).values, row)).toBe(false)
     expect(mayMatch(parseFilters(new URLSearchParams('tienda=tienda_99&desde=2020-01-01')).values, row)).toBe(true)
+    expect(mayMatch(parseFilters(new URLSearchParams('estado=failed,running')).values, row)).toBe(true)
+    expect(mayMatch(parseFilters(new URLSearchParams('estado=queued,success')).values, row)).toBe(false)
+    expect(mayMatch(parseFilters(new URLSearchParams('ejecucion=8')).values, row)).toBe(false)
+    expect(mayMatch(parseFilters(new URLSearchParams('ejecucion=7')).values, row)).toBe(true)
   })
 })

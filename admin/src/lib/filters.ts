@@ -8,7 +8,12 @@ export const PAGE_SIZE = 25
 
 export type FilterValues = {
   tipo: string
+  /** One status or several, comma-separated (`failed,partial`). */
   estado: string
+  /** Search by execution id. */
+  ejecucion: string
+  /** The list order, as the API writes it (`-duration_seconds`); empty is newest first. */
+  orden: string
   desde: string
   hasta: string
   origen: string
@@ -28,10 +33,46 @@ export type ParsedFilters = {
 const FECHA = /^\d{4}-\d{2}-\d{2}$/
 const TIENDA = /^[a-z0-9_]{1,50}$/
 
-export const filterKeys = ['tipo', 'estado', 'desde', 'hasta', 'origen', 'tienda', 'fase', 'categoria'] as const
+export const filterKeys = [
+  'tipo',
+  'estado',
+  'ejecucion',
+  'desde',
+  'hasta',
+  'origen',
+  'tienda',
+  'fase',
+  'categoria',
+  'orden',
+] as const
+
+/** The sortable columns and the API's order values (HistorySort in the contract). */
+export const ORDENES = [
+  '-started_at',
+  'started_at',
+  '-duration_seconds',
+  'duration_seconds',
+  '-records_loaded',
+  'records_loaded',
+] as const satisfies readonly Schemas['HistorySort'][]
+export type Orden = (typeof ORDENES)[number]
+const DEFAULT_ORDEN: Orden = '-started_at'
+
+/** Selected statuses of a `estado` value; nothing valid → null. */
+export function estadosDe(value: string): Schemas['ExecutionStatus'][] | null {
+  const items = value.split(',').filter(Boolean)
+  if (items.length === 0 || !items.every((i) => isKeyOf(estadoEjecucion, i))) return null
+  return [...new Set(items)] as Schemas['ExecutionStatus'][]
+}
 
 export function parseFilters(params: URLSearchParams, pageSize = PAGE_SIZE): ParsedFilters {
   const values = Object.fromEntries(filterKeys.map((k) => [k, params.get(k)?.trim() ?? ''])) as FilterValues
+  // The form without JavaScript sends each checked state as its own `estado`.
+  values.estado = params
+    .getAll('estado')
+    .map((v) => v.trim())
+    .filter(Boolean)
+    .join(',')
   const query: HistoryQuery = {}
   const ignored: string[] = []
 
@@ -44,7 +85,9 @@ export function parseFilters(params: URLSearchParams, pageSize = PAGE_SIZE): Par
     return null
   }
   const tipo = take('tipo', (v) => isKeyOf(etlNombre, v))
-  const estado = take('estado', (v) => isKeyOf(estadoEjecucion, v))
+  const estado = take('estado', (v): v is string => estadosDe(v) !== null)
+  const ejecucion = take('ejecucion', (v): v is string => /^[1-9]\d{0,9}$/.test(v) && Number(v) <= 2147483647)
+  const orden = take('orden', (v): v is Orden => (ORDENES as readonly string[]).includes(v))
   const origenValue = take('origen', (v) => isKeyOf(origen, v))
   const faseValue = take('fase', (v) => isKeyOf(fase, v))
   const categoriaValue = take('categoria', (v) => isKeyOf(categoria, v))
@@ -52,7 +95,14 @@ export function parseFilters(params: URLSearchParams, pageSize = PAGE_SIZE): Par
   const desde = take('desde', (v): v is string => validDate(v))
   const hasta = take('hasta', (v): v is string => validDate(v))
   if (tipo) query.etl_name = tipo
-  if (estado) query.status = estado
+  if (estado) {
+    const estados = estadosDe(estado)!
+    query.status = estados
+    values.estado = estados.join(',')
+  }
+  if (ejecucion) query.id = Number(ejecucion)
+  if (orden && orden !== DEFAULT_ORDEN) query.sort = orden
+  else values.orden = ''
   if (origenValue) query.triggered_by = origenValue
   if (faseValue) query.error_phase = faseValue
   if (categoriaValue) query.error_category = categoriaValue
@@ -65,7 +115,7 @@ export function parseFilters(params: URLSearchParams, pageSize = PAGE_SIZE): Par
   query.limit = pageSize
   query.offset = (page - 1) * pageSize
 
-  const hasFilters = filterKeys.some((k) => values[k] !== '')
+  const hasFilters = filterKeys.some((k) => k !== 'orden' && values[k] !== '')
   return { values, query, page, hasFilters, ignored }
 }
 
@@ -82,11 +132,17 @@ function validDate(value: string): boolean {
 export function mayMatch(values: FilterValues, row: Schemas['ExecutionSummary']): boolean {
   return (
     (!values.tipo || values.tipo === row.etl_name) &&
-    (!values.estado || values.estado === row.status) &&
+    (!values.estado || values.estado.split(',').includes(row.status)) &&
+    (!values.ejecucion || values.ejecucion === String(row.id)) &&
     (!values.origen || values.origen === row.triggered_by) &&
     (!values.fase || values.fase === row.error_phase) &&
     (!values.categoria || values.categoria === row.error_category)
   )
+}
+
+/** The CSV export of the list these filters show (every page), through the panel's relay. */
+export function exportHref(values: Partial<FilterValues>): string {
+  return historyHref(values, 1, '/datos/historial.csv')
 }
 
 /** The URL of the history with these filters and page (empty values are left out). */

@@ -1,23 +1,27 @@
-import { describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
   formatDateTime,
   formatDay,
   formatDuration,
   formatNumber,
   formatPercent,
+  formatRelative,
   formatTiendas,
   lastDays,
+  plural,
+  setZonaTiendas,
   toStoreDateTime,
   windowDays,
+  zonaTiendas,
   zonedDay,
 } from './format.ts'
 
 describe('formatDuration', () => {
   test.each([
-    [45.2, '45.2s'],
+    [45.2, '45,2s'],
     [0.04, '0s'],
     [5, '5s'],
-    [59.94, '59.9s'],
+    [59.94, '59,9s'],
     [59.96, '1m'],
     [150, '2m 30s'],
     [90.4, '1m 30s'],
@@ -49,12 +53,20 @@ describe('numbers', () => {
     expect(formatPercent(null)).toBe('—')
   })
 
+  test('counts with their Spanish singular or plural', () => {
+    expect(plural(1, 'fallida')).toBe('1 fallida')
+    expect(plural(2, 'parcial', 'parciales')).toBe('2 parciales')
+    expect(plural(1200, 'ejecución', 'ejecuciones')).toBe('1.200 ejecuciones')
+  })
+
   test('stores column', () => {
     expect(formatTiendas(18, 1, 19)).toBe('18 ✓ / 1 ✗ / 19 total')
   })
 })
 
 describe('dates in America/Caracas (UTC−4, no DST)', () => {
+  beforeAll(() => setZonaTiendas('America/Caracas'))
+
   test('an instant is shown in the chain time zone, 24 h', () => {
     expect(formatDateTime('2026-01-26T10:00:00Z')).toBe('26/01/2026 06:00:00')
     expect(formatDateTime('2026-01-26T02:30:05Z')).toBe('25/01/2026 22:30:05')
@@ -84,6 +96,35 @@ describe('dates in America/Caracas (UTC−4, no DST)', () => {
     const now = new Date('2026-03-01T02:00:00Z')
     expect(windowDays(2, [], now)).toEqual(['2026-02-27', '2026-02-28'])
     expect(windowDays(2, ['2026-02-26'], now)).toEqual(['2026-02-26', '2026-02-27', '2026-02-28'])
+  })
+})
+
+describe('the chain time zone comes from the API (TZ_TIENDAS)', () => {
+  afterAll(() => setZonaTiendas('America/Caracas'))
+
+  test('another zone moves every instant and calendar day; an unknown zone is ignored', () => {
+    setZonaTiendas('Asia/Kolkata')
+    expect(zonaTiendas()).toBe('Asia/Kolkata')
+    expect(formatDateTime('2026-01-26T10:00:00Z')).toBe('26/01/2026 15:30:00')
+    expect(zonedDay('2026-01-26T20:00:00Z')).toBe('2026-01-27')
+    setZonaTiendas('Mars/Olympus_Mons')
+    expect(zonaTiendas()).toBe('Asia/Kolkata')
+  })
+})
+
+describe('formatRelative', () => {
+  const now = new Date('2026-01-26T10:00:00Z')
+  test.each([
+    ['2026-01-26T09:59:30Z', 'hace un momento'],
+    ['2026-01-26T09:55:00Z', 'hace 5 minutos'],
+    ['2026-01-26T08:00:00Z', 'hace 2 horas'],
+    ['2026-01-25T10:00:00Z', 'ayer'],
+    ['2026-01-21T10:00:00Z', 'hace 5 días'],
+  ])('%s → %s', (iso, text) => {
+    expect(formatRelative(iso, now)).toBe(text)
+  })
+  test('no instant, no distance', () => {
+    expect(formatRelative(null, now)).toBe('—')
   })
 })
 

@@ -1,18 +1,20 @@
-// Formatting for the panel: durations as the plan writes them ("2m 30s", "45.2s"), numbers in
-// es-VE ("12.480") and instants in the chain's time zone. Dates are assembled from parts so the
-// output does not depend on how a given ICU release punctuates es-VE dates.
-export const ZONA_TIENDAS = 'America/Caracas'
+// Formatting for the panel, one style everywhere (es-VE: "12.480", "45,2s", "86,31 %"):
+// durations as the plan writes them ("2m 30s", "45,2s" with the es-VE decimal comma), numbers
+// and percentages through the same es-VE formatter, instants in the chain's time zone (TZ_TIENDAS,
+// served by the API: setZonaTiendas). Dates are assembled from parts so the output does not depend
+// on how a given ICU release punctuates es-VE dates.
 
 const SIN_DATO = '—'
 
 const numero = new Intl.NumberFormat('es-VE', { maximumFractionDigits: 0 })
+const decimal = new Intl.NumberFormat('es-VE', { maximumFractionDigits: 1 })
 const porcentaje = new Intl.NumberFormat('es-VE', { minimumFractionDigits: 0, maximumFractionDigits: 2 })
 
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return SIN_DATO
   if (seconds < 60) {
     const oneDecimal = Math.round(seconds * 10) / 10
-    if (oneDecimal < 60) return `${Number.isInteger(oneDecimal) ? oneDecimal : oneDecimal.toFixed(1)}s`
+    if (oneDecimal < 60) return `${decimal.format(oneDecimal)}s`
   }
   const total = Math.round(seconds)
   const h = Math.floor(total / 3600)
@@ -30,16 +32,38 @@ export function formatPercent(value: number | null | undefined): string {
   return value === null || value === undefined ? SIN_DATO : `${porcentaje.format(value)} %`
 }
 
-const partes = new Intl.DateTimeFormat('en-US', {
-  timeZone: ZONA_TIENDAS,
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hourCycle: 'h23',
-})
+const formatoPartes = (timeZone: string) =>
+  new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  })
+
+// The chain's time zone is the API's TZ_TIENDAS (GET /api/etl/config), set by the (app) layout
+// before any page renders. One value per deployment, so module state is right on the server too.
+// Until it is known (it always is behind the login), instants are shown in UTC and say so.
+let zona = 'UTC'
+let partes = formatoPartes(zona)
+
+/** Shows every instant in `tz` (an IANA zone); an unknown zone is ignored. */
+export function setZonaTiendas(tz: string | null | undefined): void {
+  if (!tz || tz === zona) return
+  try {
+    partes = formatoPartes(tz)
+    zona = tz
+  } catch {
+    // RangeError: this runtime does not know the zone; keep the previous one.
+  }
+}
+
+export const zonaTiendas = () => zona
+/** How every list names the zone its times are in. */
+export const zonaTexto = () => `hora de las tiendas (${zona})`
 
 function zoned(iso: string) {
   const date = new Date(iso)
@@ -48,13 +72,13 @@ function zoned(iso: string) {
   return { y: p.year, mo: p.month, d: p.day, h: p.hour, mi: p.minute, s: p.second }
 }
 
-/** `26/01/2026 06:00:00` in America/Caracas. */
+/** `26/01/2026 06:00:00` in the chain's time zone. */
 export function formatDateTime(iso: string | null | undefined): string {
   const z = iso ? zoned(iso) : null
   return z ? `${z.d}/${z.mo}/${z.y} ${z.h}:${z.mi}:${z.s}` : SIN_DATO
 }
 
-/** The America/Caracas calendar day of an instant, `YYYY-MM-DD`. */
+/** The chain's calendar day of an instant, `YYYY-MM-DD`. */
 export function zonedDay(iso: string): string | null {
   const z = zoned(iso)
   return z ? `${z.y}-${z.mo}-${z.d}` : null
@@ -66,7 +90,7 @@ export function formatDay(fecha: string): string {
   return mo && d ? `${d}/${mo}` : fecha
 }
 
-/** The `dias` calendar days (America/Caracas) ending today, oldest first. */
+/** The `dias` calendar days (chain's time zone) ending today, oldest first. */
 export function lastDays(dias: number, now: Date = new Date()): string[] {
   const today = zonedDay(now.toISOString())
   if (!today) return []
@@ -82,6 +106,32 @@ export function windowDays(dias: number, used: Iterable<string>, now: Date = new
   const all = lastDays(dias + 1, now)
   const first = all[0]
   return first !== undefined && new Set(used).has(first) ? all : all.slice(1)
+}
+
+/** `1 fallida`, `2 fallidas`: a count with the Spanish singular or plural of its noun. */
+export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${formatNumber(n)} ${n === 1 ? singular : pluralForm}`
+}
+
+const relativo = new Intl.RelativeTimeFormat('es', { numeric: 'auto' })
+const UNIDADES: [Intl.RelativeTimeFormatUnit, number][] = [
+  ['day', 86_400],
+  ['hour', 3_600],
+  ['minute', 60],
+]
+
+/** "hace 5 min"-style distance of an instant from now: "hace 5 minutos", "ayer", "en 2 horas". */
+export function formatRelative(iso: string | null | undefined, now: Date = new Date()): string {
+  const at = iso ? Date.parse(iso) : Number.NaN
+  if (Number.isNaN(at)) return SIN_DATO
+  const seconds = Math.round((at - now.getTime()) / 1000)
+  if (Math.abs(seconds) < 45) return 'hace un momento'
+  for (const [unit, size] of UNIDADES) {
+    if (Math.abs(seconds) >= size || unit === 'minute') {
+      return relativo.format(Math.round(seconds / size), unit)
+    }
+  }
+  return SIN_DATO
 }
 
 export function formatTiendas(exitosas: number, fallidas: number, total: number): string {

@@ -74,6 +74,46 @@ class LiveFeed {
 
 export const liveFeed = new LiveFeed()
 
+// One page reload for many events: every live helper on a page asks here, so an event two of
+// them care about reloads once, and a busy run (an event per store) at most every few seconds.
+let pendingReload: ReturnType<typeof setTimeout> | undefined
+let lastReload = 0
+
+export function scheduleReload() {
+  if (pendingReload !== undefined) return
+  const wait = Math.max(500, lastReload + RELOAD_GAP_MS - Date.now())
+  pendingReload = setTimeout(() => {
+    pendingReload = undefined
+    lastReload = Date.now()
+    void refreshAll()
+  }, wait)
+}
+
+/**
+ * Keeps counts of running and queued executions current (the "Ejecutando / en cola" tile): any
+ * execution of `etl` (null: any ETL) that is queued, starts or ends reloads the page data.
+ * Progress events of a run (a status it already had) do not.
+ */
+export class LiveCounts {
+  #status = new Map<number, string>()
+
+  constructor(etl: () => string | null) {
+    $effect(() =>
+      liveFeed.subscribe(
+        (event) => {
+          if (event.event !== 'execution') return
+          const wanted = etl()
+          if (wanted && event.data.etl_name !== wanted) return
+          if (this.#status.get(event.data.id) === event.data.status) return
+          this.#status.set(event.data.id, event.data.status)
+          scheduleReload()
+        },
+        () => scheduleReload(),
+      ),
+    )
+  }
+}
+
 /**
  * Keeps a list of executions current: `execution` events patch the rows in place; an execution
  * that has just finished, or is new and `accepts` says may belong on the page, reloads the page
@@ -83,8 +123,6 @@ export const liveFeed = new LiveFeed()
 export class LiveExecutions {
   #source: () => Summary[]
   #patches = $state<Record<number, Summary>>({})
-  #reload: ReturnType<typeof setTimeout> | undefined
-  #lastReload = 0
 
   rows = $derived.by(() => this.#source().map((row) => this.#patches[row.id] ?? row))
   active = $derived(this.rows.some((row) => !terminal(row.status)))
@@ -105,9 +143,9 @@ export class LiveExecutions {
           // A row on screen always follows its execution (and a finished one reloads the totals);
           // an execution not on screen reloads the page only if it may belong on it.
           if (known) this.#patches[event.data.id] = event.data
-          if (known ? terminal(event.data.status) : accepts(event.data)) this.#scheduleReload()
+          if (known ? terminal(event.data.status) : accepts(event.data)) scheduleReload()
         },
-        () => this.#scheduleReload(),
+        () => scheduleReload(),
       ),
     )
     $effect(() => {
@@ -115,16 +153,5 @@ export class LiveExecutions {
       const timer = setInterval(() => void refreshAll(), POLL_MS)
       return () => clearInterval(timer)
     })
-    $effect(() => () => clearTimeout(this.#reload))
-  }
-
-  #scheduleReload() {
-    if (this.#reload !== undefined) return
-    const wait = Math.max(500, this.#lastReload + RELOAD_GAP_MS - Date.now())
-    this.#reload = setTimeout(() => {
-      this.#reload = undefined
-      this.#lastReload = Date.now()
-      void refreshAll()
-    }, wait)
   }
 }

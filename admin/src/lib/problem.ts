@@ -1,21 +1,37 @@
 // Turns the API's problem+json into Spanish for the operator. The API words `detail` and
-// `reason` in English; the panel leads with a Spanish sentence per status and names each
-// offending field by its form label, keeping the API's reason so nothing is lost.
+// `reason` in English for people reading raw responses; the panel never shows them. It words
+// each error itself from what the contract makes machine-readable: the status, the problem
+// `type` (with its extension members) and each invalid param's `name` and `code`.
 import type { Schemas } from './api/schemas.ts'
+import { etlNombre, isKeyOf } from './labels.ts'
 
-export const ROL = 'Se requiere rol super_admin'
+export const ROL = 'Se requiere rol super_admin.'
+export const API_CAIDA =
+  'La API de historial no responde en este momento. Vuelva a intentarlo en unos segundos; si persiste, avise al equipo técnico.'
 
-export type ProblemView = { message: string; fields: { name: string; label: string; reason: string }[] }
+export type FieldProblem = { name: string; label: string; message: string }
+export type ProblemView = { message: string; fields: FieldProblem[] }
+
+/** What the caller knows that the problem does not carry: the values it sent, store names. */
+export type ProblemContext = {
+  valores?: Record<string, unknown>
+  nombres?: Record<string, string>
+  /** The execution the request was about (detail, recovery). */
+  ejecucion?: number
+}
 
 const porEstado: Record<number, string> = {
   400: 'La solicitud tiene valores inválidos.',
   401: 'La sesión expiró; inicie sesión de nuevo.',
-  403: 'Se requiere rol super_admin.',
-  404: 'No existe.',
-  409: 'Ya hay una ejecución en cola o en curso que incluye esas tiendas.',
+  403: ROL,
+  404: 'No existe lo que se buscaba.',
+  409: 'La solicitud choca con el estado actual.',
   413: 'La solicitud es demasiado grande.',
   422: 'La solicitud no se puede atender.',
   429: 'Demasiados intentos; espere un momento y vuelva a intentar.',
+  500: 'La API de historial tuvo un error interno (quedó registrado). Vuelva a intentarlo.',
+  502: API_CAIDA,
+  503: API_CAIDA,
 }
 
 /** Spanish form labels of request fields; `tienda_ids[3]` is labelled through `tienda_ids`. */
@@ -31,35 +47,124 @@ export const etiquetasCampo: Record<string, string> = {
   triggered_by: 'Origen',
   error_phase: 'Fase',
   error_category: 'Categoría',
+  id: 'Ejecución',
+  sort: 'Orden',
   dias: 'Días',
   limit: 'Tamaño de página',
   offset: 'Página',
   email: 'Correo',
   password: 'Contraseña',
+  estado: 'Estado',
+  body: 'Solicitud',
+  'Content-Type': 'Tipo de contenido',
 }
 
+/** The other end of a window, for "no puede ser posterior a …". */
+const finDe: Record<string, string> = { fecha_desde: 'fecha_hasta', fecha_inicio: 'fecha_fin' }
+
+const base = (name: string) => name.replace(/\[\d+\]$/, '')
+
 export function fieldLabel(name: string): string {
-  const base = name.replace(/\[\d+\]$/, '')
-  const label = etiquetasCampo[base]
-  if (!label) return name
-  return base === name ? label : `${label} (${name})`
+  return etiquetasCampo[base(name)] ?? name
 }
 
 export function isProblem(value: unknown): value is Schemas['Problem'] {
   return typeof value === 'object' && value !== null && 'status' in value && 'title' in value
 }
 
-export function describeProblem(problem: unknown, status: number): ProblemView {
+/** `tienda_ids[1]` → the store sent at that index, by name when known. */
+function tiendaDe(name: string, ctx: ProblemContext): string {
+  const index = /\[(\d+)\]$/.exec(name)?.[1]
+  const sent = ctx.valores?.[base(name)]
+  const id = index !== undefined && Array.isArray(sent) ? String(sent[Number(index)] ?? '') : String(sent ?? '')
+  if (!id) return 'la tienda'
+  const nombre = ctx.nombres?.[id]
+  return nombre ? `${nombre} (${id})` : id
+}
+
+/** One sentence per refused field, from its code (InvalidParamCode in openapi.yaml). */
+function fieldMessage(param: Schemas['InvalidParam'], ctx: ProblemContext): string {
+  const label = fieldLabel(param.name)
+  switch (param.code) {
+    case 'required':
+      return finDe[param.name] || Object.values(finDe).includes(param.name)
+        ? `${label}: falta; las dos fechas van juntas, o ninguna.`
+        : `${label}: es obligatorio.`
+    case 'unknown':
+      return `${label}: la API no reconoce este campo.`
+    case 'one_of':
+      return `${label}: no es un valor permitido.`
+    case 'out_of_range':
+      return `${label}: está fuera del rango permitido.`
+    case 'type':
+      return `${label}: tiene un tipo de valor incorrecto.`
+    case 'format':
+      return /fecha/.test(param.name)
+        ? `${label}: no es una fecha y hora válida.`
+        : param.name === 'email'
+          ? `${label}: no es una dirección de correo válida.`
+          : `${label}: tiene un formato inválido.`
+    case 'size':
+      return base(param.name) === 'tienda_ids'
+        ? `${label}: elija entre 1 y 200 tiendas, o ninguna para todas las activas.`
+        : `${label}: tiene un tamaño fuera de lo permitido.`
+    case 'duplicate':
+      return `${label}: ${tiendaDe(param.name, ctx)} está repetida.`
+    case 'after_end': {
+      const fin = finDe[param.name]
+      return `${label}: no puede ser posterior a ${fin ? fieldLabel(fin) : 'la fecha final'}.`
+    }
+    case 'window_too_long':
+      return `${label}: el período no puede superar 31 días desde ${fieldLabel('fecha_inicio')}.`
+    case 'unknown_store':
+      return `${label}: la tienda ${tiendaDe(param.name, ctx)} no existe.`
+    case 'inactive_store':
+      return `${label}: la tienda ${tiendaDe(param.name, ctx)} está inactiva.`
+    case 'no_inventario_feed':
+      return `${label}: ${tiendaDe(param.name, ctx)} usa Stellar, que no tiene ETL de inventario.`
+    case 'no_active_store':
+      return 'No hay tiendas activas que ejecutar.'
+    case 'stores_unrunnable':
+      return 'Las tiendas pendientes de esta ejecución están inactivas o ya no existen; no se pueden recuperar.'
+    default:
+      return `${label}: valor inválido.`
+  }
+}
+
+const estadoOcupado: Record<string, string> = { queued: 'en cola', running: 'en curso' }
+
+/** Problems whose `type` says more than the status (openapi.yaml, Problem.type). */
+function typeMessage(p: Schemas['Problem'], ctx: ProblemContext): string | null {
+  const numero = ctx.ejecucion ? ` #${ctx.ejecucion}` : ''
+  switch (p.type) {
+    case 'tag:fluxion.etl,2026:run-overlap': {
+      const etl = p.etl_name && isKeyOf(etlNombre, p.etl_name) ? ` de ${etlNombre[p.etl_name]}` : ''
+      const estado = p.execution_status ? ` (${estadoOcupado[p.execution_status] ?? p.execution_status})` : ''
+      const tienda = p.tienda_id ? (ctx.nombres?.[p.tienda_id] ?? p.tienda_id) : 'una de esas tiendas'
+      const cual = p.execution_id ? `la #${p.execution_id}${etl}${estado}` : 'otra'
+      return `Ya hay una ejecución en cola o en curso que incluye esas tiendas: ${cual} ya incluye ${tienda}. Espere a que termine o elija otras tiendas.`
+    }
+    case 'tag:fluxion.etl,2026:execution-not-found':
+      return `La ejecución${numero} no existe.`
+    case 'tag:fluxion.etl,2026:no-gap':
+      return `La ejecución${numero} no tiene datos pendientes: ninguna de sus tiendas falló.`
+    case 'tag:fluxion.etl,2026:gap-already-recovered':
+      return `Los datos de la ejecución${numero} ya se recuperaron.`
+    default:
+      return null
+  }
+}
+
+export function describeProblem(problem: unknown, status: number, ctx: ProblemContext = {}): ProblemView {
   const p = isProblem(problem) ? problem : null
-  const lead = porEstado[status] ?? `Error ${status} de la API de historial.`
+  const lead = porEstado[status] ?? (status >= 500 ? porEstado[500]! : `Error ${status} de la API de historial.`)
+  const byType = p ? typeMessage(p, ctx) : null
+  if (byType) return { message: byType, fields: [] }
   const fields = (p?.['invalid-params'] ?? []).map((param) => ({
     name: param.name,
     label: fieldLabel(param.name),
-    reason: param.reason,
+    message: fieldMessage(param, ctx),
   }))
-  if (fields.length > 0) {
-    const named = fields.map((f) => `${f.label}: ${f.reason}`).join('; ')
-    return { message: `${lead} ${named}`, fields }
-  }
-  return { message: p?.detail ? `${lead} ${p.detail}` : lead, fields }
+  if (fields.length === 0) return { message: lead, fields }
+  return { message: `${lead} ${fields.map((f) => f.message).join(' ')}`, fields }
 }

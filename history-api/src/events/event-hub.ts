@@ -5,8 +5,9 @@
 import type { Logger } from 'pino'
 import type { Sql } from 'postgres'
 import type { Db } from '../db.ts'
+import type { TiendaDetail } from '../executions/detail.schemas.ts'
 import { findTiendaDetail } from '../executions/detail.sql.ts'
-import type { ExecutionSummary, TiendaDetail } from '../executions/executions.schemas.ts'
+import type { ExecutionSummary } from '../executions/executions.schemas.ts'
 import { listExecutionsByIds } from '../executions/executions.sql.ts'
 import { toTiendaDetail } from '../executions/executions.view.ts'
 

@@ -91,10 +91,10 @@ describe('GET /api/etl/events', () => {
         host: '127.0.0.1',
         port: 18100,
       })
-    const [t1, t2] = [await store('tienda_01'), await store('tienda_02')]
-    await t1.startPhase('load')
-    await t1.finishTiendaSuccess({ extracted: 10, loaded: 10, duplicates: 0 })
-    await t2.finishTiendaError({
+    const [t1, t2] = [(await store('tienda_01'))!, (await store('tienda_02'))!]
+    await t1.markLoad()
+    await t1.finishSuccess({ extracted: 10, loaded: 10, duplicates: 0 })
+    await t2.finishError({
       phase: 'extract',
       category: 'vpn_timeout',
       source: 'klk_api',

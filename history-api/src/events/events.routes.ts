@@ -3,7 +3,8 @@
 // on (re)connection.
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { streamSSE } from 'hono/streaming'
-import { ExecutionIdValue, ExecutionSummary, TiendaDetail } from '../executions/executions.schemas.ts'
+import { TiendaDetail } from '../executions/detail.schemas.ts'
+import { ExecutionIdValue, ExecutionSummary } from '../executions/executions.schemas.ts'
 import type { components } from '../generated/openapi.ts'
 import { etlErrors, NoQuery } from '../openapi.ts'
 import { validationHook } from '../problem.ts'
@@ -46,8 +47,11 @@ const eventsRoute = createRoute({
 export const PING_MS = 15_000
 
 export const eventsRoutes = (deps: { hub: EventHub; pingMs?: number }) =>
-  new OpenAPIHono({ defaultHook: validationHook }).openapi(eventsRoute, (c) =>
-    streamSSE(c, async (stream) => {
+  new OpenAPIHono({ defaultHook: validationHook }).openapi(eventsRoute, (c) => {
+    // HEAD runs this GET handler and drops the body: a stream nobody reads would hold its
+    // subscription (and a blocked writer) forever, so HEAD gets the headers only.
+    if (c.req.method === 'HEAD') return c.body(null, 200, { 'Content-Type': 'text/event-stream' }) as never
+    return streamSSE(c, async (stream) => {
       // A client gone mid-write is noticed by onAbort; the failed write itself is of no interest.
       const send = (e: StreamEvent) => {
         stream.writeSSE({ event: e.event, data: JSON.stringify(e.data) }).catch(() => {})
@@ -61,5 +65,5 @@ export const eventsRoutes = (deps: { hub: EventHub; pingMs?: number }) =>
         if (!stream.aborted) await stream.write(': ping\n\n')
       }
       unsubscribe()
-    }),
-  )
+    })
+  })

@@ -5,27 +5,31 @@ import { executionFilters, type HistoryFilters } from './executions.sql.ts'
 // filter value, per store and per UTC hour of started_at. Each count is a SQL expression, so
 // the list reads its page and its total in one statement.
 
-const COUNTED = [
-  ['etlName', 'etl_name'],
-  ['status', 'status'],
-  ['triggeredBy', 'triggered_by'],
-  ['errorPhase', 'error_phase'],
-  ['errorCategory', 'error_category'],
-] as const
+/** The counted filters, each with its values (statuses may be several: their counters add up). */
+const counted = (f: HistoryFilters): [dim: string, vals: string[]][] =>
+  (
+    [
+      ['etl_name', f.etlName ? [f.etlName] : []],
+      ['status', f.statuses ?? []],
+      ['triggered_by', f.triggeredBy ? [f.triggeredBy] : []],
+      ['error_phase', f.errorPhase ? [f.errorPhase] : []],
+      ['error_category', f.errorCategory ? [f.errorCategory] : []],
+    ] as [string, string[]][]
+  ).filter(([, vals]) => vals.length > 0)
 
-/** The counter kept by migration 036's triggers, when the filters are at most one counted one. */
-export function counterFor(f: HistoryFilters): { dim: string; val: string } | null {
-  if (f.desde || f.hasta) return null
-  const set = COUNTED.filter(([key]) => f[key] !== undefined)
-  if (f.tienda) return set.length === 0 ? { dim: 'tienda', val: f.tienda } : null
-  if (set.length === 0) return { dim: 'all', val: '' }
+/** The counters kept by migration 036's triggers, when the filters are at most one counted one. */
+export function counterFor(f: HistoryFilters): { dim: string; vals: string[] } | null {
+  if (f.desde || f.hasta || f.id) return null
+  const set = counted(f)
+  if (f.tienda) return set.length === 0 ? { dim: 'tienda', vals: [f.tienda] } : null
+  if (set.length === 0) return { dim: 'all', vals: [''] }
   if (set.length > 1) return null
-  const [key, dim] = set[0]!
-  return { dim, val: f[key]! }
+  const [dim, vals] = set[0]!
+  return { dim, vals }
 }
 
-const counterValue = (db: Db, c: { dim: string; val: string }) =>
-  db`coalesce((select n from etl_execution_counts where dim = ${c.dim} and val = ${c.val}), 0)`
+const counterValue = (db: Db, c: { dim: string; vals: string[] }) =>
+  db`coalesce((select sum(n) from etl_execution_counts where dim = ${c.dim} and val = any(${c.vals}::text[])), 0)`
 
 const HOUR_MS = 3_600_000
 const hourKey = (ms: number) => new Date(ms).toISOString().slice(0, 13) // the counters' 'YYYY-MM-DDTHH' (UTC)
@@ -63,16 +67,26 @@ function startedBetween(db: Db, f: HistoryFilters) {
 export function totalOf(db: Db, f: HistoryFilters) {
   const counter = counterFor(f)
   if (counter) return counterValue(db, counter)
-  if (!COUNTED.some(([key]) => f[key] !== undefined)) return startedBetween(db, f)
+  if (counted(f).length === 0 && !f.id) return startedBetween(db, f)
   return db`(select count(*) from etl_executions e where true ${executionFilters(db, f)})`
 }
 
-/** Started executions including the store (the queued ones are counted apart). */
-export function countStartedForTienda(db: Db, f: HistoryFilters & { tienda: string }) {
+/** Started executions including the store, as an expression (the queued ones are counted apart). */
+function startedForTienda(db: Db, f: HistoryFilters & { tienda: string }) {
   const counter = counterFor(f)
-  const total = counter
+  return counter
     ? counterValue(db, counter)
     : db`(select count(*) from etl_execution_details d join etl_executions e on e.id = d.execution_id
         where d.tienda_id = ${f.tienda} and d.execution_started_at is not null ${executionFilters(db, f)})`
-  return db<{ n: number }[]>`select (${total})::int as n`.then((r) => r[0]!.n)
+}
+
+export function countStartedForTienda(db: Db, f: HistoryFilters & { tienda: string }) {
+  return db<{ n: number }[]>`select (${startedForTienda(db, f)})::int as n`.then((r) => r[0]!.n)
+}
+
+/** X-Total-Count with the store: its queued executions plus its started ones. */
+export function totalForTienda(db: Db, f: HistoryFilters & { tienda: string }) {
+  return db`((select count(*) from etl_executions e
+      where e.status = 'queued' and ${f.tienda} = any(e.tienda_ids) ${executionFilters(db, f)})
+    + ${startedForTienda(db, f)})`
 }

@@ -18,7 +18,7 @@ export type ExecutionDetailRow = ExecutionRow & {
   records_failed: number
   api_requests_count: number
   api_errors_count: number
-  network_diagnostics: Record<string, unknown> | null
+  network_diagnostics: unknown
   recovered_gap_id: number | null
 }
 
@@ -41,6 +41,11 @@ export type TiendaDetailRow = {
   server_ip: string | null
   server_port: number | null
   connection_latency_ms: number | null
+  extract_duration_seconds: number | null
+  transform_duration_seconds: number | null
+  load_duration_seconds: number | null
+  network_diagnostics: unknown
+  timeline: unknown
 }
 
 /** Nullable counters of migration 033 read as 0, as the plan's defaults intend. */
@@ -65,7 +70,10 @@ const tiendaColumns = (db: Db) => db`
   d.duration_seconds::float8 as duration_seconds, coalesce(d.records_extracted, 0) as records_extracted,
   coalesce(d.records_loaded, 0) as records_loaded, coalesce(d.duplicates_skipped, 0) as duplicates_skipped,
   d.error_phase, d.error_category, d.error_message, d.started_at, d.finished_at, d.attempts,
-  d.server_ip, d.server_port, d.connection_latency_ms::float8 as connection_latency_ms`
+  d.server_ip, d.server_port, d.connection_latency_ms::float8 as connection_latency_ms,
+  d.extract_duration_seconds::float8 as extract_duration_seconds,
+  d.transform_duration_seconds::float8 as transform_duration_seconds,
+  d.load_duration_seconds::float8 as load_duration_seconds, d.network_diagnostics, d.timeline`
 
 /** The execution's stores by tienda_id (the unique (execution_id, tienda_id) index gives that order). */
 export function listTiendaDetails(db: Db, executionId: number) {

@@ -167,4 +167,27 @@ describe('GET /api/etl/history and /history/{id}', () => {
       expect(res.body, bad).toMatchObject({ 'invalid-params': [{ name: 'id' }] })
     }
   })
+
+  it('serves the error detail sanitised: no server paths, no internal frames (plan §8.2)', async () => {
+    const detail = [
+      'Error: connect ECONNREFUSED 127.0.0.1:18108',
+      '    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1637:16)',
+      '    at async fetchPage (/srv/fluxion/runner/src/sources/klk.ts:88:19)',
+      '    at async /srv/fluxion/node_modules/p-limit/index.js:23:5',
+    ].join('\n')
+    await database.sql`
+      update etl_executions set error_detail = ${detail},
+        error_message = ${"config missing: open '/srv/fluxion/.data/klk.json'"} where id = ${e.failed!}`
+    const r = await api.call('get', `/api/etl/history/${e.failed}`)
+    const body = r.body as { error_detail: string; error_message: string }
+    expect(body.error_detail).toBe(
+      [
+        'Error: connect ECONNREFUSED 127.0.0.1:18108',
+        '    … 1 internal frame omitted',
+        '    at async fetchPage (klk.ts:88)',
+        '    … 1 internal frame omitted',
+      ].join('\n'),
+    )
+    expect(body.error_message).toBe("config missing: open 'klk.json'")
+  })
 })

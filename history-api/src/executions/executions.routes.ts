@@ -3,11 +3,12 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Context, TypedResponse } from 'hono'
 import type { Db } from '../db.ts'
 import { etlErrors, NoQuery } from '../openapi.ts'
-import { invalid, problem, validationHook } from '../problem.ts'
+import { invalid, PROBLEM_TYPES, problem, validationHook } from '../problem.ts'
 import { dayStart, isPlainDate, nextDayStart } from '../time.ts'
-import { countStartedForTienda, totalOf } from './counts.sql.ts'
+import { countStartedForTienda, totalForTienda, totalOf } from './counts.sql.ts'
+import { ExecutionDetail } from './detail.schemas.ts'
 import { findExecution, listTiendaDetails } from './detail.sql.ts'
-import { ExecutionDetail, ExecutionIdParam, ExecutionSummary, HistoryQuery } from './executions.schemas.ts'
+import { ExecutionIdParam, ExecutionSummary, type HistoryExportQuery, HistoryQuery } from './executions.schemas.ts'
 import {
   findTienda,
   type HistoryFilters,
@@ -15,6 +16,8 @@ import {
   listExecutionsPage,
   listQueuedIdsForTienda,
   listStartedIdsForTienda,
+  type SortKey,
+  usesTiendaIndex,
 } from './executions.sql.ts'
 import { toDetail } from './executions.view.ts'
 
@@ -57,16 +60,18 @@ const detailRoute = createRoute({
 export type ExecutionsDeps = { read: Db; tz: string }
 type TypedJson<T> = Response & TypedResponse<T, 200, 'json'>
 
-function toFilters(q: HistoryQuery, tz: string): HistoryFilters {
+export function toFilters(q: HistoryExportQuery & Partial<Pick<HistoryQuery, 'limit' | 'offset'>>, tz: string) {
   const f: HistoryFilters = {
     etlName: q.etl_name,
-    status: q.status,
+    statuses: q.status,
+    id: q.id,
+    sort: { key: q.sort.replace(/^-/, '') as SortKey, desc: q.sort.startsWith('-') },
     triggeredBy: q.triggered_by,
     errorPhase: q.error_phase,
     errorCategory: q.error_category,
     tienda: q.tienda,
-    limit: q.limit,
-    offset: q.offset,
+    limit: q.limit ?? 0,
+    offset: q.offset ?? 0,
   }
   if (q.fecha_desde) f.desde = isPlainDate(q.fecha_desde) ? dayStart(q.fecha_desde, tz) : new Date(q.fecha_desde)
   if (q.fecha_hasta) {
@@ -108,8 +113,19 @@ async function pageForTienda(db: Db, f: HistoryFilters & { tienda: string }) {
 }
 
 async function page(db: Db, f: HistoryFilters) {
-  if (f.tienda) return pageForTienda(db, { ...f, tienda: f.tienda })
-  return listExecutionsPage(db, f, totalOf(db, f))
+  if (f.tienda && usesTiendaIndex(f)) return pageForTienda(db, { ...f, tienda: f.tienda })
+  return listExecutionsPage(db, f, f.tienda ? totalForTienda(db, { ...f, tienda: f.tienda }) : totalOf(db, f))
+}
+
+/** 422s that need the database or compare fields: a window upside down, an unknown store. */
+export async function refuseFilters(c: Context, db: Db, f: HistoryFilters) {
+  if (f.desde && f.hasta && (f.hasta.inclusive ? f.desde > f.hasta.at : f.desde >= f.hasta.at)) {
+    return invalid(c, 422, [{ name: 'fecha_desde', reason: 'must not be later than fecha_hasta', code: 'after_end' }])
+  }
+  if (f.tienda && !(await findTienda(db, f.tienda))) {
+    return invalid(c, 422, [{ name: 'tienda', reason: `${f.tienda} is not a known store`, code: 'unknown_store' }])
+  }
+  return null
 }
 
 export const executionsRoutes = (deps: ExecutionsDeps) =>
@@ -117,12 +133,8 @@ export const executionsRoutes = (deps: ExecutionsDeps) =>
     .openapi(listRoute, async (c) => {
       const q = c.req.valid('query')
       const f = toFilters(q, deps.tz)
-      if (f.desde && f.hasta && (f.hasta.inclusive ? f.desde > f.hasta.at : f.desde >= f.hasta.at)) {
-        return invalid(c, 422, [{ name: 'fecha_desde', reason: 'must not be later than fecha_hasta' }])
-      }
-      if (f.tienda && !(await findTienda(deps.read, f.tienda))) {
-        return invalid(c, 422, [{ name: 'tienda', reason: `${f.tienda} is not a known store` }])
-      }
+      const refused = await refuseFilters(c, deps.read, f)
+      if (refused) return refused
       const { body, total } = await page(deps.read, f)
       c.header('X-Total-Count', String(total))
       c.header('Link', linkHeader(c, total, f.limit, f.offset))
@@ -132,6 +144,8 @@ export const executionsRoutes = (deps: ExecutionsDeps) =>
     .openapi(detailRoute, async (c) => {
       const { id } = c.req.valid('param')
       const [execution, tiendas] = await Promise.all([findExecution(deps.read, id), listTiendaDetails(deps.read, id)])
-      if (!execution) return problem(c, 404, `Execution ${id} does not exist.`)
+      if (!execution) {
+        return problem(c, 404, `Execution ${id} does not exist.`, { type: PROBLEM_TYPES.executionNotFound })
+      }
       return c.json(toDetail(execution, tiendas), 200)
     })

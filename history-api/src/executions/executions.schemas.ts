@@ -73,9 +73,9 @@ export const intParam = (min: number, max: number) => {
 }
 
 export const nullable = <T extends z.ZodType>(schema: T) => z.union([schema, z.null()])
-const dateTime = () => z.string().openapi({ format: 'date-time' })
-const seconds = () => z.number().min(0).nullable()
-const count = () => z.int().min(0)
+export const dateTime = () => z.string().openapi({ format: 'date-time' })
+export const seconds = () => z.number().min(0).nullable()
+export const count = () => z.int().min(0)
 
 export const DateOrDateTime = z
   .union([z.iso.datetime({ offset: true }), z.iso.date()], {
@@ -83,19 +83,67 @@ export const DateOrDateTime = z
   })
   .openapi('DateOrDateTime') satisfies z.ZodType<S['DateOrDateTime']>
 
-export const HistoryQuery = z.strictObject({
+const STATUSES = ExecutionStatus.options
+type Status = (typeof STATUSES)[number]
+
+/** `failed,partial`: one status or several, comma-separated (OpenAPI style form, explode false). */
+export const StatusList = z
+  .string({ error: 'must be given once, as one status or several separated by commas' })
+  .transform((value, ctx): Status[] => {
+    const items = value.split(',')
+    if (!items.every((i): i is Status => (STATUSES as readonly string[]).includes(i))) {
+      const message = `must be one or more of ${STATUSES.join(', ')}, separated by commas`
+      ctx.addIssue({ code: 'custom', message, params: { code: 'one_of' } })
+      return z.NEVER
+    }
+    if (new Set(items).size !== items.length) {
+      ctx.addIssue({ code: 'custom', message: 'must not repeat a status', params: { code: 'duplicate' } })
+      return z.NEVER
+    }
+    return items
+  })
+  .openapi({
+    type: 'array',
+    items: { $ref: '#/components/schemas/ExecutionStatus' },
+    minItems: 1,
+    maxItems: 5,
+    uniqueItems: true,
+    param: { style: 'form', explode: false },
+  } as Record<never, never>)
+
+/** List orders: a field of the plan, `-` first for descending; ties break on id the same way. */
+export const HistorySort = enumOf([
+  '-started_at',
+  'started_at',
+  '-duration_seconds',
+  'duration_seconds',
+  '-records_loaded',
+  'records_loaded',
+]).openapi('HistorySort') satisfies z.ZodType<S['HistorySort']>
+
+const HistoryFilterShape = {
   etl_name: EtlName.optional(),
-  status: ExecutionStatus.optional(),
+  status: StatusList.optional(),
   fecha_desde: DateOrDateTime.optional(),
   fecha_hasta: DateOrDateTime.optional(),
   triggered_by: TriggeredBy.optional(),
   tienda: TiendaId.optional(),
   error_phase: Phase.optional(),
   error_category: ErrorCategory.optional(),
+  id: z.preprocess((v) => (typeof v === 'string' && /^\d{1,12}$/.test(v) ? Number(v) : v), ExecutionIdValue).optional(),
+  sort: HistorySort.default('-started_at'),
+}
+
+export const HistoryQuery = z.strictObject({
+  ...HistoryFilterShape,
   limit: intParam(1, 200).default(50),
   offset: intParam(0, 1_000_000).default(0),
 })
 export type HistoryQuery = z.infer<typeof HistoryQuery>
+
+/** The export takes the list's filters and order, and every row (no page). */
+export const HistoryExportQuery = z.strictObject(HistoryFilterShape)
+export type HistoryExportQuery = z.infer<typeof HistoryExportQuery>
 
 export const ExecutionIdParam = z.strictObject({
   id: z.preprocess((v) => (typeof v === 'string' && /^\d{1,12}$/.test(v) ? Number(v) : v), ExecutionIdValue),
@@ -122,64 +170,4 @@ export const ExecutionSummary = z
   })
   .openapi('ExecutionSummary') satisfies z.ZodType<S['ExecutionSummary']>
 
-export const NetworkDiagnostics = z
-  .looseObject({
-    ip: z.string().optional(),
-    port: z.int().min(0).max(65535).optional(),
-    latency_ms: z.number().min(0).nullable().optional(),
-    error_code: z.string().nullable().optional(),
-  })
-  .openapi('NetworkDiagnostics', { maxProperties: 20, additionalProperties: true }) satisfies z.ZodType<
-  S['NetworkDiagnostics']
->
-
-export const TiendaDetail = z
-  .strictObject({
-    tienda_id: TiendaId,
-    tienda_nombre: z.string().nullable(),
-    source_system: SourceSystem,
-    status: TiendaStatus,
-    duration_seconds: seconds(),
-    records_extracted: count(),
-    records_loaded: count(),
-    duplicates_skipped: count(),
-    error_phase: nullable(Phase),
-    error_category: nullable(ErrorCategory),
-    error_message: z.string().nullable(),
-    started_at: dateTime().nullable(),
-    finished_at: dateTime().nullable(),
-    attempts: count(),
-    server_ip: z.string().nullable(),
-    server_port: z.int().min(0).max(65535).nullable(),
-    connection_latency_ms: seconds(),
-  })
-  .openapi('TiendaDetail') satisfies z.ZodType<S['TiendaDetail']>
-
-export const ExecutionDetail = z
-  .strictObject({
-    ...ExecutionSummary.shape,
-    fecha_desde: dateTime().nullable(),
-    fecha_hasta: dateTime().nullable(),
-    gaps_recovered: count(),
-    extract_duration_seconds: seconds(),
-    transform_duration_seconds: seconds(),
-    load_duration_seconds: seconds(),
-    error_source: nullable(ErrorSource),
-    error_message: z.string().nullable(),
-    error_detail: z.string().nullable(),
-    source_system: nullable(ExecutionSourceSystem),
-    is_recovery: z.boolean(),
-    current_phase: nullable(Phase),
-    records_upserted: count(),
-    records_failed: count(),
-    api_requests_count: count(),
-    api_errors_count: count(),
-    network_diagnostics: nullable(NetworkDiagnostics),
-    recovered_gap_id: z.int().min(1).nullable(),
-    tiendas_detail: z.array(TiendaDetail),
-  })
-  .openapi('ExecutionDetail') satisfies z.ZodType<S['ExecutionDetail']>
-
 export type ExecutionSummary = z.infer<typeof ExecutionSummary>
-export type ExecutionDetail = z.infer<typeof ExecutionDetail>
-export type TiendaDetail = z.infer<typeof TiendaDetail>

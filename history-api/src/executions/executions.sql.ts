@@ -4,9 +4,17 @@ import type { Db } from '../db.ts'
 /** A piece of SQL built with the tagged template, spliced into a statement. */
 export type Fragment = PendingQuery<Row[]>
 
+export type SortKey = 'started_at' | 'duration_seconds' | 'records_loaded'
+export type HistorySort = { key: SortKey; desc: boolean }
+export const DEFAULT_SORT: HistorySort = { key: 'started_at', desc: true }
+
 export type HistoryFilters = {
   etlName?: string
-  status?: string
+  /** One status, or several (each read from its own list index and merged in order). */
+  statuses?: string[]
+  /** Search by execution id. */
+  id?: number
+  sort: HistorySort
   triggeredBy?: string
   errorPhase?: string
   errorCategory?: string
@@ -54,10 +62,32 @@ const summaryColumns = (db: Db) => db`
   e.tiendas_exitosas, e.tiendas_fallidas, e.error_phase, e.error_category,
   coalesce(e.triggered_by, 'cli') as triggered_by`
 
+/**
+ * ORDER BY of a sort on alias `a` (`e` for the table, `x`/`u` for derived rows with the same
+ * column names). Each direction is one btree scan of (col, id) or (filter, col, id), forward
+ * or backward, so NULLS go first descending and last ascending (PostgreSQL's default);
+ * started_at keeps the list's `DESC NULLS FIRST` index and reads it backward for ascending.
+ */
+const ORDERS: Record<SortKey, { desc: string; asc: string }> = {
+  started_at: { desc: 'started_at desc nulls first, $.id desc', asc: 'started_at asc nulls last, $.id asc' },
+  duration_seconds: {
+    desc: 'duration_seconds desc nulls first, $.id desc',
+    asc: 'duration_seconds asc nulls last, $.id asc',
+  },
+  records_loaded: { desc: 'records_loaded desc, $.id desc', asc: 'records_loaded asc, $.id asc' },
+}
+
+export const orderBy = (db: Db, alias: 'e' | 'x' | 'u', sort: HistorySort) =>
+  db.unsafe(`${alias}.${ORDERS[sort.key][sort.desc ? 'desc' : 'asc'].replaceAll('$', alias)}`)
+
+const isDefaultSort = (sort: HistorySort) => sort.key === 'started_at' && sort.desc
+
 /** Every filter but the store, on alias `e`; each one is a column of a list index. */
 export const executionFilters = (db: Db, f: HistoryFilters) => db`
+  ${f.id ? db`and e.id = ${f.id}` : db``}
   ${f.etlName ? db`and e.etl_name = ${f.etlName}` : db``}
-  ${f.status ? db`and e.status = ${f.status}` : db``}
+  ${f.statuses?.length === 1 ? db`and e.status = ${f.statuses[0]!}` : db``}
+  ${f.statuses && f.statuses.length > 1 ? db`and e.status = any(${f.statuses}::text[])` : db``}
   ${f.triggeredBy ? db`and e.triggered_by = ${f.triggeredBy}` : db``}
   ${f.errorPhase ? db`and e.error_phase = ${f.errorPhase}` : db``}
   ${f.errorCategory ? db`and e.error_category = ${f.errorCategory}` : db``}
@@ -65,23 +95,56 @@ export const executionFilters = (db: Db, f: HistoryFilters) => db`
   ${f.hasta ? (f.hasta.inclusive ? db`and e.started_at <= ${f.hasta.at}` : db`and e.started_at < ${f.hasta.at}`) : db``}`
 
 const hasExecutionFilters = (f: HistoryFilters) =>
-  Boolean(f.etlName || f.status || f.triggeredBy || f.errorPhase || f.errorCategory || f.desde || f.hasta)
+  Boolean(
+    f.id || f.etlName || f.statuses?.length || f.triggeredBy || f.errorPhase || f.errorCategory || f.desde || f.hasta,
+  )
+
+/** The store filter on alias `e`, for paths that do not start from the store rows' own index. */
+export const tiendaFilter = (db: Db, tienda: string | undefined) =>
+  tienda
+    ? db`and (exists (select 1 from etl_execution_details d where d.execution_id = e.id and d.tienda_id = ${tienda})
+        or (e.status = 'queued' and ${tienda} = any(e.tienda_ids)))`
+    : db``
 
 /**
- * One page in list order. The page's ids come from an index-only scan of the list index of the
- * filter (so a deep offset skips index entries, not table rows); only the page is read whole.
+ * The ids of one page, in the sort's order. One status: an index scan of the filter's list
+ * index (a deep offset skips index entries, not table rows). Several statuses: one ordered scan
+ * per status, each cut at offset + limit, merged in order (Merge Append) — `status = any(…)`
+ * would read every matching row and sort them.
  */
+function pageIds(db: Db, f: HistoryFilters) {
+  const col = db.unsafe(f.sort.key)
+  const where = (g: HistoryFilters) => db`where true ${executionFilters(db, g)} ${tiendaFilter(db, g.tienda)}`
+  if (!f.statuses || f.statuses.length < 2) {
+    return db`select e.id from etl_executions e ${where(f)} order by ${orderBy(db, 'e', f.sort)}
+      limit ${f.limit} offset ${f.offset}`
+  }
+  const branches = f.statuses.map(
+    (status) => db`(select e.id, e.${col} from etl_executions e ${where({ ...f, statuses: [status] })}
+      order by ${orderBy(db, 'e', f.sort)} limit ${f.offset + f.limit})`,
+  )
+  const merged = branches.reduce((all, branch) => db`${all} union all ${branch}`)
+  return db`select u.id from (${merged}) u order by ${orderBy(db, 'u', f.sort)} limit ${f.limit} offset ${f.offset}`
+}
+
+/** One page in the sort's order and the total; only the page's rows are read whole. */
 export function listExecutionsPage(db: Db, f: HistoryFilters, total: Fragment) {
   return db<{ body: string; total: number }[]>`
-    with page as (
-      select e.id, e.started_at from etl_executions e
-      where true ${executionFilters(db, f)}
-      order by e.started_at desc nulls first, e.id desc
-      limit ${f.limit} offset ${f.offset}
-    )
-    select coalesce((select json_agg(x order by x.started_at desc nulls first, x.id desc) from (
+    with page as (${pageIds(db, f)})
+    select coalesce((select json_agg(x order by ${orderBy(db, 'x', f.sort)}) from (
         select ${summaryColumns(db)} from page join etl_executions e on e.id = page.id) x), '[]')::text as body,
       (${total})::int as total`.then((r) => r[0]!)
+}
+
+/** The store's own list index serves only the default order without an id search. */
+export const usesTiendaIndex = (f: HistoryFilters) => Boolean(f.tienda) && isDefaultSort(f.sort) && !f.id
+
+/** Every row of the filters in the sort's order, for the CSV export (read with a cursor). */
+export function selectExecutionsForExport(db: Db, f: HistoryFilters) {
+  return db<ExecutionRow[]>`
+    select ${summaryColumns(db)} from etl_executions e
+    where true ${executionFilters(db, f)} ${tiendaFilter(db, f.tienda)}
+    order by ${orderBy(db, 'e', f.sort)}`
 }
 
 /** Queued executions asked for the store (they have no store rows yet); they head the list. */

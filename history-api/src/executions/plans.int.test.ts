@@ -50,6 +50,30 @@ describe('history list query plans', () => {
     expect(problems).toEqual([])
   })
 
+  it('sorts by duration and records, both ways, are index scans too (no filter, the ETL, one or several statuses)', async () => {
+    const problems: string[] = []
+    const sorts = ['started_at', '-duration_seconds', 'duration_seconds', '-records_loaded', 'records_loaded']
+    const sortFilters: [string, Record<string, string>][] = [
+      ['no filter', {}],
+      ['etl_name', { etl_name: 'inventario' }],
+      ['status', { status: 'failed' }],
+      ['several statuses', { status: 'failed,partial' }],
+    ]
+    for (const sort of sorts) {
+      for (const [label, query] of sortFilters) {
+        for (const offset of [0, 1000]) {
+          const plans = await explainHistory(database.url, { ...query, sort, limit: '50', offset: String(offset) })
+          for (const { text, plan } of plans) {
+            problems.push(
+              ...planProblems(plan, 200).map((p) => `${label} sort=${sort} offset ${offset}: ${p}\n${text}`),
+            )
+          }
+        }
+      }
+    }
+    expect(problems).toEqual([])
+  })
+
   it('counts come from the kept counters for single filters', async () => {
     const sql = postgres(database.url, { max: 1, onnotice: () => {} })
     try {

@@ -165,15 +165,8 @@ describe('gaps', () => {
     expect(job).toEqual({
       id: row!.job_id,
       name: 'etl-ventas',
-      data: {
-        execution_id: body.execution_id,
-        etl_name: 'ventas',
-        tienda_ids: ['tienda_01', 'tienda_02'],
-        fecha_inicio: '2026-01-27T04:00:00.000Z',
-        fecha_fin: '2026-01-28T03:59:59.000Z',
-        triggered_by: 'recovery',
-        recovered_gap_id: twoStores,
-      },
+      // The job names the execution; the row above is the truth (window, stores, recovery target).
+      data: { execution_id: body.execution_id },
     })
     // Queued, not loaded: the gaps stay pending until the run succeeds.
     expect((await gaps('?estado=pendiente')).filter((g) => g.id === twoStores)).toHaveLength(2)
@@ -248,7 +241,11 @@ describe('gaps', () => {
     const ok = await recover(mixed)
     expect(ok.status).toBe(202)
     expect(ok.body).toMatchObject({ etl_name: 'inventario', tienda_ids: ['tienda_03'] })
-    expect((await jobs())[0]).toMatchObject({ name: 'etl-inventario', data: { fecha_inicio: null, fecha_fin: null } })
+    const queuedId = (ok.body as { execution_id: number }).execution_id
+    expect((await jobs())[0]).toMatchObject({ name: 'etl-inventario', data: { execution_id: queuedId } })
+    expect(await db`select fecha_desde, fecha_hasta from etl_executions where id = ${queuedId}`).toEqual([
+      { fecha_desde: null, fecha_hasta: null },
+    ])
     await db`delete from etl_executions where id in (${onlyInactive}, ${mixed}) or recovered_gap_id = ${mixed}`
   })
 
@@ -264,10 +261,9 @@ describe('gaps', () => {
       select r.fecha_desde <= f.fecha_desde and r.fecha_hasta >= f.fecha_hasta as covers
       from etl_executions r, etl_executions f where r.recovered_gap_id = f.id and f.id = ${precise}`
     expect(covered).toEqual({ covers: true })
-    expect((await jobs())[0]!.data).toMatchObject({
-      fecha_inicio: '2026-01-20T04:00:00.000Z',
-      fecha_fin: '2026-01-21T04:00:00.000Z',
-    })
+    expect(await db`select fecha_desde, fecha_hasta from etl_executions where recovered_gap_id = ${precise}`).toEqual([
+      { fecha_desde: new Date('2026-01-20T04:00:00.000Z'), fecha_hasta: new Date('2026-01-21T04:00:00.000Z') },
+    ])
     await db`delete from etl_executions where recovered_gap_id = ${precise} or id = ${precise}`
   })
 

@@ -2,26 +2,18 @@
 // (etl_gaps, migration 040); recovering it queues one recovery run over that execution's window for
 // every store of it still pending — the execution row and its pg-boss job in ONE transaction, under
 // the same per-ETL lock and overlap rule as POST /api/etl/run, so the two can never both queue a store.
-import { randomUUID } from 'node:crypto'
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Sql } from 'postgres'
 import { type Db, iso } from '../db.ts'
 import { ExecutionIdParam } from '../executions/executions.schemas.ts'
 import { findTienda } from '../executions/executions.sql.ts'
 import { etlErrors, NoQuery } from '../openapi.ts'
-import { invalid, problem, validationHook } from '../problem.ts'
-import { bossDb, type JobSender, QUEUES } from '../runs/enqueue.ts'
+import { invalid, type OverlapMembers, PROBLEM_TYPES, problem, validationHook } from '../problem.ts'
+import { type JobSender, type QUEUES, queueRun, RunConflict } from '../runs/queue-run.ts'
 import { RunAccepted } from '../runs/runs.schemas.ts'
-import { findOverlap, lockRuns, notifyQueued } from '../runs/runs.sql.ts'
+import { lockRuns } from '../runs/runs.sql.ts'
 import { type Gap, Gap as GapSchema, GapsQuery } from './gaps.schemas.ts'
-import {
-  findExecutionEtl,
-  type GapRow,
-  type GapStore,
-  insertRecoveryExecution,
-  listGapStores,
-  listGaps,
-} from './gaps.sql.ts'
+import { findExecutionEtl, type GapRow, listGapStores, listGaps } from './gaps.sql.ts'
 
 const listRoute = createRoute({
   method: 'get',
@@ -57,20 +49,15 @@ const recoverRoute = createRoute({
 
 export type GapsDeps = { read: Db; write: Sql; boss: JobSender; clock: () => Date }
 
-/** The job payload of runner/src/jobs/ventas.ts for a recovery (the API must not import the runner). */
-export type RecoveryJob = {
-  execution_id: number
-  etl_name: keyof typeof QUEUES
-  tienda_ids: string[]
-  fecha_inicio: string | null
-  fecha_fin: string | null
-  triggered_by: 'recovery'
-  recovered_gap_id: number
-}
-
 type Outcome =
   | { kind: 'queued'; executionId: number; etlName: keyof typeof QUEUES; tiendaIds: string[] }
-  | { kind: 'none' | 'conflict' | 'unrunnable'; detail: string }
+  | {
+      kind: 'none' | 'conflict'
+      type: 'executionNotFound' | 'noGap' | 'gapRecovered' | 'runOverlap'
+      detail: string
+      members?: OverlapMembers
+    }
+  | { kind: 'unrunnable'; detail: string }
 
 const toGap = (r: GapRow): Gap => ({
   id: r.id,
@@ -85,21 +72,23 @@ const toGap = (r: GapRow): Gap => ({
   recovered_by_execution_id: r.recovered_by_execution_id,
 })
 
-function sourceSystemOf(stores: GapStore[]) {
-  const systems = new Set(stores.map((s) => s.source_system))
-  return systems.size === 1 ? [...systems][0]! : systems.size > 1 ? 'mixed' : null
-}
-
 /** Everything is read under the per-ETL lock, so a concurrent run or recovery is either seen or waits. */
 async function queueRecovery(deps: GapsDeps, id: number): Promise<Outcome> {
   return deps.write.begin(async (tx): Promise<Outcome> => {
     const etlName = await findExecutionEtl(tx, id)
-    if (!etlName) return { kind: 'none', detail: `Execution ${id} does not exist, so it has no gap to recover.` }
+    if (!etlName) {
+      const detail = `Execution ${id} does not exist, so it has no gap to recover.`
+      return { kind: 'none', type: 'executionNotFound', detail }
+    }
     await lockRuns(tx, etlName)
     const stores = await listGapStores(tx, id)
-    if (!stores.length) return { kind: 'none', detail: `Execution ${id} has no gap: none of its stores failed.` }
+    if (!stores.length) {
+      return { kind: 'none', type: 'noGap', detail: `Execution ${id} has no gap: none of its stores failed.` }
+    }
     const pending = stores.filter((s) => s.pending)
-    if (!pending.length) return { kind: 'conflict', detail: `Every gap of execution ${id} is already recovered.` }
+    if (!pending.length) {
+      return { kind: 'conflict', type: 'gapRecovered', detail: `Every gap of execution ${id} is already recovered.` }
+    }
     // A store deactivated since it failed cannot be run; its gap stays pending and visible.
     const runnable = pending.filter((s) => s.active)
     if (!runnable.length) {
@@ -107,34 +96,24 @@ async function queueRecovery(deps: GapsDeps, id: number): Promise<Outcome> {
       return { kind: 'unrunnable', detail: `the pending stores of execution ${id} (${ids}) are inactive or unknown` }
     }
     const tiendaIds = runnable.map((s) => s.tienda_id)
-    const overlap = await findOverlap(tx, etlName, tiendaIds)
-    if (overlap) {
-      const detail = `Execution ${overlap.id} of ${etlName} (${overlap.status}) already includes ${overlap.tienda_id}.`
-      return { kind: 'conflict', detail }
-    }
     const { fecha_desde: desde, fecha_hasta: hasta } = runnable[0]!
-    const jobId = randomUUID()
-    const executionId = await insertRecoveryExecution(tx, {
-      etlName,
-      gapId: id,
-      tiendaIds,
-      desde,
-      hasta,
-      sourceSystem: sourceSystemOf(runnable),
-      jobId,
-    })
-    const job: RecoveryJob = {
-      execution_id: executionId,
-      etl_name: etlName,
-      tienda_ids: tiendaIds,
-      fecha_inicio: desde?.toISOString() ?? null,
-      fecha_fin: hasta?.toISOString() ?? null,
-      triggered_by: 'recovery',
-      recovered_gap_id: id,
+    try {
+      const executionId = await queueRun(tx, deps.boss, {
+        etlName,
+        etlType: 'recovery',
+        triggeredBy: 'fluxion_admin',
+        tiendas: runnable.map((s) => ({ id: s.tienda_id, source_system: s.source_system })),
+        desde,
+        hasta,
+        recoveredGapId: id,
+      })
+      return { kind: 'queued', executionId, etlName, tiendaIds }
+    } catch (error) {
+      if (error instanceof RunConflict) {
+        return { kind: 'conflict', type: 'runOverlap', detail: error.message, members: error.members }
+      }
+      throw error
     }
-    await deps.boss.send(QUEUES[etlName], job, { id: jobId, db: bossDb(tx) })
-    await notifyQueued(tx, executionId)
-    return { kind: 'queued', executionId, etlName, tiendaIds }
   })
 }
 
@@ -143,7 +122,7 @@ export const gapsRoutes = (deps: GapsDeps) =>
     .openapi(listRoute, async (c) => {
       const q = c.req.valid('query')
       if (q.tienda && !(await findTienda(deps.read, q.tienda))) {
-        return invalid(c, 422, [{ name: 'tienda', reason: `${q.tienda} is not a known store` }])
+        return invalid(c, 422, [{ name: 'tienda', reason: `${q.tienda} is not a known store`, code: 'unknown_store' }])
       }
       const rows = await listGaps(deps.read, { etlName: q.etl_name, tienda: q.tienda, estado: q.estado })
       return c.json(rows.map(toGap), 200)
@@ -153,8 +132,13 @@ export const gapsRoutes = (deps: GapsDeps) =>
       const now = deps.clock()
       const outcome = await queueRecovery(deps, id)
       if (outcome.kind !== 'queued') {
-        if (outcome.kind === 'unrunnable') return invalid(c, 422, [{ name: 'id', reason: outcome.detail }])
-        return problem(c, outcome.kind === 'none' ? 404 : 409, outcome.detail)
+        if (outcome.kind === 'unrunnable') {
+          return invalid(c, 422, [{ name: 'id', reason: outcome.detail, code: 'stores_unrunnable' }])
+        }
+        return problem(c, outcome.kind === 'none' ? 404 : 409, outcome.detail, {
+          type: PROBLEM_TYPES[outcome.type],
+          ...(outcome.members ? { members: outcome.members } : {}),
+        })
       }
       return c.json(
         {

@@ -61,23 +61,3 @@ export function listGapStores(db: Db, id: number) {
     where g.id = ${id}
     order by g.tienda_id`
 }
-
-export type RecoveryExecution = {
-  etlName: string
-  gapId: number
-  tiendaIds: string[]
-  desde: Date | null
-  hasta: Date | null
-  sourceSystem: string | null
-  jobId: string
-}
-
-/** The queued recovery run: an operator asked for it (fluxion_admin), its type says what it does. */
-export function insertRecoveryExecution(db: Db, e: RecoveryExecution) {
-  return db<{ id: number }[]>`
-    insert into etl_executions (etl_name, etl_type, status, started_at, fecha_desde, fecha_hasta, triggered_by,
-      tiendas_count, tienda_ids, source_system, job_id, is_recovery, recovered_gap_id)
-    values (${e.etlName}, 'recovery', 'queued', null, ${e.desde}, ${e.hasta}, 'fluxion_admin',
-      ${e.tiendaIds.length}, ${e.tiendaIds}::text[], ${e.sourceSystem}, ${e.jobId}, true, ${e.gapId})
-    returning id`.then((r) => r[0]!.id)
-}

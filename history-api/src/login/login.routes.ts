@@ -16,7 +16,12 @@ type S = components['schemas']
 const Role = z.enum(['super_admin', 'viewer']).openapi('Role') satisfies z.ZodType<S['Role']>
 const LoginRequest = z
   .strictObject({
-    email: z.email({ error: 'must be an email address' }).max(254, 'must be at most 254 characters'),
+    // Exactly the contract's pattern: HTML's valid e-mail address (zod's html5Email), `0@com` included.
+    email: z
+      .string({ error: 'is required' })
+      .min(3, 'must be an email address')
+      .max(254, 'must be at most 254 characters')
+      .regex(z.regexes.html5Email, 'must be an email address'),
     password: z
       .string({ error: 'is required' })
       .min(1, 'must not be empty')

@@ -2,6 +2,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { Scalar } from '@scalar/hono-api-reference'
 import { schemaBehindMessage } from '../../../scripts/lib/migrations.ts'
+import { servedDocument } from '../contract.ts'
 import type { Db } from '../db.ts'
 import type { components } from '../generated/openapi.ts'
 import { internalError } from '../openapi.ts'
@@ -64,11 +65,7 @@ const documentRoute = createRoute({
   responses: {
     200: {
       description: 'The OpenAPI document.',
-      content: {
-        'application/json': {
-          schema: z.looseObject({ openapi: z.literal('3.1.0'), info: z.looseObject({}), paths: z.looseObject({}) }),
-        },
-      },
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/OpenApiDocument' } } },
     },
   },
 })
@@ -85,39 +82,55 @@ const docsRoute = createRoute({
  * `pools`: the primary and, when configured, the replica — ready means every one answers.
  * `pendingMigrations`: the migrations this release has that the primary has not applied.
  */
-export type OperationsDeps = {
-  pools: Db[]
-  pendingMigrations: () => Promise<string[]>
-  metrics: Metrics
-  document: () => Record<string, unknown>
-}
+export type OperationsDeps = { pools: Db[]; pendingMigrations: () => Promise<string[]>; metrics: Metrics }
 
 const READY_TIMEOUT_MS = 2000
 
+/**
+ * Where the client reached this API: behind a reverse proxy, the scheme and host it forwarded
+ * (first X-Forwarded-Proto / X-Forwarded-Host value); otherwise the request's own. Only names the
+ * `servers` entry of the served document.
+ */
+export function publicOrigin(url: string, headers: Record<string, string>): string {
+  const own = new URL(url)
+  const first = (v: string | undefined) => v?.split(',')[0]?.trim() || undefined
+  const proto = first(headers['x-forwarded-proto'])
+  const host = first(headers['x-forwarded-host'])
+  const scheme = proto === 'http' || proto === 'https' ? proto : own.protocol.slice(0, -1)
+  return `${scheme}://${host && /^[a-z0-9.:[\]-]+$/i.test(host) ? host : own.host}`
+}
+
 export const operationsRoutes = (deps: OperationsDeps) => {
   const docs = Scalar({ url: '/openapi.json', pageTitle: 'Fluxion ETL history API' })
-  return new OpenAPIHono({ defaultHook: validationHook })
-    .openapi(healthRoute, (c) => c.json({ status: 'ok' as const }, 200))
-    .openapi(readyRoute, async (c) => {
-      const probe = Promise.all(deps.pools.map((db) => db`select 1`)).then(() => deps.pendingMigrations())
-      const timeout = new Promise<null>((r) => setTimeout(() => r(null), READY_TIMEOUT_MS).unref())
-      const pending = await Promise.race([probe, timeout]).catch(() => null)
-      if (pending === null) {
-        return c.json({ status: 'unavailable' as const, database: 'down' as const, schema: 'unknown' as const }, 503)
-      }
-      if (pending.length > 0) {
-        const detail = schemaBehindMessage(pending)
-        return c.json(
-          { status: 'unavailable' as const, database: 'ok' as const, schema: 'behind' as const, detail },
-          503,
-        )
-      }
-      return c.json({ status: 'ok' as const, database: 'ok' as const, schema: 'ok' as const }, 200)
-    })
-    .openapi(metricsRoute, async (c) => {
-      const body = await deps.metrics.registry.metrics()
-      return c.text(body, 200, { 'Content-Type': deps.metrics.registry.contentType })
-    })
-    .openapi(documentRoute, (c) => c.json(deps.document() as { openapi: '3.1.0'; info: object; paths: object }, 200))
-    .openapi(docsRoute, (c) => docs(c, async () => {}) as Promise<Response>)
+  return (
+    new OpenAPIHono({ defaultHook: validationHook })
+      .openapi(healthRoute, (c) => c.json({ status: 'ok' as const }, 200))
+      .openapi(readyRoute, async (c) => {
+        const probe = Promise.all(deps.pools.map((db) => db`select 1`)).then(() => deps.pendingMigrations())
+        const timeout = new Promise<null>((r) => setTimeout(() => r(null), READY_TIMEOUT_MS).unref())
+        const pending = await Promise.race([probe, timeout]).catch(() => null)
+        if (pending === null) {
+          return c.json({ status: 'unavailable' as const, database: 'down' as const, schema: 'unknown' as const }, 503)
+        }
+        if (pending.length > 0) {
+          const detail = schemaBehindMessage(pending)
+          return c.json(
+            { status: 'unavailable' as const, database: 'ok' as const, schema: 'behind' as const, detail },
+            503,
+          )
+        }
+        return c.json({ status: 'ok' as const, database: 'ok' as const, schema: 'ok' as const }, 200)
+      })
+      .openapi(metricsRoute, async (c) => {
+        const body = await deps.metrics.registry.metrics()
+        return c.text(body, 200, { 'Content-Type': deps.metrics.registry.contentType })
+      })
+      // openapi.yaml itself (the source of truth), not a document generated from these routes.
+      .openapi(documentRoute, (c) => {
+        const body = JSON.stringify(servedDocument(publicOrigin(c.req.url, c.req.header())))
+        // A raw-schema response has no inferred body type: sent as JSON text.
+        return c.body(body, 200, { 'Content-Type': 'application/json' }) as never
+      })
+      .openapi(docsRoute, (c) => docs(c, async () => {}) as Promise<Response>)
+  )
 }

@@ -83,14 +83,8 @@ describe('POST /api/etl/run', () => {
     expect(job).toMatchObject({
       id: row!.job_id,
       name: 'etl-ventas',
-      data: {
-        execution_id: body.execution_id,
-        etl_name: 'ventas',
-        tienda_ids: ['tienda_01', 'tienda_08'],
-        fecha_inicio: '2026-01-25T04:00:00.000Z',
-        fecha_fin: '2026-01-26T03:59:59.000Z',
-        triggered_by: 'fluxion_admin',
-      },
+      // The job names the execution (openapi EtlRunJob); the row above holds the run.
+      data: { execution_id: body.execution_id },
     })
     const listed = await api.call('get', '/api/etl/history?status=queued')
     expect(listed.body).toMatchObject([{ id: body.execution_id, status: 'queued', started_at: null }])
@@ -151,7 +145,12 @@ describe('POST /api/etl/run', () => {
     })
     expect(clash.status).toBe(409)
     expect(clash.body).toMatchObject({
+      type: 'tag:fluxion.etl,2026:run-overlap',
       detail: `Execution ${queued!.id} of ventas (queued) already includes tienda_08.`,
+      execution_id: queued!.id,
+      execution_status: 'queued',
+      etl_name: 'ventas',
+      tienda_id: 'tienda_08',
     })
     // Running (picked up by a runner, with its stores started) still blocks; other ETLs and stores do not.
     await database.sql`update etl_executions set status = 'running', started_at = now() where id = ${queued!.id}`

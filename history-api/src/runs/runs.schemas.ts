@@ -17,6 +17,7 @@ export const StoreDateTime = z
   .refine((s) => (s.includes('T') ? rfc3339.safeParse(s).success : isRealLocalDateTime(s)), {
     message: 'is not a real calendar date and time',
     abort: true,
+    params: { code: 'format' },
   })
   .openapi('StoreDateTime') satisfies z.ZodType<S['StoreDateTime']>
 
@@ -31,7 +32,8 @@ export const RunRequest = z
       .max(MAX_RUN_TIENDAS, `must name at most ${MAX_RUN_TIENDAS} stores`)
       .superRefine((ids, ctx) => {
         ids.forEach((id, i) => {
-          if (ids.indexOf(id) !== i) ctx.addIssue({ code: 'custom', path: [i], message: `repeats ${id}` })
+          if (ids.indexOf(id) !== i)
+            ctx.addIssue({ code: 'custom', path: [i], message: `repeats ${id}`, params: { code: 'duplicate' } })
         })
       })
       .openapi({ uniqueItems: true })
@@ -41,10 +43,20 @@ export const RunRequest = z
   })
   .superRefine((body, ctx) => {
     if (body.fecha_inicio !== undefined && body.fecha_fin === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['fecha_fin'], message: 'is required when fecha_inicio is given' })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fecha_fin'],
+        message: 'is required when fecha_inicio is given',
+        params: { code: 'required' },
+      })
     }
     if (body.fecha_fin !== undefined && body.fecha_inicio === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['fecha_inicio'], message: 'is required when fecha_fin is given' })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fecha_inicio'],
+        message: 'is required when fecha_fin is given',
+        params: { code: 'required' },
+      })
     }
   })
   // JSON Schema 2020-12 keywords zod-to-openapi has no type for; the generator copies them through.

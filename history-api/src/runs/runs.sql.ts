@@ -1,13 +1,22 @@
 import type { Db } from '../db.ts'
 
-export type TiendaRow = { id: string; active: boolean; source_system: string }
+export type TiendaRow = { id: string; active: boolean; source_system: string; has_feed: boolean }
 
-export function findTiendas(db: Db, ids: string[]) {
-  return db<TiendaRow[]>`select id, active, source_system from tiendas where id = any(${ids}::text[])`
+// has_feed: whether the ETL can read the store (etl_tienda_feeds, migration 046: inventario is KLK's).
+const tiendaColumns = (db: Db, etlName: string) => db`
+  t.id, t.active, t.source_system,
+  exists (select 1 from etl_tienda_feeds f where f.etl_name = ${etlName} and f.tienda_id = t.id) as has_feed`
+
+export function findTiendas(db: Db, etlName: string, ids: string[]) {
+  return db<TiendaRow[]>`select ${tiendaColumns(db, etlName)} from tiendas t where t.id = any(${ids}::text[])`
 }
 
-export function listActiveTiendas(db: Db) {
-  return db<TiendaRow[]>`select id, active, source_system from tiendas where active order by id`
+/** Every active store the ETL can read: a run without an explicit list. */
+export function listRunnableTiendas(db: Db, etlName: string) {
+  return db<TiendaRow[]>`
+    select ${tiendaColumns(db, etlName)} from tiendas t
+    where t.active and exists (select 1 from etl_tienda_feeds f where f.etl_name = ${etlName} and f.tienda_id = t.id)
+    order by t.id`
 }
 
 /**
@@ -37,19 +46,23 @@ export function findOverlap(db: Db, etlName: string, tiendaIds: string[]) {
 
 export type QueuedExecution = {
   etlName: string
+  etlType: 'manual' | 'recovery'
+  triggeredBy: 'fluxion_admin' | 'recovery'
   tiendaIds: string[]
-  desde: Date
-  hasta: Date
+  desde: Date | null
+  hasta: Date | null
   sourceSystem: string | null
+  recoveredGapId: number | null
   jobId: string
 }
 
 export function insertQueuedExecution(db: Db, e: QueuedExecution) {
   return db<{ id: number }[]>`
     insert into etl_executions (etl_name, etl_type, status, started_at, fecha_desde, fecha_hasta, triggered_by,
-      tiendas_count, tienda_ids, source_system, job_id)
-    values (${e.etlName}, 'manual', 'queued', null, ${e.desde}, ${e.hasta}, 'fluxion_admin',
-      ${e.tiendaIds.length}, ${e.tiendaIds}::text[], ${e.sourceSystem}, ${e.jobId})
+      tiendas_count, tienda_ids, source_system, job_id, is_recovery, recovered_gap_id)
+    values (${e.etlName}, ${e.etlType}, 'queued', null, ${e.desde}, ${e.hasta}, ${e.triggeredBy},
+      ${e.tiendaIds.length}, ${e.tiendaIds}::text[], ${e.sourceSystem}, ${e.jobId}, ${e.etlType === 'recovery'},
+      ${e.recoveredGapId})
     returning id`.then((r) => r[0]!.id)
 }
 

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { ErrorCategory, EtlName, intParam, nullable, TiendaId } from '../executions/executions.schemas.ts'
+import { ErrorCategory, EtlName, intParam, nullable, TiendaId, TriggeredBy } from '../executions/executions.schemas.ts'
 import type { components } from '../generated/openapi.ts'
 
 type S = components['schemas']
@@ -10,14 +10,22 @@ export const StatsQuery = z.strictObject({
 })
 
 const count = () => z.int().min(0)
+const seconds = () => z.number().min(0).nullable()
 const fecha = () => z.iso.date()
 
 export const ErrorsByPhase = z
   .strictObject({ extract: count(), transform: count(), load: count() })
   .openapi('ErrorsByPhase') satisfies z.ZodType<S['ErrorsByPhase']>
 
+const ErrorCount = z.int().min(1).openapi('ErrorCount') satisfies z.ZodType<S['ErrorCount']>
+
+/** One optional count per category: generated clients keep the key set (a record would lose it). */
 export const ErrorsByCategory = z
-  .record(z.string(), z.int().min(1))
+  .strictObject(
+    Object.fromEntries(ErrorCategory.options.map((c) => [c, ErrorCount.optional()])) as {
+      [K in S['ErrorCategory']]: z.ZodOptional<typeof ErrorCount>
+    },
+  )
   // propertyNames (JSON Schema 2020-12) has no type in zod-to-openapi; the generator copies it through.
   .openapi('ErrorsByCategory', {
     propertyNames: { $ref: '#/components/schemas/ErrorCategory' },
@@ -41,6 +49,20 @@ export const MapaFallosCelda = z
   .strictObject({ tienda_id: TiendaId, fecha: fecha(), fallos: z.int().min(1) })
   .openapi('MapaFallosCelda') satisfies z.ZodType<S['MapaFallosCelda']>
 
+export const TiempoPromedioPorFase = z
+  .strictObject({ extract: seconds(), transform: seconds(), load: seconds() })
+  .openapi('TiempoPromedioPorFase') satisfies z.ZodType<S['TiempoPromedioPorFase']>
+
+export const DistribucionOrigen = z
+  .strictObject({
+    triggered_by: TriggeredBy,
+    total_ejecuciones: z.int().min(1),
+    exitosas: count(),
+    fallidas: count(),
+    duracion_promedio: seconds(),
+  })
+  .openapi('DistribucionOrigen') satisfies z.ZodType<S['DistribucionOrigen']>
+
 export const EtlStats = z
   .strictObject({
     total_executions: count(),
@@ -60,6 +82,8 @@ export const EtlStats = z
     etl_name: nullable(EtlName),
     tendencia_diaria: z.array(TendenciaDia).max(91),
     mapa_fallos: z.array(MapaFallosCelda),
+    tiempo_promedio_por_fase: TiempoPromedioPorFase,
+    distribucion_por_origen: z.array(DistribucionOrigen).max(5),
   })
   .openapi('EtlStats') satisfies z.ZodType<S['EtlStats']>
 

@@ -45,6 +45,23 @@ export function readStats(db: Db, p: { since: Date; dias: number; etlName: strin
       select d.fecha, d.status, d.error_phase, d.error_category, d.n, d.duration_sum, d.duration_n, d.records_loaded, d.duplicates
       from etl_stats_exec_day d cross join b where d.fecha >= b.d0_fecha ${etl('d')}
     ),
+    -- Per origin and status, with phase durations (migration 051's rollups, same cuts as ex).
+    org as (
+      select coalesce(e.triggered_by, 'cli') as triggered_by, e.status, 1 as n,
+        coalesce(e.duration_seconds, 0)::numeric as dsum, (e.duration_seconds is not null)::int as dn,
+        coalesce(e.extract_duration_seconds, 0)::numeric as xsum, (e.extract_duration_seconds is not null)::int as xn,
+        coalesce(e.transform_duration_seconds, 0)::numeric as tsum, (e.transform_duration_seconds is not null)::int as tn,
+        coalesce(e.load_duration_seconds, 0)::numeric as lsum, (e.load_duration_seconds is not null)::int as ln
+      from etl_executions e cross join b where ${rawWindow}
+      union all
+      select coalesce(h.triggered_by, 'cli'), h.status, h.n, h.duration_sum, h.duration_n, h.extract_sum, h.extract_n,
+        h.transform_sum, h.transform_n, h.load_sum, h.load_n
+      from etl_stats_origen_hour h cross join b where h.bucket >= b.h0 and h.bucket < b.h1 ${etl('h')}
+      union all
+      select coalesce(d.triggered_by, 'cli'), d.status, d.n, d.duration_sum, d.duration_n, d.extract_sum, d.extract_n,
+        d.transform_sum, d.transform_n, d.load_sum, d.load_n
+      from etl_stats_origen_day d cross join b where d.fecha >= b.d0_fecha ${etl('d')}
+    ),
     st as materialized (
       select (e.started_at at time zone ${tz})::date as fecha, t.tienda_id, t.tienda_nombre, t.error_category,
         1 as n, (t.status = 'failed')::int as fallos
@@ -116,7 +133,21 @@ export function readStats(db: Db, p: { since: Date; dias: number; etlName: strin
           coalesce(sum(n) filter (where status = 'partial'), 0)::int as parciales,
           coalesce(sum(n) filter (where status = 'failed'), 0)::int as fallidas
         from ex group by fecha having sum(n) > 0) x),
-      'mapa_fallos', (select coalesce(json_agg(x order by x.tienda_id, x.fecha), '[]') from mapa x)
+      'mapa_fallos', (select coalesce(json_agg(x order by x.tienda_id, x.fecha), '[]') from mapa x),
+      -- Plan §6.2 "Tiempo promedio por fase": successful executions only, as its SQL has it.
+      'tiempo_promedio_por_fase', (select json_build_object(
+          'extract', round(sum(xsum) filter (where status = 'success') / nullif(sum(xn) filter (where status = 'success'), 0), 2)::float8,
+          'transform', round(sum(tsum) filter (where status = 'success') / nullif(sum(tn) filter (where status = 'success'), 0), 2)::float8,
+          'load', round(sum(lsum) filter (where status = 'success') / nullif(sum(ln) filter (where status = 'success'), 0), 2)::float8)
+        from org),
+      -- Plan §6.2 "Distribución por origen".
+      'distribucion_por_origen', (select coalesce(json_agg(json_build_object('triggered_by', x.triggered_by,
+          'total_ejecuciones', x.total, 'exitosas', x.ok, 'fallidas', x.bad, 'duracion_promedio', x.avg)
+        order by x.total desc, x.triggered_by), '[]')
+        from (select triggered_by, sum(n)::int as total, coalesce(sum(n) filter (where status = 'success'), 0)::int as ok,
+            coalesce(sum(n) filter (where status = 'failed'), 0)::int as bad,
+            round(sum(dsum) / nullif(sum(dn), 0), 2)::float8 as avg
+          from org group by 1 having sum(n) > 0) x)
     )::text as body
     from totals t`.then((r) => r[0]!.body)
 }

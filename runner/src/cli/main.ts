@@ -6,8 +6,9 @@ import type { Logger } from 'pino'
 import type { Sql } from 'postgres'
 import { parseRunnerConfig, type RunnerConfig } from '../config.ts'
 import { connect } from '../db.ts'
-import { runEtl } from '../etl/run-etl.ts'
-import { listActiveTiendaIds, withStoreLocks } from '../executions/store-locks.ts'
+import { type FreshRunRequest, runEtl } from '../etl/run-etl.ts'
+import { listActiveTiendaIds } from '../etl/tiendas.sql.ts'
+import { withStoreLocks } from '../executions/store-locks.ts'
 import { findPendingGaps, groupGaps } from '../gaps/gaps.sql.ts'
 import type { EtlName } from '../jobs/boss.ts'
 import { createLogger } from '../logger.ts'
@@ -16,7 +17,7 @@ import { type CliArgs, parseCliArgs, USAGE, UsageError } from './args.ts'
 import { createProgressView, estado, formatSummary, loadSummary } from './view.ts'
 
 type Ctx = { db: Sql; config: RunnerConfig; logger: Logger; signal: AbortSignal; out: (line?: string) => void }
-type RunRequest = Omit<Parameters<typeof runEtl>[1], 'onProgress' | 'signal'> & { tiendaIds: string[] }
+type RunRequest = Omit<FreshRunRequest, 'onProgress' | 'signal'> & { tiendaIds: string[] }
 
 async function main(argv: string[]): Promise<number> {
   let config: RunnerConfig
@@ -53,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
     const ctx: Ctx = { db, config, logger, signal: abort.signal, out }
     const triggeredBy = detectTriggeredBy(process.env, { recoveryMode: args.recoveryMode })
     if (args.recoveryMode) return await recover(ctx, args)
-    const tiendaIds = args.tiendaIds ?? (await listActiveTiendaIds(db))
+    const tiendaIds = args.tiendaIds ?? (await listActiveTiendaIds(db, args.etlName))
     if (tiendaIds.length === 0) {
       out('no hay tiendas activas: nada que ejecutar (no active stores)')
       return 1

@@ -110,12 +110,25 @@ describe('KLK store errors, classified and stored', () => {
       server_ip: '127.0.0.1',
       server_port: port,
       error_category: 'vpn_unreachable',
-      network_diagnostics: { code: 'ECONNREFUSED', port, requests: 1, errors: 1 },
+      network_diagnostics: {
+        ip: '127.0.0.1',
+        port,
+        latency_ms: null,
+        error_code: 'ECONNREFUSED',
+        requests: 1,
+        errors: 1,
+      },
     })
     expect(run).toMatchObject({ api_requests_count: 1, api_errors_count: 1 })
+    // The plan's {"ip", "port"} of the dominant error's connection, and every failing store's address.
     expect(run.network_diagnostics).toEqual({
+      ip: '127.0.0.1',
+      port,
+      tienda_id: 'tienda_closed',
+      latency_ms: null,
+      error_code: 'ECONNREFUSED',
       failed_stores: 1,
-      stores: [{ tienda_id: 'tienda_closed', ip: '127.0.0.1', port, code: 'ECONNREFUSED' }],
+      stores: [{ tienda_id: 'tienda_closed', ip: '127.0.0.1', port, latency_ms: null, error_code: 'ECONNREFUSED' }],
     })
   })
 

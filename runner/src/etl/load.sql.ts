@@ -61,11 +61,6 @@ export class StoreLoad<L extends VentaLine | StockLine> {
     this.#opts = opts
   }
 
-  /** Lines staged in PostgreSQL or waiting in memory for a full chunk. */
-  get count(): number {
-    return this.#staged + this.#pending.length
-  }
-
   /** Buffers the lines and stages every full chunk (memory stays under one chunk plus a page). */
   async append(lines: L[]): Promise<void> {
     for (const line of lines) this.#pending.push(line)
@@ -194,4 +189,24 @@ async function inTransaction<R>(db: Sql, opts: LoadOptions, work: (tx: Db) => Pr
       await new Promise((r) => setTimeout(r, 20 * 2 ** attempt + Math.random() * 40))
     }
   }
+}
+
+/**
+ * Staging rows (migration 042) left by a runner that died between staging and merging: their
+ * execution is no longer running, so nobody will merge them. Staging holds only in-flight rows,
+ * so this scan stays small.
+ */
+export function deleteOrphanStaging(db: Db) {
+  return db`
+    with orphan as (
+      select distinct execution_id from ventas_staging
+      union
+      select distinct execution_id from inventario_staging
+    ), done as (
+      select o.execution_id from orphan o
+      where not exists (select 1 from etl_executions e where e.id = o.execution_id and e.status = 'running')
+    ), v as (
+      delete from ventas_staging s using done where s.execution_id = done.execution_id
+    )
+    delete from inventario_staging s using done where s.execution_id = done.execution_id`
 }

@@ -8,6 +8,7 @@ import { inventoryFor, salesFor } from '../../../test/fakes/sales-data.ts'
 import { startStellarStore } from '../../../test/fakes/tds-server.ts'
 import { pgTest } from '../../../test/helpers/db.ts'
 import { addStore, etlDeps, fastConfig, registerStore, runVentas, WINDOW } from '../../../test/helpers/etl-kit.ts'
+import { expectStoresAccountedFor } from '../../../test/helpers/invariants.ts'
 import { detectTriggeredBy } from '../tracker/triggered-by.ts'
 import { runEtl } from './run-etl.ts'
 
@@ -51,6 +52,7 @@ describe('runEtl', () => {
             timed: true,
           })),
         )
+        await expectStoresAccountedFor(db, run.id)
       } finally {
         await Promise.all(stores.map((s) => s.close()))
       }
@@ -64,6 +66,7 @@ describe('runEtl', () => {
       const run = await runVentas(db, fastConfig(database.url), ['tienda_04', 'tienda_08'])
       expect(run).toMatchObject({ status: 'partial', error_phase: 'extract', error_category: 'vpn_timeout' })
       expect(run.error_message).toMatch(/Connect Timeout/)
+      await expectStoresAccountedFor(db, run.id)
     } finally {
       await Promise.all([ok.close(), vpn.close()])
     }
@@ -80,6 +83,7 @@ describe('runEtl', () => {
       await a.setFault('missing_fields')
       const failed = await runVentas(db, config, ['tienda_ra', 'tienda_rb'])
       expect(failed).toMatchObject({ status: 'failed', tiendas_exitosas: 0, tiendas_fallidas: 2 })
+      await expectStoresAccountedFor(db, failed.id)
     } finally {
       await Promise.all([a.close(), b.close()])
     }
@@ -217,7 +221,8 @@ describe('runEtl', () => {
         'tienda_s2:skipped',
         'tienda_s3:skipped',
       ])
-      expect(run).toMatchObject({ status: 'partial', tiendas_count: 3, tiendas_exitosas: 1, tiendas_fallidas: 2 })
+      // The two never started are skipped, counted apart: tiendas_count = exitosas + fallidas + skipped.
+      expect(run).toMatchObject({ status: 'partial', tiendas_count: 3, tiendas_exitosas: 1, tiendas_fallidas: 0 })
       expect(run.error_message).toMatch(/before 2 store\(s\) started: tienda_s2, tienda_s3/)
       expect(others.every((s) => s.requests === 0)).toBe(true)
     } finally {
@@ -229,16 +234,15 @@ describe('runEtl', () => {
     const store = await addStore(db, { tiendaId: 'tienda_q' })
     try {
       const [queued] = await db<{ id: number }[]>`
-        insert into etl_executions (etl_name, etl_type, status, started_at, triggered_by, tienda_ids, tiendas_count)
-        values ('ventas', 'manual', 'queued', null, 'fluxion_admin', '{tienda_q}', 1) returning id`
+        insert into etl_executions (etl_name, etl_type, status, started_at, triggered_by, tienda_ids, tiendas_count,
+          fecha_desde, fecha_hasta)
+        values ('ventas', 'manual', 'queued', null, 'fluxion_admin', '{tienda_q}', 1, ${WINDOW.desde}, ${WINDOW.hasta})
+        returning id`
       const run = await runVentas(
         db,
         fastConfig(database.url),
         ['tienda_q'],
-        {
-          executionId: queued!.id,
-          triggeredBy: 'fluxion_admin',
-        },
+        { executionId: queued!.id },
         { workerId: 'worker-7' },
       )
       expect(run).toMatchObject({

@@ -7,26 +7,19 @@ import type { Logger } from 'pino'
 import type { Sql } from 'postgres'
 import { evaluateAlertsAfterRun } from '../alerts/evaluate-alerts.ts'
 import type { RunnerConfig } from '../config.ts'
+import { type DetailRow, type ExecutionRow, selectDetails } from '../executions/execution-row.ts'
 import type { components } from '../generated/openapi.ts'
-import { createKlkSource } from '../sources/klk.ts'
+import { sourceCache } from '../sources/create-source.ts'
 import type { Source, Sources } from '../sources/source.ts'
-import { createStellarSource } from '../sources/stellar.ts'
-import { errorDetail, type Phase, type SourceSystem } from '../tracker/classify-error.ts'
+import { errorDetail, type SourceSystem } from '../tracker/classify-error.ts'
 import { ExecutionTracker } from '../tracker/execution-tracker.ts'
 import { configuredSecrets } from '../tracker/redact.ts'
-import { type DetailRow, type ExecutionRow, selectDetails } from '../tracker/tracker.sql.ts'
-import { runTienda, type StoreJob } from './run-tienda.ts'
+import { type EtlProgressEvent, runTienda, type StoreJob } from './run-tienda.ts'
 import { selectTiendas, type TiendaRow } from './tiendas.sql.ts'
 
 type Schemas = components['schemas']
 
-export type EtlProgressEvent = {
-  kind: 'tienda_started' | 'tienda_phase' | 'tienda_finished'
-  tiendaId: string
-  status?: 'success' | 'failed'
-  phase?: Phase
-  records?: number
-}
+export type { EtlProgressEvent }
 
 export type RunEtlDeps = {
   db: Sql
@@ -39,144 +32,175 @@ export type RunEtlDeps = {
   sources?: Sources
 }
 
-export type RunEtlRequest = {
-  etlName: Schemas['EtlName']
-  /** Default: every active store. Unknown or inactive ids are rejected before anything is written. */
-  tiendaIds?: readonly string[]
-  /** Ventas window, both ends inclusive. Defaults: hasta = now, desde = hasta − VENTAS_WINDOW_MIN. */
-  desde?: Date
-  hasta?: Date
-  triggeredBy: Schemas['TriggeredBy']
-  etlType: Schemas['EtlType']
-  /** A `queued` execution created by the history API: claimed instead of inserting a new row. */
-  executionId?: number
-  recoveredGapId?: number
-  jobId?: string
+type Common = {
   onProgress?: (event: EtlProgressEvent) => void
   /** Abort (SIGTERM): no new store starts; stores in flight finish; the execution is closed. */
   signal?: AbortSignal
+  jobId?: string
 }
+
+/**
+ * A fresh run (scheduled, CLI), or a `queued` execution the history API wrote: that row is the truth
+ * (its window, stores, trigger and recovery target), and it is claimed instead of inserting one.
+ */
+export type RunEtlRequest =
+  | (Common & {
+      etlName: Schemas['EtlName']
+      /** Default: every active store the ETL can read. Unknown or inactive ids are rejected before anything is written. */
+      tiendaIds?: readonly string[]
+      /** Ventas window, both ends inclusive. Defaults: hasta = now, desde = hasta − VENTAS_WINDOW_MIN. */
+      desde?: Date
+      hasta?: Date
+      triggeredBy: Schemas['TriggeredBy']
+      etlType: Schemas['EtlType']
+      recoveredGapId?: number
+      executionId?: undefined
+    })
+  | (Common & { executionId: number })
 
 /** The execution row as finished, with its stores (the plan's `tiendas_detail`). */
 export type ExecutionSummary = ExecutionRow & { tiendas_detail: DetailRow[] }
 
-const SOURCE_FACTORIES: Record<SourceSystem, (config: RunnerConfig) => Source> = {
-  klk: createKlkSource,
-  stellar: createStellarSource,
-}
-
 export async function runEtl(deps: RunEtlDeps, request: RunEtlRequest): Promise<ExecutionSummary> {
   const { config } = deps
-  const window = request.etlName === 'ventas' ? ventasWindow(request, config) : null
-  const owned: Source[] = []
-  const sources: Sources = { ...deps.sources }
-  const sourceFor = (system: SourceSystem): Source => {
-    let source = sources[system]
-    if (!source) {
-      source = SOURCE_FACTORIES[system](config)
-      sources[system] = source
-      owned.push(source)
-    }
-    return source
-  }
-  let summary: ExecutionSummary
-  try {
-    summary = await track(deps, request, window, sourceFor, await resolveTiendas(deps, request, sourceFor))
-  } finally {
-    await Promise.all(owned.map((s) => s.close().catch(() => {})))
-  }
-  // Plan §8.3, after every finished execution; bounded and never throws (alerts/evaluate-alerts.ts).
-  await evaluateAlertsAfterRun({ db: deps.db, config, logger: deps.logger.child({ execution_id: summary.id }) })
-  return summary
-}
-
-async function track(
-  deps: RunEtlDeps,
-  request: RunEtlRequest,
-  window: { desde: Date; hasta: Date } | null,
-  sourceFor: (system: SourceSystem) => Source,
-  tiendas: TiendaRow[],
-): Promise<ExecutionSummary> {
-  const { config } = deps
+  const sources = sourceCache(config, deps.sources)
   const tracker = new ExecutionTracker({
     db: deps.db,
     logger: deps.logger,
     heartbeatSeconds: config.RUNNER_HEARTBEAT_S,
     secrets: configuredSecrets(config),
   })
+  let summary: ExecutionSummary
   try {
-    const started = await tracker.startExecution({
-      etlName: request.etlName,
-      etlType: request.etlType,
-      triggeredBy: request.triggeredBy,
-      fechaDesde: window?.desde ?? null,
-      fechaHasta: window?.hasta ?? null,
-      tiendaIds: tiendas.map((t) => t.id),
-      executionId: request.executionId,
-      isRecovery: request.etlType === 'recovery' || request.triggeredBy === 'recovery',
-      recoveredGapId: request.recoveredGapId ?? null,
-      workerId: deps.workerId ?? null,
-      jobId: request.jobId ?? null,
-    })
-    const log = deps.logger.child({ execution_id: started.id })
-    log.info(
-      { etl_name: request.etlName, triggered_by: started.triggered_by, tiendas: tiendas.length },
-      'execution started',
-    )
-    const job: StoreJob = {
-      etlName: request.etlName,
-      executionId: started.id,
-      window,
-      tracker,
-      loadDb: deps.loadDb ?? deps.db,
-      config,
-      logger: log,
-      signal: request.signal,
-      progress: (event) => {
-        try {
-          request.onProgress?.(event)
-        } catch (error) {
-          log.warn({ err_message: tracker.redact(String(error)) }, 'progress callback failed')
-        }
-      },
-    }
-    try {
-      const notStarted = await forEachLimited(tiendas, config.ETL_CONCURRENCY, request.signal, (t) =>
-        runTienda(job, t, sourceFor(t.source_system)),
-      )
-      if (notStarted.length > 0) {
-        tracker.recordError(
-          null,
-          null,
-          `stopped (shutdown) before ${notStarted.length} store(s) started: ${notStarted.map((t) => t.id).join(', ')}`,
-          null,
-        )
-      }
-    } catch (error) {
-      // Not a store's failure (those are recorded inside runTienda): a bug or lost bookkeeping.
-      log.error({ err_message: tracker.redact(String(error)) }, 'run failed outside any store')
-      tracker.recordError(null, 'unknown', `run failed: ${String(error)}`, null, errorDetail(error))
-    }
-    const finished = await tracker.finishExecution()
-    log.info(
-      {
-        status: finished.status,
-        tiendas_exitosas: finished.tiendas_exitosas,
-        tiendas_fallidas: finished.tiendas_fallidas,
-        records_loaded: finished.records_loaded,
-        duplicates_skipped: finished.duplicates_skipped,
-        error_category: finished.error_category,
-        duration_seconds: finished.duration_seconds,
-      },
-      'execution finished',
-    )
-    return { ...finished, tiendas_detail: await selectDetails(deps.db, finished.id) }
+    const { started, tiendas } = await start(deps, tracker, request)
+    summary = await track(deps, tracker, request, started, tiendas, sources.get)
   } finally {
     tracker.stopHeartbeat()
+    await sources.close()
   }
+  // Plan §8.3, after every finished execution; bounded and never throws (alerts/evaluate-alerts.ts).
+  await evaluateAlertsAfterRun({ db: deps.db, config, logger: deps.logger.child({ execution_id: summary.id }) })
+  return summary
 }
 
-function ventasWindow(request: RunEtlRequest, config: RunnerConfig): { desde: Date; hasta: Date } {
+/** Inserts a fresh execution, or claims the queued one and runs what its row says. */
+async function start(deps: RunEtlDeps, tracker: ExecutionTracker, request: RunEtlRequest) {
+  const workerId = deps.workerId ?? null
+  const jobId = request.jobId ?? null
+  if (request.executionId !== undefined) {
+    const started = await tracker.startExecution({ executionId: request.executionId, workerId, jobId })
+    const rows = await selectTiendas(deps.db, started.etl_name, started.tienda_ids)
+    const runnable = rows.filter((t) => t.active && t.has_feed)
+    const left = started.tienda_ids.filter((id) => !runnable.some((t) => t.id === id))
+    // Queued earlier; a store deactivated since is not run (closing records it as skipped).
+    if (left.length)
+      tracker.recordError({
+        phase: null,
+        category: null,
+        source: null,
+        message: `not run: ${left.join(', ')} is no longer an active store this ETL can read`,
+      })
+    return { started, tiendas: runnable as TiendaRow[] }
+  }
+  const window = request.etlName === 'ventas' ? ventasWindow(request, deps.config) : null
+  const tiendas = await resolveTiendas(deps, request)
+  const started = await tracker.startExecution({
+    etlName: request.etlName,
+    etlType: request.etlType,
+    triggeredBy: request.triggeredBy,
+    fechaDesde: window?.desde ?? null,
+    fechaHasta: window?.hasta ?? null,
+    tiendaIds: tiendas.map((t) => t.id),
+    isRecovery: request.etlType === 'recovery' || request.triggeredBy === 'recovery',
+    recoveredGapId: request.recoveredGapId ?? null,
+    workerId,
+    jobId,
+  })
+  return { started, tiendas }
+}
+
+async function track(
+  deps: RunEtlDeps,
+  tracker: ExecutionTracker,
+  request: RunEtlRequest,
+  started: ExecutionRow,
+  tiendas: TiendaRow[],
+  sourceFor: (system: SourceSystem) => Source,
+): Promise<ExecutionSummary> {
+  const { config } = deps
+  const log = deps.logger.child({ execution_id: started.id })
+  log.info(
+    { etl_name: started.etl_name, triggered_by: started.triggered_by, tiendas: tiendas.length },
+    'execution started',
+  )
+  let window: { desde: Date; hasta: Date } | null = null
+  if (started.etl_name === 'ventas') {
+    if (!started.fecha_desde || !started.fecha_hasta) {
+      throw new Error(`execution ${started.id} has no window (fecha_desde/fecha_hasta): a ventas run needs one`)
+    }
+    window = { desde: started.fecha_desde, hasta: started.fecha_hasta }
+  }
+  const job: StoreJob = {
+    etlName: started.etl_name,
+    executionId: started.id,
+    window,
+    tracker,
+    loadDb: deps.loadDb ?? deps.db,
+    config,
+    retry: { retries: config.SOURCE_RETRIES, baseMs: config.SOURCE_RETRY_BASE_MS },
+    logger: log,
+    signal: request.signal,
+    progress: (event) => {
+      try {
+        request.onProgress?.(event)
+      } catch (error) {
+        log.warn({ err_message: tracker.redact(String(error)) }, 'progress callback failed')
+      }
+    },
+  }
+  try {
+    const notStarted = await forEachLimited(tiendas, config.ETL_CONCURRENCY, request.signal, async (t) => {
+      await runTienda(job, t, sourceFor(t.source_system))
+    })
+    if (notStarted.length > 0) {
+      const ids = notStarted.map((t) => t.id).join(', ')
+      tracker.recordError({
+        phase: null,
+        category: null,
+        source: null,
+        message: `stopped (shutdown) before ${notStarted.length} store(s) started: ${ids}`,
+      })
+    }
+  } catch (error) {
+    // Not a store's failure (those are recorded inside runTienda): a bug or lost bookkeeping.
+    log.error({ err_message: tracker.redact(String(error)) }, 'run failed outside any store')
+    tracker.recordError({
+      phase: null,
+      category: 'unknown',
+      source: null,
+      message: `run failed: ${String(error)}`,
+      detail: errorDetail(error),
+    })
+  }
+  const finished = await tracker.finishExecution()
+  log.info(
+    {
+      status: finished.status,
+      tiendas_exitosas: finished.tiendas_exitosas,
+      tiendas_fallidas: finished.tiendas_fallidas,
+      records_loaded: finished.records_loaded,
+      duplicates_skipped: finished.duplicates_skipped,
+      error_category: finished.error_category,
+      duration_seconds: finished.duration_seconds,
+    },
+    'execution finished',
+  )
+  return { ...finished, tiendas_detail: await selectDetails(deps.db, finished.id) }
+}
+
+export type FreshRunRequest = Extract<RunEtlRequest, { executionId?: undefined }>
+
+function ventasWindow(request: FreshRunRequest, config: RunnerConfig): { desde: Date; hasta: Date } {
   const hasta = request.hasta ?? new Date()
   const desde = request.desde ?? new Date(hasta.getTime() - config.VENTAS_WINDOW_MIN * 60_000)
   if (Number.isNaN(desde.getTime()) || Number.isNaN(hasta.getTime())) throw new Error('desde/hasta is not a valid date')
@@ -184,13 +208,10 @@ function ventasWindow(request: RunEtlRequest, config: RunnerConfig): { desde: Da
   return { desde, hasta }
 }
 
-async function resolveTiendas(
-  deps: RunEtlDeps,
-  request: RunEtlRequest,
-  sourceFor: (system: SourceSystem) => Source,
-): Promise<TiendaRow[]> {
+/** The stores of a fresh run: unknown or inactive ones are refused; those the ETL cannot read are left out. */
+async function resolveTiendas(deps: RunEtlDeps, request: FreshRunRequest): Promise<TiendaRow[]> {
   const requested = request.tiendaIds ? [...new Set(request.tiendaIds)] : null
-  const rows = await selectTiendas(deps.db, requested)
+  const rows = await selectTiendas(deps.db, request.etlName, requested)
   if (requested) {
     const known = new Set(rows.map((r) => r.id))
     const unknown = requested.filter((id) => !known.has(id))
@@ -201,16 +222,14 @@ async function resolveTiendas(
     ].filter(Boolean)
     if (problems.length) throw new Error(`cannot run ${request.etlName}: ${problems.join('; ')}`)
   }
-  let tiendas: TiendaRow[] = rows
-  let without: TiendaRow[] = []
-  if (request.etlName === 'inventario') {
-    // The plan's inventario ETL is KLK's: a system without an inventory feed is left out, not failed.
-    without = tiendas.filter((t) => !sourceFor(t.source_system).inventario)
-    if (without.length) {
-      deps.logger.info({ tiendas: without.map((t) => t.id) }, 'stores without an inventario feed left out of the run')
-      tiendas = tiendas.filter((t) => !without.includes(t))
-    }
+  const without = rows.filter((t) => !t.has_feed)
+  if (without.length) {
+    deps.logger.info(
+      { tiendas: without.map((t) => t.id) },
+      `stores without a ${request.etlName} feed left out of the run`,
+    )
   }
+  const tiendas = rows.filter((t) => t.has_feed)
   if (tiendas.length === 0) {
     // Say why when every requested store was left out (an inventario run of Stellar stores only).
     const why = without.length

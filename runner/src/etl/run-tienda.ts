@@ -1,6 +1,6 @@
-// One store of a run: extract → transform (zod) → stage, page by page, then load (one
-// transaction), retried on transient errors with exponential backoff and jitter, recorded by its
-// TiendaTracker. Never throws: the outcome, good or bad, is the store's detail row.
+// One store of a run: extract → transform (zod) → stage, page by page, then load (one transaction),
+// retried on transient errors (etl/retry.ts) and recorded by its TiendaTracker handle, which times
+// each phase. Never throws: the outcome, good or bad, is the store's detail row.
 //
 // Pages are staged as they arrive (etl/load.sql.ts), so memory is bounded by a page, not the window;
 // the one transaction that writes ventas/inventario starts after the source is exhausted, so it
@@ -9,16 +9,24 @@
 import type { Logger } from 'pino'
 import type { Sql } from 'postgres'
 import type { RunnerConfig } from '../config.ts'
-import type { ExtractOptions, Source, SourceDiagnostics } from '../sources/source.ts'
+import type { ExtractOptions, Source } from '../sources/source.ts'
 import { diagnosticsOf } from '../sources/source.ts'
-import { type ClassifiedError, classifyError, errorDetail } from '../tracker/classify-error.ts'
+import { classifyError, errorDetail } from '../tracker/classify-error.ts'
 import type { ExecutionTracker } from '../tracker/execution-tracker.ts'
-import type { StoreDiagnostics, TiendaTracker } from '../tracker/tienda-tracker.ts'
+import type { StoreCounts, TiendaTracker } from '../tracker/tienda-tracker.ts'
 import { parseInventario, type StockLine } from './inventario.schema.ts'
 import { StoreLoad } from './load.sql.ts'
-import type { EtlProgressEvent } from './run-etl.ts'
+import { type RetryPolicy, withRetries } from './retry.ts'
 import type { TiendaRow } from './tiendas.sql.ts'
 import { parseVentas, type VentaLine } from './ventas.schema.ts'
+
+export type EtlProgressEvent = {
+  kind: 'tienda_started' | 'tienda_phase' | 'tienda_finished'
+  tiendaId: string
+  status?: 'success' | 'failed'
+  phase?: 'transform' | 'load'
+  records?: number
+}
 
 /** What every store of one run shares. */
 export type StoreJob = {
@@ -28,32 +36,20 @@ export type StoreJob = {
   tracker: ExecutionTracker
   loadDb: Sql
   config: RunnerConfig
+  retry: RetryPolicy
   logger: Logger
   signal?: AbortSignal
   progress: (event: EtlProgressEvent) => void
+  /** A part of a fanned-out run (a pg-boss job per store): failures to record are retried by pg-boss. */
+  fannedOut?: boolean
+  /** Aborted when the store is given up mid-way (pg-boss failed its part to retry it): stop, record nothing. */
+  abandon?: AbortSignal
 }
 
-type Counts = { extracted: number; loaded: number; duplicates: number }
-
-const TRANSIENT = new Set<ClassifiedError['category']>([
-  'vpn_timeout',
-  'vpn_unreachable',
-  'api_timeout',
-  'network_error',
-  'db_connection',
-  'db_timeout',
-  'pg_connection',
-  'pg_timeout',
-  'deadlock',
-])
-
-// A 5xx or 429 is the API being unwell, not the request being wrong: worth another try.
-const isTransient = (e: ClassifiedError) =>
-  TRANSIENT.has(e.category) || (e.category === 'api_error' && /^HTTP_(5\d\d|429)$/.test(e.code ?? ''))
-
-export async function runTienda(job: StoreJob, tienda: TiendaRow, source: Source): Promise<void> {
+/** `last`: this store was the last pending part of a fanned-out execution (its runner closes it). */
+export async function runTienda(job: StoreJob, tienda: TiendaRow, source: Source): Promise<{ last: boolean }> {
   const log = job.logger.child({ tienda_id: tienda.id })
-  let handle: TiendaTracker
+  let handle: TiendaTracker | null
   try {
     handle = await job.tracker.startTienda({
       id: tienda.id,
@@ -63,75 +59,75 @@ export async function runTienda(job: StoreJob, tienda: TiendaRow, source: Source
       port: tienda.port,
     })
   } catch (error) {
-    // No detail row was written: the roll-up records the store as skipped.
+    // No detail row was written: closing the execution records the store as skipped.
     log.error({ err_message: job.tracker.redact(String(error)) }, 'could not record the start of the store')
-    return
+    // A part of a fanned-out run is retried by pg-boss; in a run of this process closing the execution
+    // records the store as skipped and the other stores go on.
+    if (job.fannedOut) throw error
+    return { last: false }
   }
+  if (!handle) {
+    log.info('store already finished by an earlier attempt of its part')
+    return { last: false }
+  }
+  const h = handle
   job.progress({ kind: 'tienda_started', tiendaId: tienda.id })
-  const stats = { requests: 0, errors: 0 }
 
-  for (;;) {
-    let extracted = 0
-    let calls = 0
-    const opts: ExtractOptions = {
-      onConnected: (d) => handle.setDiagnostics(storeDiagnostics(d)),
-      onRequest: (ok) => {
-        calls++
-        stats.requests++
-        if (!ok) stats.errors++
-      },
-    }
-    try {
-      const counts = await extractTransformLoad(job, tienda, source, handle, opts, (n) => {
-        extracted = n
-      })
-      if (calls === 0) stats.requests++
-      handle.setDiagnostics(stats)
-      await finish(job, log, () => handle.finishTiendaSuccess(counts))
-      log.info({ ...counts, attempts: handle.attempts }, 'store loaded')
-      job.progress({ kind: 'tienda_finished', tiendaId: tienda.id, status: 'success', records: counts.loaded })
-      return
-    } catch (error) {
-      const classified = classifyError(error, handle.phase, tienda.source_system)
-      const d = diagnosticsOf(error)
-      if (d) handle.setDiagnostics(storeDiagnostics(d))
-      // Sources that do not report requests (one query per attempt) count as one.
-      if (calls === 0) {
-        stats.requests++
-        if (classified.phase === 'extract') stats.errors++
-      }
-      handle.setDiagnostics(stats)
-      const summary = {
-        error_phase: classified.phase,
-        error_category: classified.category,
-        error_code: classified.code,
-        err_message: job.tracker.redact(classified.message),
-        attempt: handle.attempts,
-      }
-      if (isTransient(classified) && handle.attempts <= job.config.SOURCE_RETRIES && !job.signal?.aborted) {
-        const delay = backoffMs(job.config.SOURCE_RETRY_BASE_MS, handle.attempts)
-        log.warn({ ...summary, retry_in_ms: delay }, 'store attempt failed; retrying')
-        handle.recordError(classified)
-        await new Promise((r) => setTimeout(r, delay))
-        await handle.startPhase('extract').catch(() => {})
-        continue
-      }
-      await finish(job, log, () => handle.finishTiendaError(classified, { detail: errorDetail(error), extracted }))
-      log.warn(summary, 'store failed')
-      job.progress({ kind: 'tienda_finished', tiendaId: tienda.id, status: 'failed', records: 0 })
-      return
-    }
+  const outcome = await withRetries(job.retry, job.signal, {
+    attempt: () => extractTransformLoad(job, tienda, source, h),
+    classify: (cause) => {
+      const network = diagnosticsOf(cause)
+      if (network) h.connected(network)
+      return classifyError(cause, h.phase, tienda.source_system)
+    },
+    beforeRetry: async (error, waitMs) => {
+      log.warn({ ...summary(job, error), attempt: h.attempts, retry_in_ms: waitMs }, 'store attempt failed; retrying')
+      await h.retry(error, waitMs)
+    },
+  })
+  if (job.abandon?.aborted) {
+    // pg-boss gave the part up (shutdown grace over, or expired) and will hand it out again: the row
+    // stays `running` for the runner that takes it over as its next attempt.
+    log.warn('store abandoned mid-way; its part is retried by pg-boss')
+    throw new Error(`store ${tienda.id} abandoned: ${String(job.abandon.reason)}`)
   }
+  let finished: { remaining: number | null } = { remaining: null }
+  try {
+    if (outcome.ok) {
+      finished = await h.finishSuccess(outcome.value)
+      log.info({ ...outcome.value, attempts: h.attempts }, 'store loaded')
+    } else {
+      finished = await h.finishError(outcome.error, { detail: errorDetail(outcome.cause) })
+      log.warn({ ...summary(job, outcome.error), attempt: h.attempts }, 'store failed')
+    }
+  } catch (error) {
+    // Recording the end can fail (database gone). In a run of this process, closing the execution then
+    // marks the store; a part of a fanned-out run rethrows so pg-boss retries it.
+    log.error({ err_message: job.tracker.redact(String(error)) }, 'could not record the end of the store')
+    if (job.fannedOut) throw error
+  }
+  job.progress({
+    kind: 'tienda_finished',
+    tiendaId: tienda.id,
+    status: outcome.ok ? 'success' : 'failed',
+    records: outcome.ok ? outcome.value.loaded : 0,
+  })
+  return { last: finished.remaining === 0 }
 }
+
+const summary = (job: StoreJob, e: ReturnType<typeof classifyError>) => ({
+  error_phase: e.phase,
+  error_category: e.category,
+  error_code: e.code,
+  err_message: job.tracker.redact(e.message),
+})
 
 async function extractTransformLoad(
   job: StoreJob,
   tienda: TiendaRow,
   source: Source,
   handle: TiendaTracker,
-  opts: ExtractOptions,
-  onExtracted: (n: number) => void,
-): Promise<Counts> {
+): Promise<StoreCounts> {
   const system = tienda.source_system
   const parse =
     job.etlName === 'ventas'
@@ -141,28 +137,39 @@ async function extractTransformLoad(
     chunkRows: job.config.LOAD_CHUNK_ROWS,
     statementTimeoutMs: job.config.LOAD_STATEMENT_TIMEOUT_MS,
   })
+  // Not the run's stop signal: a store in flight when the run is asked to stop finishes (only new
+  // stores stop). Only a store given up altogether (abandon) is cut short.
+  const opts: ExtractOptions = {
+    signal: job.abandon,
+    onConnected: (network) => handle.connected(network),
+    onRequest: (ok) => handle.request(ok),
+  }
+  if (job.etlName === 'inventario' && !source.inventario) {
+    throw new Error(`${tienda.id} runs ${system}, which has no inventario feed`)
+  }
   const pages = job.etlName === 'ventas' ? source.ventas(tienda, job.window!, opts) : source.inventario!(tienda, opts)
   let extracted = 0
   try {
-    // Each page is validated and staged before the next is asked for: the store holds a page and
-    // at most one staging chunk, never its window. The phase follows each step in memory (an error
-    // is classified by it); only the merge is written, to keep the tracker's round trips per store.
-    for await (const page of pages) {
+    // Each page is validated and staged before the next is asked for: the store holds a page and at
+    // most one staging chunk, never its window. Staging is a write to PostgreSQL, so it runs (and
+    // its errors are classified) in the load phase; the live phase turns to load only for the merge.
+    for await (const page of handle.timeEach('extract', pages, (p) => p.length)) {
+      if (extracted === 0) job.progress({ kind: 'tienda_phase', tiendaId: tienda.id, phase: 'transform' })
       extracted += page.length
-      onExtracted(extracted)
-      if (extracted === page.length) job.progress({ kind: 'tienda_phase', tiendaId: tienda.id, phase: 'transform' })
-      await handle.startPhase('transform', { record: false })
-      const lines = parse(page)
-      await handle.startPhase('load', { record: false })
-      await load.append(lines)
-      await handle.startPhase('extract', { record: false })
+      const lines = await handle.time(
+        'transform',
+        () => parse(page),
+        (l) => l.length,
+      )
+      await handle.time('load', () => load.append(lines))
     }
-    handle.finishPhase('extract', extracted)
-
-    await handle.startPhase('load')
+    await handle.markLoad()
     job.progress({ kind: 'tienda_phase', tiendaId: tienda.id, phase: 'load' })
-    const result = await load.merge()
-    handle.finishPhase('load', result.loaded)
+    const result = await handle.time(
+      'load',
+      () => load.merge(),
+      (r) => r.loaded,
+    )
     return { extracted, ...result }
   } finally {
     // Staged rows are scratch either way. A failed delete leaves rows keyed by this execution,
@@ -170,30 +177,5 @@ async function extractTransformLoad(
     await load.discard().catch((error) => {
       job.logger.warn({ tienda_id: tienda.id, err_message: job.tracker.redact(String(error)) }, 'staging not cleared')
     })
-  }
-}
-
-/** Exponential backoff with jitter: base·2^(n−1), drawn from its upper half, capped at 30 s. */
-function backoffMs(base: number, attempt: number): number {
-  const ceiling = Math.min(30_000, base * 2 ** (attempt - 1))
-  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2))
-}
-
-function storeDiagnostics(d: SourceDiagnostics): StoreDiagnostics {
-  return {
-    ip: d.ip,
-    port: d.port,
-    latency_ms: d.connect_latency_ms,
-    code: d.error_code,
-    ...(d.tcp_connected === undefined ? {} : { tcp_connected: d.tcp_connected }),
-  }
-}
-
-/** Recording the end can fail (database gone); the roll-up then marks the store, and the run goes on. */
-async function finish(job: StoreJob, log: Logger, write: () => Promise<void>) {
-  try {
-    await write()
-  } catch (error) {
-    log.error({ err_message: job.tracker.redact(String(error)) }, 'could not record the end of the store')
   }
 }

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { expect } from 'vitest'
 import { pgTest } from '../../../test/helpers/db.ts'
+import { deleteOrphanStaging } from '../etl/load.sql.ts'
 import { BOSS_SCHEMA, QUEUES } from '../jobs/boss.ts'
-import { closeAbandonedQueuedExecutions, deleteOrphanStaging, markStaleExecutionsFailed } from './reaper.sql.ts'
+import { closeAbandonedQueuedExecutions, closeStaleExecutions } from './close.sql.ts'
 
 type Seed = {
   status: string
@@ -39,9 +40,11 @@ pgTest('the reaper closes stale running executions in the phase they were in, an
 
   const events: string[] = []
   const listener = await db.listen('etl_events', (payload) => events.push(payload))
-  const reaped = await markStaleExecutionsFailed(db, { staleAfterS: 60 })
+  const reaped = await closeStaleExecutions(db, { staleAfterS: 60 })
   expect(reaped.map((r) => r.id).sort()).toEqual([inLoad, noHeartbeat].sort())
-  expect(reaped.find((r) => r.id === inLoad)?.tiendas_lost).toEqual(['tienda_02'])
+  expect(
+    await db`select tienda_id from etl_execution_details where execution_id = ${inLoad} and error_category = 'worker_lost'`,
+  ).toEqual([{ tienda_id: 'tienda_02' }])
 
   const rows = await db`select * from etl_executions order by id`
   const byId = new Map(rows.map((r) => [r.id as number, r]))
@@ -79,10 +82,12 @@ pgTest('the reaper closes stale running executions in the phase they were in, an
       error_category: 'worker_lost',
       error_source: 'klk_api',
     },
+    // Never started: a skipped row, so tiendas_count = exitosas + fallidas + skipped.
+    { tienda_id: 'tienda_03', status: 'skipped', error_category: null },
   ])
 
   // A second pass (another runner) finds nothing left to close.
-  expect(await markStaleExecutionsFailed(db, { staleAfterS: 60 })).toEqual([])
+  expect(await closeStaleExecutions(db, { staleAfterS: 60 })).toEqual([])
   await expect.poll(() => events.length).toBe(2)
   expect(events.map((e) => JSON.parse(e))).toContainEqual({
     execution_id: inLoad,
@@ -147,8 +152,8 @@ pgTest('queued executions whose pg-boss job ended or vanished are closed; live j
   const closed = await closeAbandonedQueuedExecutions(db, f)
   const closedIds = [completed, failed, cancelled, noJobRow, noJobIdOld].sort((a, b) => a - b)
   expect(closed.map((c) => c.id).sort((a, b) => a - b)).toEqual(closedIds)
-  expect(closed.find((c) => c.id === completed)?.job_state).toBe('completed')
-  expect(closed.find((c) => c.id === noJobRow)?.job_state).toBeNull()
+  expect(closed.find((c) => c.id === completed)?.error_message).toMatch(/is completed\)/)
+  expect(closed.find((c) => c.id === noJobRow)?.error_message).toMatch(/no longer exists\)/)
 
   const rows = await db`select id, status, started_at, finished_at, error_category, error_message
     from etl_executions order by id`

@@ -1,22 +1,18 @@
-// Dead workers: every runner sweeps for executions whose heartbeat went stale (reaper.sql.ts) every
-// RUNNER_HEARTBEAT_S. With the default 10 s / 60 s an execution of a killed runner is closed at most
-// ~70 s after its last heartbeat, usually ~60 s; pg-boss alone would wait out expireInSeconds.
+// Dead workers: every runner sweeps every RUNNER_HEARTBEAT_S for executions whose heartbeat went stale
+// and closes them as worker_lost (executions/close.sql.ts). With the default 10 s / 60 s an execution
+// of a killed runner is closed at most ~70 s after its last heartbeat, usually ~60 s; pg-boss alone
+// would wait out expireInSeconds. The dead worker's pg-boss job is handed back by pg-boss (queue
+// heartbeatSeconds, jobs/boss.ts) and retried; what the retry does is decided in jobs/etl-job.ts.
 //
-// The pg-boss job of that dead worker is handed back by pg-boss (queue heartbeatSeconds, boss.ts)
-// and retried; what the retry does with the reaped execution is decided in jobs/etl-job.ts.
-//
-// Queued executions whose pg-boss job ended without running them (cancelled, expired, out of
-// retries, deleted) are closed in the same pass: left queued they would block every later manual
-// run of their stores (409).
+// The same pass closes queued executions whose pg-boss job ended without running them (cancelled,
+// expired, out of retries, deleted) — left queued they would block every later run of their stores
+// (409) — and clears staging rows of runs that no longer run.
 import type { Logger } from 'pino'
 import type { Db } from '../db.ts'
+import { deleteOrphanStaging } from '../etl/load.sql.ts'
 import { BOSS_SCHEMA, QUEUES } from '../jobs/boss.ts'
-import {
-  closeAbandonedQueuedExecutions,
-  deleteOrphanStaging,
-  markStaleExecutionsFailed,
-  type ReapedExecution,
-} from './reaper.sql.ts'
+import { closeAbandonedQueuedExecutions, closeStaleExecutions } from './close.sql.ts'
+import type { ExecutionRow } from './execution-row.ts'
 
 /** A queued execution without a job_id is given this long before it is deemed abandoned. */
 export const QUEUED_WITHOUT_JOB_GRACE_S = 600
@@ -28,10 +24,10 @@ export type ReaperOptions = {
   staleAfterS: number
 }
 
-export type Reaper = { stop: () => Promise<void>; sweep: () => Promise<ReapedExecution[]> }
+export type Reaper = { stop: () => Promise<void>; sweep: () => Promise<ExecutionRow[]> }
 
 export function startReaper({ db, logger, intervalS, staleAfterS }: ReaperOptions): Reaper {
-  let running: Promise<ReapedExecution[]> | undefined
+  let running: Promise<ExecutionRow[]> | undefined
   let stopped = false
 
   const closeQueued = async () => {
@@ -46,22 +42,22 @@ export function startReaper({ db, logger, intervalS, staleAfterS }: ReaperOption
     })
     for (const c of closed) {
       logger.warn(
-        { execution_id: c.id, etl_name: c.etl_name, job_id: c.job_id, job_state: c.job_state },
-        `queued execution ${c.id} closed as failed: its pg-boss job ended without running it`,
+        { execution_id: c.id, etl_name: c.etl_name, job_id: c.job_id },
+        `queued execution ${c.id} closed as failed: ${c.error_message}`,
       )
     }
   }
 
-  const sweep = async (): Promise<ReapedExecution[]> => {
+  const sweep = async (): Promise<ExecutionRow[]> => {
     // One pass at a time: a slow database must not pile passes on top of each other.
-    running ??= markStaleExecutionsFailed(db, { staleAfterS })
+    running ??= closeStaleExecutions(db, { staleAfterS })
       .then(async (reaped) => {
         await deleteOrphanStaging(db)
         await closeQueued()
         for (const r of reaped) {
           logger.warn(
-            { execution_id: r.id, etl_name: r.etl_name, worker_id: r.worker_id, tiendas: r.tiendas_lost },
-            `execution ${r.id} closed as failed/worker_lost (phase ${r.error_phase}): no heartbeat for ${staleAfterS} s`,
+            { execution_id: r.id, etl_name: r.etl_name, worker_id: r.worker_id, status: r.status },
+            `execution ${r.id} closed as worker_lost (phase ${r.error_phase}): no heartbeat for ${staleAfterS} s`,
           )
         }
         return reaped

@@ -140,9 +140,3 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', onAbort, { once: true })
   })
 }
-
-/** The stores a run without an explicit list covers: every active one (KLK and Stellar). */
-export async function listActiveTiendaIds(sql: Sql): Promise<string[]> {
-  const rows = await sql<{ id: string }[]>`select id from tiendas where active order by id`
-  return rows.map((r) => r.id)
-}

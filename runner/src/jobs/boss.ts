@@ -2,13 +2,20 @@
 // ETL. PostgreSQL is the only thing runners share, so every guarantee below is enforced there.
 import { PgBoss, type Queue, type SchedulingOptions } from 'pg-boss'
 import type { RunnerConfig } from '../config.ts'
+import type { components } from '../generated/openapi.ts'
 
 export const BOSS_SCHEMA = 'pgboss'
 
-/** Queue per ETL. The history API sends manual runs to these names (see jobs/ventas.ts). */
-export const QUEUES = { ventas: 'etl-ventas', inventario: 'etl-inventario' } as const
-export type EtlName = keyof typeof QUEUES
-export const ETL_NAMES = Object.keys(QUEUES) as EtlName[]
+export type EtlName = components['schemas']['EtlName']
+
+/** Queue per ETL (openapi EtlQueue, created by migrations/044); the history API sends runs to them. */
+export const QUEUES = { ventas: 'etl-ventas', inventario: 'etl-inventario' } as const satisfies Record<
+  EtlName,
+  components['schemas']['EtlQueue']
+>
+
+/** The stores of fanned-out runs, one job each, any runner (migrations/047; jobs/tienda-job.ts). */
+export const STORE_QUEUE = 'etl-tienda' satisfies components['schemas']['EtlQueue']
 
 /**
  * Queue settings, inherited by every job sent to the queue (the API sends without options).
@@ -75,8 +82,11 @@ export function createBoss(url: string, options: CreateBossOptions = {}): PgBoss
  * with another policy means the schema is not the one this release expects.
  */
 export async function syncQueueSettings(boss: PgBoss, config: RunnerConfig): Promise<void> {
-  const { policy, ...settings } = queueOptions(config)
-  for (const name of Object.values(QUEUES)) {
+  const queues = [
+    ...Object.values(QUEUES).map((name) => ({ name, ...queueOptions(config) })),
+    { name: STORE_QUEUE, ...queueOptions(config), policy: 'standard' as const },
+  ]
+  for (const { name, policy, ...settings } of queues) {
     const existing = await boss.getQueue(name)
     if (!existing) throw new Error(`pg-boss queue ${name} does not exist: run \`npm run migrate\``)
     if (existing.policy !== policy) {

@@ -1,13 +1,11 @@
 // Queue `etl-inventario`: the inventario ETL's pg-boss job — payload, schedule and handler.
-// The payload is the one documented in jobs/ventas.ts with "etl_name": "inventario". Inventario is
+// Payloads as in jobs/ventas.ts. Inventario is
 // a snapshot of current stock: a manual run's fecha_inicio/fecha_fin are recorded on the
 // execution but do not filter the extraction, and the cron run has no window.
 import type { PgBoss } from 'pg-boss'
 import type { RunnerConfig } from '../config.ts'
 import { QUEUES } from './boss.ts'
-import { etlJobHandler, etlJobSchema, type JobDeps, registerSchedule } from './etl-job.ts'
-
-export const inventarioJobSchema = etlJobSchema('inventario')
+import { etlJobHandler, type JobDeps, registerSchedule } from './etl-job.ts'
 
 export function scheduleInventario(boss: PgBoss, config: RunnerConfig) {
   return registerSchedule(boss, QUEUES.inventario, config.INVENTARIO_CRON, config.TZ_TIENDAS)

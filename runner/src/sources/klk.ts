@@ -13,7 +13,7 @@
 import { isIP } from 'node:net'
 import { Agent, buildConnector, request } from 'undici'
 import { z } from 'zod'
-import type { ExtractOptions, Source, SourceDiagnostics, SourceTienda, VentasWindow } from './source.ts'
+import type { ExtractOptions, NetworkDiagnostics, Source, SourceTienda, VentasWindow } from './source.ts'
 
 export type KlkConfig = {
   KLK_API_TOKEN: string
@@ -66,12 +66,12 @@ export function createKlkSource(config: KlkConfig): Source {
     bodyTimeout: config.SOURCE_REQUEST_TIMEOUT_MS,
   })
 
-  const diagnostics = (tienda: SourceTienda, url: URL, error: unknown): SourceDiagnostics => {
+  const diagnostics = (tienda: SourceTienda, url: URL, error: unknown): NetworkDiagnostics => {
     const c = connects.get(originKey(url.hostname, url.port))
     return {
       ip: c?.ip ?? null,
       port: tienda.port,
-      connect_latency_ms: c && !c.code ? c.latencyMs : null,
+      latency_ms: c && !c.code ? c.latencyMs : null,
       tcp_connected: c ? !c.code : undefined,
       error_code: c?.code ?? codeOf(error),
     }

@@ -4,7 +4,7 @@
 //
 // Errors are the drivers' own (undici, tedious, JSON.parse, TextDecoder), possibly wrapped with
 // context in `cause`: tracker/classify-error.ts reads them. A source may attach `diagnostics`
-// (SourceDiagnostics) and `tcpProbe: { connected }` to an error it throws.
+// (NetworkDiagnostics) and `tcpProbe: { connected }` to an error it throws.
 import type { SourceSystem } from '../tracker/classify-error.ts'
 
 /** The store as the sources see it: a row of `tiendas` (credentials come from configuration). */
@@ -19,19 +19,22 @@ export type SourceTienda = {
 /** Both bounds inclusive. */
 export type VentasWindow = { desde: Date; hasta: Date }
 
-/** Network facts about one store (< 1 KB), stored in its detail row. */
-export type SourceDiagnostics = {
+/**
+ * Network facts about one store's connection, as the sources learn them and the tracker stores them
+ * (openapi TiendaNetworkDiagnostics): address, TCP connect latency, the driver's error code.
+ */
+export type NetworkDiagnostics = {
   ip: string | null
   port: number | null
-  connect_latency_ms: number | null
-  tcp_connected?: boolean
+  latency_ms: number | null
   error_code: string | null
+  tcp_connected?: boolean
 }
 
 export type ExtractOptions = {
   signal?: AbortSignal
   /** Called once the source knows how the connection went (ip, latency), before rows flow. */
-  onConnected?: (diagnostics: SourceDiagnostics) => void
+  onConnected?: (diagnostics: NetworkDiagnostics) => void
   /** Called per request to the store's API/database; `ok` false when it failed. */
   onRequest?: (ok: boolean) => void
 }
@@ -51,11 +54,11 @@ export type Source = {
 export type Sources = Partial<Record<SourceSystem, Source>>
 
 /** Diagnostics a source attached to the error it threw, if any. */
-export function diagnosticsOf(error: unknown): SourceDiagnostics | undefined {
+export function diagnosticsOf(error: unknown): NetworkDiagnostics | undefined {
   let current: unknown = error
   for (let depth = 0; current && typeof current === 'object' && depth < 8; depth++) {
     const d = (current as { diagnostics?: unknown }).diagnostics
-    if (d && typeof d === 'object' && 'ip' in d) return d as SourceDiagnostics
+    if (d && typeof d === 'object' && 'ip' in d) return d as NetworkDiagnostics
     current = (current as { cause?: unknown }).cause
   }
   return undefined

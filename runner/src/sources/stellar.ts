@@ -12,7 +12,7 @@
 //   server that connected but never answered the login (db_connection) — tedious reports both as
 //   ConnectionError ETIMEOUT — and gives the store's ip and connect latency for its diagnostics.
 import sql from 'mssql'
-import type { ExtractOptions, Source, SourceDiagnostics, SourceTienda, VentasWindow } from './source.ts'
+import type { ExtractOptions, NetworkDiagnostics, Source, SourceTienda, VentasWindow } from './source.ts'
 import { probeTcp, type TcpProbe } from './tcp-probe.ts'
 
 export const STELLAR_VENTAS_QUERY =
@@ -30,7 +30,7 @@ export type StellarConfig = {
 /** Rows per batch (~1 MB of sale lines): the request is paused at each until the consumer takes it. */
 const DEFAULT_BATCH = 5_000
 
-type OpenPool = { pool: sql.ConnectionPool; diagnostics: SourceDiagnostics }
+type OpenPool = { pool: sql.ConnectionPool; diagnostics: NetworkDiagnostics }
 
 export function createStellarSource(config: StellarConfig, options: { batchSize?: number } = {}): Source {
   const batchSize = options.batchSize ?? DEFAULT_BATCH
@@ -216,11 +216,11 @@ async function* streamVentas(
   }
 }
 
-function diagnosticsFrom(probe: TcpProbe, error: unknown): SourceDiagnostics {
+function diagnosticsFrom(probe: TcpProbe, error: unknown): NetworkDiagnostics {
   return {
     ip: probe.ip,
     port: probe.port,
-    connect_latency_ms: probe.connected ? probe.latencyMs : null,
+    latency_ms: probe.connected ? probe.latencyMs : null,
     tcp_connected: probe.connected,
     error_code: error ? driverCode(error) : probe.errorCode,
   }

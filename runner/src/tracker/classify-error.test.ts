@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { classifyError, errorDetail, type Phase, type SourceSystem } from './classify-error.ts'
 
-const pick = (error: unknown, phase: Phase = 'extract', system: SourceSystem = 'klk', tcpConnected?: boolean) => {
-  const c = classifyError(error, phase, system, tcpConnected === undefined ? {} : { tcpConnected })
+const pick = (error: unknown, phase: Phase = 'extract', system: SourceSystem = 'klk') => {
+  const c = classifyError(error, phase, system)
   return `${c.phase}/${c.category}/${c.source}`
 }
 
@@ -100,10 +100,11 @@ describe('classifyError, Stellar', () => {
   })
 
   it('needs the TCP probe to split a connect timeout from an unanswered login', () => {
-    expect(pick(conn('ETIMEOUT'), 'extract', 'stellar', false)).toBe('extract/vpn_timeout/stellar_db')
-    expect(pick(conn('ETIMEOUT'), 'extract', 'stellar', true)).toBe('extract/db_connection/stellar_db')
-    const annotated = Object.assign(conn('ETIMEOUT'), { tcpConnected: true })
-    expect(pick(annotated, 'extract', 'stellar')).toBe('extract/db_connection/stellar_db')
+    // sources/stellar.ts attaches the probe's result to the error it throws.
+    const probed = (connected: boolean) => Object.assign(conn('ETIMEOUT'), { tcpProbe: { connected } })
+    expect(pick(probed(false), 'extract', 'stellar')).toBe('extract/vpn_timeout/stellar_db')
+    expect(pick(probed(true), 'extract', 'stellar')).toBe('extract/db_connection/stellar_db')
+    expect(pick(conn('ETIMEOUT'), 'extract', 'stellar')).toBe('extract/vpn_timeout/stellar_db')
   })
 
   it('maps request errors', () => {

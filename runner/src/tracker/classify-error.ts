@@ -18,12 +18,6 @@ export type ClassifiedError = {
   code: string | null
 }
 
-/**
- * Stellar only: whether a TCP probe reached host:port. A source may instead annotate the error
- * itself (`tcpProbe: { connected }`, as sources/stellar.ts does, or `tcpConnected`).
- */
-export type ClassifyHints = { tcpConnected?: boolean }
-
 const TRANSFORM: ReadonlySet<ErrorCategory> = new Set([
   'data_validation',
   'data_format',
@@ -52,15 +46,10 @@ const UNDICI_SOCKET = new Set([
 type Signal = { category: ErrorCategory; code: string | null }
 type ErrorLike = Record<string, unknown>
 
-export function classifyError(
-  error: unknown,
-  phase: Phase,
-  sourceSystem: SourceSystem,
-  hints: ClassifyHints = {},
-): ClassifiedError {
+export function classifyError(error: unknown, phase: Phase, sourceSystem: SourceSystem): ClassifiedError {
   try {
     const chain = causeChain(error)
-    const signal = findSignal(chain, phase, sourceSystem, hints.tcpConnected ?? probeResult(chain))
+    const signal = findSignal(chain, phase, sourceSystem, probeResult(chain))
     const category = signal?.category ?? 'unknown'
     const errorPhase = TRANSFORM.has(category)
       ? 'transform'
@@ -83,11 +72,11 @@ export function classifyError(
   }
 }
 
+/** Stellar only: whether the TCP probe a source attached to its error (`tcpProbe`) reached host:port. */
 function probeResult(chain: ErrorLike[]): boolean | undefined {
   for (const e of chain) {
     const probe = e.tcpProbe as { connected?: unknown } | undefined
     if (typeof probe?.connected === 'boolean') return probe.connected
-    if (typeof e.tcpConnected === 'boolean') return e.tcpConnected
   }
   return undefined
 }

@@ -4,9 +4,9 @@ import pino from 'pino'
 import postgres from 'postgres'
 import { describe, expect } from 'vitest'
 import { pgTest } from '../../../test/helpers/db.ts'
+import { selectDetails } from '../executions/execution-row.ts'
 import type { ClassifiedError } from './classify-error.ts'
 import { ExecutionTracker } from './execution-tracker.ts'
-import { selectDetails } from './tracker.sql.ts'
 
 const logger = pino({ level: 'silent' })
 const err = (category: ClassifiedError['category'], message: string = category): ClassifiedError => ({
@@ -38,24 +38,24 @@ describe('ExecutionTracker', () => {
     })
     expect(started).toMatchObject({ status: 'running', tiendas_count: 5, triggered_by: 'cli' })
 
-    const a = await tracker.startTienda(store('t_a'))
-    const b = await tracker.startTienda(store('t_b'))
-    const e = await tracker.startTienda(store('t_e', 'stellar'))
+    const a = (await tracker.startTienda(store('t_a')))!
+    const b = (await tracker.startTienda(store('t_b')))!
+    const e = (await tracker.startTienda(store('t_e', 'stellar')))!
     // Visible while running, with the stores so far.
     expect((await selectDetails(db, started.id)).map((d) => `${d.tienda_id}:${d.status}:${d.current_phase}`)).toEqual([
       't_a:running:extract',
       't_b:running:extract',
       't_e:running:extract',
     ])
-    await a.startPhase('transform')
-    await a.startPhase('load')
+    await a.time('transform', () => {})
+    await a.markLoad()
     expect((await selectDetails(db, started.id))[0]!.current_phase).toBe('load')
-    await a.finishTiendaSuccess({ extracted: 10, loaded: 8, duplicates: 2 })
-    const c = await tracker.startTienda(store('t_c'))
+    await a.finishSuccess({ extracted: 10, loaded: 8, duplicates: 2 })
+    const c = (await tracker.startTienda(store('t_c')))!
     // Two network_error failures against one vpn_timeout that failed first: frequency wins.
-    await e.finishTiendaError(err('vpn_timeout'))
-    await b.finishTiendaError(err('network_error', 'reset by sekret-token peer'))
-    await c.finishTiendaError(err('network_error', 'second'))
+    await e.finishError(err('vpn_timeout'))
+    await b.finishError(err('network_error', 'reset by sekret-token peer'))
+    await c.finishError(err('network_error', 'second'))
     const [live] =
       await db`select status, records_loaded, tiendas_exitosas, tiendas_fallidas from etl_executions where id = ${started.id}`
     expect(live).toEqual({ status: 'running', records_loaded: 8, tiendas_exitosas: 1, tiendas_fallidas: 3 })
@@ -66,9 +66,10 @@ describe('ExecutionTracker', () => {
       records_extracted: 10,
       records_loaded: 8,
       duplicates_skipped: 2,
+      // t_d never started: skipped, counted apart (tiendas_count = exitosas + fallidas + skipped).
       tiendas_count: 5,
       tiendas_exitosas: 1,
-      tiendas_fallidas: 4,
+      tiendas_fallidas: 3,
       source_system: 'mixed',
       error_phase: 'extract',
       error_category: 'network_error',
@@ -105,9 +106,9 @@ describe('ExecutionTracker', () => {
           tiendaIds: ids,
         })
         for (const [i, outcome] of outcomes.entries()) {
-          const t = await tracker.startTienda(store(ids[i]!))
-          if (outcome) await t.finishTiendaError(outcome)
-          else await t.finishTiendaSuccess({ extracted: 1, loaded: 1, duplicates: 0 })
+          const t = (await tracker.startTienda(store(ids[i]!)))!
+          if (outcome) await t.finishError(outcome)
+          else await t.finishSuccess({ extracted: 1, loaded: 1, duplicates: 0 })
         }
         return tracker.finishExecution()
       }
@@ -130,14 +131,7 @@ describe('ExecutionTracker', () => {
       insert into etl_executions (etl_name, etl_type, status, started_at, triggered_by, tienda_ids, tiendas_count)
       values ('ventas', 'manual', 'queued', null, 'fluxion_admin', '{q_1}', 1) returning id`
     const tracker = new ExecutionTracker({ db, logger, heartbeatSeconds: 1 })
-    const row = await tracker.startExecution({
-      executionId: queued!.id,
-      etlName: 'ventas',
-      etlType: 'manual',
-      triggeredBy: 'cli',
-      tiendaIds: ['q_1'],
-      workerId: 'w-1',
-    })
+    const row = await tracker.startExecution({ executionId: queued!.id, workerId: 'w-1' })
     expect(row).toMatchObject({ id: queued!.id, status: 'running', triggered_by: 'fluxion_admin', worker_id: 'w-1' })
     const first = row.heartbeat_at!.getTime()
     await new Promise((r) => setTimeout(r, 1300))
@@ -146,17 +140,10 @@ describe('ExecutionTracker', () => {
     ]
     expect(heartbeat_at.getTime()).toBeGreaterThan(first)
     const done = await tracker.finishExecution()
-    expect(done).toMatchObject({ status: 'failed', tiendas_fallidas: 1 })
+    // q_1 never started: a skipped row, so the run failed without a failed store.
+    expect(done).toMatchObject({ status: 'failed', tiendas_count: 1, tiendas_fallidas: 0 })
     const again = new ExecutionTracker({ db, logger, heartbeatSeconds: 1 })
-    await expect(
-      again.startExecution({
-        executionId: row.id,
-        etlName: 'ventas',
-        etlType: 'manual',
-        triggeredBy: 'cli',
-        tiendaIds: [],
-      }),
-    ).rejects.toThrow(/is failed, not queued/)
+    await expect(again.startExecution({ executionId: row.id })).rejects.toThrow(/is failed, not queued/)
   })
 
   pgTest('notifies etl_events on every state change, payloads small', async ({ db, database }) => {
@@ -171,9 +158,9 @@ describe('ExecutionTracker', () => {
       triggeredBy: 'cli',
       tiendaIds: ['n_1'],
     })
-    const t = await tracker.startTienda(store('n_1'))
-    await t.startPhase('load')
-    await t.finishTiendaSuccess({ extracted: 0, loaded: 0, duplicates: 0 })
+    const t = (await tracker.startTienda(store('n_1')))!
+    await t.markLoad()
+    await t.finishSuccess({ extracted: 0, loaded: 0, duplicates: 0 })
     await tracker.finishExecution()
     await expect.poll(() => events.length).toBe(5)
     await listener.end()
@@ -198,11 +185,12 @@ describe('ExecutionTracker', () => {
     statements = 0
     const t0 = performance.now()
     for (const id of stores) {
-      const t = await tracker.startTienda(store(id))
-      await t.startPhase('extract')
-      await t.startPhase('transform')
-      await t.startPhase('load')
-      await t.finishTiendaSuccess({ extracted: 5, loaded: 5, duplicates: 0 })
+      const t = (await tracker.startTienda(store(id)))!
+      await t.time('extract', () => {})
+      await t.time('transform', () => {})
+      await t.markLoad()
+      await t.time('load', () => {})
+      await t.finishSuccess({ extracted: 5, loaded: 5, duplicates: 0 })
     }
     const perStoreMs = (performance.now() - t0) / stores.length
     const perStore = statements / stores.length
@@ -224,13 +212,13 @@ pgTest(
       triggeredBy: 'cli',
       tiendaIds: ['t_late'],
     })
-    const late = await tracker.startTienda(store('t_late'))
+    const late = (await tracker.startTienda(store('t_late')))!
     // What the reaper writes when this worker stops heartbeating (reaper.sql.ts).
     await db`update etl_execution_details set status = 'failed', error_category = 'worker_lost' where execution_id = ${started.id}`
     await db`
     update etl_executions set status = 'failed', error_category = 'worker_lost', finished_at = now(), tiendas_fallidas = 1
     where id = ${started.id}`
-    await late.finishTiendaSuccess({ extracted: 10, loaded: 10, duplicates: 0 })
+    await late.finishSuccess({ extracted: 10, loaded: 10, duplicates: 0 })
     tracker.stopHeartbeat()
     const [execution] = await db`
     select status, error_category, records_loaded, tiendas_exitosas, tiendas_fallidas from etl_executions where id = ${started.id}`

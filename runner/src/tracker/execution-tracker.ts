@@ -1,30 +1,20 @@
-// ExecutionTracker: the plan's §2.1 API in TypeScript naming. The execution row and one detail row
-// per store are written as the run progresses, so a running execution is visible with its stores so
-// far. Stores run concurrently, so per-store state lives in the TiendaTracker handle that
-// startTienda returns; the execution-level tracker only holds what all stores share.
+// ExecutionTracker: the plan's §2.1 API in TypeScript naming — startExecution, startTienda (whose
+// handle times the phases and finishes the store: start_phase/finish_phase are its `time`),
+// recordError, finishExecution; classify_error is tracker/classify-error.ts. The execution row and one
+// detail row per store are written as the run progresses, so a running execution is visible with its
+// stores so far. Closing is executions/close.sql.ts, the one statement every closing path shares.
 import { isIP } from 'node:net'
 import type { Logger } from 'pino'
 import type { Db } from '../db.ts'
-import {
-  type ClassifiedError,
-  type ClassifyHints,
-  classifyError,
-  type ErrorCategory,
-  type ErrorSource,
-  type Phase,
-  type SourceSystem,
-} from './classify-error.ts'
+import { closeFinishedExecution, type ExecutionError } from '../executions/close.sql.ts'
+import { type ExecutionRow, selectExecution } from '../executions/execution-row.ts'
 import { createRedactor, type Redactor } from './redact.ts'
 import { DETAIL_MAX, MESSAGE_MAX, type TiendaInfo, TiendaTracker, truncate } from './tienda-tracker.ts'
 import {
   claimQueuedExecution,
-  type ExecutionError,
-  type ExecutionRow,
-  finishExecutionRollup,
   insertExecution,
   insertTiendaRunning,
   type NewExecution,
-  selectExecution,
   touchHeartbeat,
 } from './tracker.sql.ts'
 
@@ -37,31 +27,13 @@ export type TrackerOptions = {
   secrets?: string[]
 }
 
-export type StartExecutionInput = {
-  etlName: NewExecution['etlName']
-  etlType: NewExecution['etlType']
-  triggeredBy: NewExecution['triggeredBy']
-  fechaDesde?: Date | null
-  fechaHasta?: Date | null
-  tiendaIds: string[]
-  /** A `queued` row created by the history API: it is claimed (→ running) instead of inserting one. */
-  executionId?: number
-  isRecovery?: boolean
-  recoveredGapId?: number | null
-  workerId?: string | null
-  jobId?: string | null
-}
+/** A fresh execution (scheduled, CLI), or a queued one to claim: the row then holds everything else. */
+export type StartExecutionInput =
+  | ({ executionId?: undefined } & Pick<NewExecution, 'etlName' | 'etlType' | 'triggeredBy' | 'tiendaIds'> &
+      Partial<Omit<NewExecution, 'etlName' | 'etlType' | 'triggeredBy' | 'tiendaIds'>>)
+  | { executionId: number; workerId?: string | null; jobId?: string | null }
 
 export class ExecutionTracker {
-  static classifyError(
-    error: unknown,
-    phase: Phase,
-    sourceSystem: SourceSystem,
-    hints?: ClassifyHints,
-  ): ClassifiedError {
-    return classifyError(error, phase, sourceSystem, hints)
-  }
-
   readonly redact: Redactor
   readonly #db: Db
   readonly #logger: Logger
@@ -84,20 +56,19 @@ export class ExecutionTracker {
 
   async startExecution(input: StartExecutionInput): Promise<ExecutionRow> {
     if (this.#execution) throw new Error(`this tracker already runs execution ${this.#execution.id}`)
-    const values = {
-      etlName: input.etlName,
-      etlType: input.etlType,
-      triggeredBy: input.triggeredBy,
-      fechaDesde: input.fechaDesde ?? null,
-      fechaHasta: input.fechaHasta ?? null,
-      tiendaIds: input.tiendaIds,
-      isRecovery: input.isRecovery ?? input.etlType === 'recovery',
-      recoveredGapId: input.recoveredGapId ?? null,
-      workerId: input.workerId ?? null,
-      jobId: input.jobId ?? null,
-    }
-    if (input.executionId !== undefined) {
-      const claimed = await claimQueuedExecution(this.#db, input.executionId, values)
+    if (input.executionId === undefined) {
+      this.#execution = await insertExecution(this.#db, {
+        fechaDesde: null,
+        fechaHasta: null,
+        recoveredGapId: null,
+        workerId: null,
+        jobId: null,
+        ...input,
+        isRecovery: input.isRecovery ?? input.etlType === 'recovery',
+      })
+    } else {
+      const who = { workerId: input.workerId ?? null, jobId: input.jobId ?? null }
+      const claimed = await claimQueuedExecution(this.#db, input.executionId, who)
       if (!claimed) {
         const current = await selectExecution(this.#db, input.executionId)
         throw new Error(
@@ -107,50 +78,55 @@ export class ExecutionTracker {
         )
       }
       this.#execution = claimed
-    } else {
-      this.#execution = await insertExecution(this.#db, values)
     }
     this.#startHeartbeat()
     return this.#execution
   }
 
-  /** Inserts the store's detail row as `running` (phase extract) and returns its handle. */
-  async startTienda(tienda: TiendaInfo): Promise<TiendaTracker> {
+  /**
+   * A part of a fanned-out execution that another runner started: this tracker follows that
+   * execution (heartbeat, stores) without starting or claiming it.
+   */
+  attach(execution: ExecutionRow): void {
+    if (this.#execution) throw new Error(`this tracker already runs execution ${this.#execution.id}`)
+    this.#execution = execution
+    this.#startHeartbeat()
+  }
+
+  /**
+   * Inserts the store's detail row as `running` (phase extract) and returns its handle; null when the
+   * store is already finished (a retried part of a fanned-out run whose store had completed).
+   */
+  async startTienda(tienda: TiendaInfo): Promise<TiendaTracker | null> {
     const executionId = this.executionId
-    const ip = isIP(tienda.host) ? tienda.host : null
-    await insertTiendaRunning(this.#db, {
+    const started = await insertTiendaRunning(this.#db, {
       executionId,
       tiendaId: tienda.id,
       nombre: tienda.nombre,
       sourceSystem: tienda.sourceSystem,
-      serverIp: ip,
+      serverIp: isIP(tienda.host) ? tienda.host : null,
       serverPort: tienda.port,
     })
-    return new TiendaTracker({ db: this.#db, executionId, tienda, redact: this.redact })
+    if (!started) return null
+    return new TiendaTracker({ db: this.#db, executionId, tienda, redact: this.redact, attempt: started.attempts })
   }
 
-  /** An execution-level error (not tied to one store), kept when no store failed. */
-  recordError(
-    phase: Phase | null,
-    category: ErrorCategory | null,
-    message: string,
-    source: ErrorSource | null,
-    detail?: string,
-  ) {
+  /** An execution-level error (not tied to one store), kept when no store failed. Redacted and cut here. */
+  recordError(error: Omit<ExecutionError, 'detail'> & { detail?: string | null }) {
     this.#error = {
-      phase,
-      category,
-      source,
-      message: truncate(this.redact(message), MESSAGE_MAX),
-      detail: detail ? truncate(this.redact(detail), DETAIL_MAX) : null,
+      phase: error.phase,
+      category: error.category,
+      source: error.source,
+      message: truncate(this.redact(error.message), MESSAGE_MAX),
+      detail: error.detail ? truncate(this.redact(error.detail), DETAIL_MAX) : null,
     }
   }
 
-  /** Rolls the stores up into the execution row (in SQL) and stops the heartbeat. */
+  /** Closes the execution from its stores (executions/close.sql.ts) and stops the heartbeat. */
   async finishExecution(): Promise<ExecutionRow> {
     const id = this.executionId
     try {
-      const row = await finishExecutionRollup(this.#db, id, this.#error)
+      const row = await closeFinishedExecution(this.#db, id, this.#error)
       if (row) return row
       // Someone else closed it (the reaper, after a heartbeat gap): report what is stored.
       const current = await selectExecution(this.#db, id)

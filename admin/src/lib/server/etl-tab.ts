@@ -4,7 +4,7 @@ import { fail, type RequestEvent } from '@sveltejs/kit'
 import type { Schemas } from '../api/schemas.ts'
 import { toStoreDateTime } from '../format.ts'
 import { describeProblem } from '../problem.ts'
-import { api, guardAuth, must, reach } from './api.ts'
+import { api, attempt, guardAuth, must, reach } from './api.ts'
 
 type Etl = Schemas['EtlName']
 
@@ -12,15 +12,30 @@ export const ULTIMAS = 10
 
 export async function loadEtlTab(event: RequestEvent, etl: Etl) {
   const client = api(event)
-  const [ultimas, stats, tiendas, gaps] = await Promise.all([
+  const [ultimas, stats, tiendas, gaps, frescura] = await Promise.all([
     must(event, client.GET('/api/etl/history', { params: { query: { etl_name: etl, limit: ULTIMAS } } })),
     must(event, client.GET('/api/etl/stats', { params: { query: { etl_name: etl, dias: 7 } } })),
     must(event, client.GET('/api/etl/tiendas')),
     reach(client.GET('/api/etl/gaps', { params: { query: { etl_name: etl, estado: 'pendiente' } } })),
+    reach(client.GET('/api/etl/freshness', { params: { query: { etl_name: etl } } })),
   ])
-  // Gaps are an aid, not the tab's purpose: if they cannot be read the rest still shows.
+  // Gaps and freshness are aids, not the tab's purpose: if they cannot be read the rest still shows.
   guardAuth(event, gaps.response.status)
-  return { etl, ultimas: ultimas.data, stats: stats.data, tiendas: tiendas.data, gaps: gaps.data ?? null }
+  guardAuth(event, frescura.response.status)
+  return {
+    etl,
+    ultimas: ultimas.data,
+    stats: stats.data,
+    tiendas: tiendas.data,
+    gaps: gaps.data ?? null,
+    frescura: frescura.data ?? null,
+  }
+}
+
+/** Store names, so an error can say "VALLE FRIO" where the API names tienda_08 ({} if unreachable). */
+async function nombresTiendas(event: RequestEvent): Promise<Record<string, string>> {
+  const tiendas = await attempt(api(event).GET('/api/etl/tiendas'))
+  return Object.fromEntries((tiendas?.data ?? []).map((t) => [t.id, t.nombre]))
 }
 
 export type RunFormValues = { tienda_ids: string[]; fecha_inicio: string; fecha_fin: string }
@@ -53,7 +68,8 @@ export async function runEtl(event: RequestEvent, etl: Etl) {
     return { accion: 'ejecutar' as const, ejecucion: result.data.execution_id, tiendas: result.data.tienda_ids.length }
   }
   guardAuth(event, result.response.status)
-  const problema = describeProblem(result.error, result.response.status)
+  const nombres = await nombresTiendas(event)
+  const problema = describeProblem(result.error, result.response.status, { valores: body, nombres })
   return fail(result.response.status, {
     accion: 'ejecutar' as const,
     problema: problema.message,
@@ -69,6 +85,9 @@ export async function recoverGap(event: RequestEvent) {
   const result = await reach(api(event).POST('/api/etl/gaps/{id}/recover', { params: { path: { id } } }))
   if (result.data) return { accion: 'recuperar' as const, ejecucion: result.data.execution_id, gap: id }
   guardAuth(event, result.response.status)
-  const problema = describeProblem(result.error, result.response.status)
+  const problema = describeProblem(result.error, result.response.status, {
+    ejecucion: id,
+    nombres: await nombresTiendas(event),
+  })
   return fail(result.response.status, { accion: 'recuperar' as const, problema: problema.message, gap: id })
 }

@@ -1,6 +1,6 @@
 import { fail, redirect } from '@sveltejs/kit'
-import { describeProblem } from '#lib/problem.ts'
-import { apiClient, reach } from '#lib/server/api.ts'
+import { API_CAIDA, describeProblem } from '#lib/problem.ts'
+import { apiClient, attempt } from '#lib/server/api.ts'
 import { clearSession, safeReturn, setSession } from '#lib/server/session.ts'
 import type { Actions, PageServerLoad } from './$types'
 
@@ -20,7 +20,9 @@ export const actions = {
     if (!email || !password) {
       return fail(400, { email, volver, error: 'Escriba su correo y su contraseña.' })
     }
-    const result = await reach(apiClient(null).POST('/api/auth/login', { body: { email, password } }))
+    const result = await attempt(apiClient(null).POST('/api/auth/login', { body: { email, password } }))
+    // The API down is said on the form itself, which then offers to try again.
+    if (!result) return fail(503, { email, volver, error: API_CAIDA, caida: true })
     const status = result.response.status
     if (result.data) {
       if (result.data.role !== 'super_admin') {
@@ -38,7 +40,7 @@ export const actions = {
         error: `Demasiados intentos fallidos. Espere ${wait ?? 'unos'} segundos e intente de nuevo.`,
       })
     }
-    return fail(status, { email, volver, error: describeProblem(result.error, status).message })
+    return fail(status, { email, volver, error: describeProblem(result.error, status).message, caida: status >= 500 })
   },
 
   salir: async ({ cookies }) => {

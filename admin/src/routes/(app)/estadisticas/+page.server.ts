@@ -19,5 +19,7 @@ export const load: PageServerLoad = async (event) => {
     stats: stats.data,
     nombres: Object.fromEntries(tiendas.data.map((t) => [t.id, t.nombre])),
     ajustado: event.url.searchParams.has('dias') && String(dias) !== event.url.searchParams.get('dias'),
+    // A link with an ETL that does not exist is said, not silently turned into "both ETLs".
+    etlInvalido: rawEtl !== null && rawEtl !== '' && !etl ? rawEtl : null,
   }
 }

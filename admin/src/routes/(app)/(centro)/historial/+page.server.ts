@@ -14,7 +14,7 @@ export const load: PageServerLoad = async (event) => {
   const ejecuciones = lista.data ?? []
   // A filter the API refuses (a window upside down, an unknown store) is shown beside the
   // filters rather than as an error page, so the user can fix it where it was typed.
-  const problema = lista.data ? null : describeProblem(lista.error, lista.response.status)
+  const problema = lista.data ? null : describeProblem(lista.error, lista.response.status, { valores: filtros.query })
   const total = totalFrom(lista.response.headers.get('x-total-count'), ejecuciones.length)
   return {
     ejecuciones,

@@ -1,5 +1,5 @@
 import { json } from '@sveltejs/kit'
-import { describeProblem, ROL } from '#lib/problem.ts'
+import { API_CAIDA, describeProblem } from '#lib/problem.ts'
 import { apiClient } from '#lib/server/api.ts'
 import { SESSION_COOKIE } from '#lib/server/session.ts'
 import type { RequestHandler } from './$types'
@@ -18,10 +18,9 @@ export const GET: RequestHandler = async ({ cookies, params }) => {
     })
     if (data) return json(data, { headers: { 'cache-control': 'no-store' } })
     const status = response.status
-    const message =
-      status === 404 ? `La ejecución #${id} no existe.` : status === 403 ? ROL : describeProblem(error, status).message
+    const message = describeProblem(error, status, { ejecucion: id }).message
     return json({ message }, { status })
   } catch {
-    return json({ message: 'La API de historial no responde.' }, { status: 502 })
+    return json({ message: API_CAIDA }, { status: 502 })
   }
 }

@@ -6,6 +6,8 @@ import type { PageServerLoad } from './$types'
 export const load: PageServerLoad = async (event) => {
   const id = Number(event.params.id)
   if (!Number.isInteger(id) || id < 1 || id > 2147483647) error(404, `La ejecución «${event.params.id}» no existe.`)
-  const { data } = await must(event, api(event).GET('/api/etl/history/{id}', { params: { path: { id } } }))
+  const { data } = await must(event, api(event).GET('/api/etl/history/{id}', { params: { path: { id } } }), {
+    ejecucion: id,
+  })
   return { ejecucion: data }
 }

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto'
 import type { Sql } from 'postgres'
 import { expect } from 'vitest'
 import { pgTest } from '../../../test/helpers/db.ts'
-import { markJobExecutionsCrashed } from './jobs.sql.ts'
+import { expectStoresAccountedFor } from '../../../test/helpers/invariants.ts'
+import { closeCrashedExecutions } from './close.sql.ts'
 
 const seedTiendas = (db: Sql) => db`
   insert into tiendas (id, nombre, source_system, host, port)
@@ -34,7 +35,7 @@ pgTest(
     // Another job's run: untouched.
     const other = await seed(randomUUID(), ['tienda_04'])
 
-    const closed = await markJobExecutionsCrashed(db, { jobId, queuedId: null }, 'the run failed: connection ended')
+    const closed = await closeCrashedExecutions(db, { jobId, queuedId: null }, 'the run failed: connection ended')
     expect(closed.map((c) => c.id)).toEqual([partial])
 
     const [row] = await db`select * from etl_executions where id = ${partial}`
@@ -60,6 +61,7 @@ pgTest(
     ])
     expect(details[2]?.finished_at).toBeInstanceOf(Date)
     expect((await db`select status from etl_executions where id = ${other}`)[0]?.status).toBe('running')
+    await expectStoresAccountedFor(db, partial)
   },
 )
 
@@ -88,15 +90,16 @@ pgTest(
     const [queued] = await db<{ id: number }[]>`
     insert into etl_executions (etl_name, etl_type, status, triggered_by, tiendas_count, tienda_ids, job_id)
     values ('ventas', 'manual', 'queued', 'fluxion_admin', 1, '{tienda_01}', ${c}::uuid) returning id`
-    await markJobExecutionsCrashed(db, { jobId: a, queuedId: null }, 'boom')
-    await markJobExecutionsCrashed(db, { jobId: b, queuedId: null }, 'boom')
-    await markJobExecutionsCrashed(db, { jobId: c, queuedId: queued!.id }, 'boom')
+    await closeCrashedExecutions(db, { jobId: a, queuedId: null }, 'boom')
+    await closeCrashedExecutions(db, { jobId: b, queuedId: null }, 'boom')
+    await closeCrashedExecutions(db, { jobId: c, queuedId: queued!.id }, 'boom')
 
     const rows = await db`select id, status, tiendas_exitosas, tiendas_fallidas, records_loaded, started_at
     from etl_executions where id in ${db([allOk, oneMissing, queued!.id])} order by id`
     expect(rows).toMatchObject([
       { id: allOk, status: 'success', tiendas_exitosas: 2, tiendas_fallidas: 0, records_loaded: 10 },
-      { id: oneMissing, status: 'partial', tiendas_exitosas: 1, tiendas_fallidas: 1, records_loaded: 5 },
+      // tienda_04 never started: skipped, not failed (tiendas_count = exitosas + fallidas + skipped).
+      { id: oneMissing, status: 'partial', tiendas_exitosas: 1, tiendas_fallidas: 0, records_loaded: 5 },
       { id: queued!.id, status: 'failed', tiendas_exitosas: 0, tiendas_fallidas: 0, records_loaded: 0 },
     ])
     expect(rows[2]?.started_at).toBeInstanceOf(Date)
@@ -106,5 +109,7 @@ pgTest(
       { tienda_id: 'tienda_01', status: 'success' },
       { tienda_id: 'tienda_04', status: 'skipped' },
     ])
+    // A job crash, whatever it left: every store accounted for (the queued one never ran: skipped).
+    for (const id of [allOk, oneMissing, queued!.id]) await expectStoresAccountedFor(db, id)
   },
 )

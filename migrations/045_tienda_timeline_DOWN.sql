@@ -1,0 +1,1 @@
+ALTER TABLE etl_execution_details DROP COLUMN IF EXISTS timeline;
