@@ -134,7 +134,7 @@ describe.concurrent('npm start stops with one line', () => {
     const start = npm('npm start -- --demo', ['start', '--', '--demo'], env, shared)
     expect(await oneLineFailure(start, 'npm start:')).toMatch(
       new RegExp(
-        `^npm start: could not start the demo stores on ports ${base + 1}…${base + 19}: .* \\(set DEMO_PORT_BASE\\)$`,
+        `^npm start: could not start the demo stores on 127\\.0\\.0\\.1:${base + 1}…${base + 19}: .* \\(set DEMO_PORT_BASE\\)$`,
       ),
     )
   })
