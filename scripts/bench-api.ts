@@ -27,6 +27,7 @@ import { printTable } from './bench/table.ts'
 import { createThrowawayDb, reapLeftovers } from './bench/throwaway-db.ts'
 import { describeUrl } from './lib/database-url.ts'
 import { migrateUp } from './lib/migrations.ts'
+import { reservePort } from './lib/reserved-port.ts'
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
 const out = (line = '') => process.stdout.write(`${line}\n`)
@@ -97,12 +98,15 @@ async function installBoss(url: string) {
 }
 
 async function overHttp(url: string, token: string) {
-  const port = 18_000 + Math.floor(Math.random() * 900)
+  // Held while the API runs (reserved-port.ts): a random guess could be taken by anything.
+  const reserved = await reservePort()
+  const port = reserved.port
   const child = spawn(process.execPath, [path.join(import.meta.dirname, '..', 'history-api', 'src', 'main.ts')], {
     env: {
       ...process.env,
       DATABASE_URL: url,
       HISTORY_API_PORT: String(port),
+      HISTORY_API_HOST: '127.0.0.1',
       AUTH_JWT_SECRET: TEST_SECRET,
       LOG_LEVEL: 'warn',
     },
@@ -144,6 +148,7 @@ async function overHttp(url: string, token: string) {
   } finally {
     unregister()
     child.kill('SIGTERM')
+    reserved.release()
   }
 }
 

@@ -26,12 +26,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: [
-            '**/*.int.test.ts',
-            'test/fakes/**/*.test.ts',
-            'test/reliability/**/*.test.ts',
-            'test/deploy/**/*.test.ts',
-          ],
+          include: ['**/*.int.test.ts', 'test/fakes/**/*.test.ts', 'test/reliability/**/*.test.ts'],
           exclude: ['**/node_modules/**', 'admin/**'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
@@ -44,6 +39,11 @@ export default defineConfig({
       {
         extends: true,
         test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 180_000 },
+      },
+      {
+        extends: true,
+        // The product as deployed: its commands (npm start, start:*) and services as real process trees.
+        test: { name: 'deploy', include: ['test/deploy/**/*.test.ts'], testTimeout: 240_000, hookTimeout: 300_000 },
       },
     ],
   },

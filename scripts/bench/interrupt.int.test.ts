@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process'
 import { hostname } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
-import { adminSql, TEST_SERVER_URL } from '../../test/helpers/pg-admin.ts'
+import { adminSql, testServerUrl } from '../../test/helpers/pg-admin.ts'
 import { spawnTs, waitFor } from '../../test/helpers/runner-kit.ts'
 import { reapLeftovers } from './throwaway-db.ts'
 
@@ -20,7 +20,7 @@ const benchDatabases = async (pid: number) =>
 
 /** A bench process at small scale, and the name of its throwaway database once it exists. */
 async function benchUntilItHasADatabase() {
-  const child = spawnTs('scripts/bench.ts', ['--scale', 'small', '--only', 'load'], { DATABASE_URL: TEST_SERVER_URL })
+  const child = spawnTs('scripts/bench.ts', ['--scale', 'small', '--only', 'load'], { DATABASE_URL: testServerUrl() })
   const pid = child.process.pid!
   const [name] = await waitFor(
     'the bench to create its database',
@@ -61,7 +61,7 @@ describe('bench interrupted', () => {
     await admin.unsafe(`create database "${kept}"`)
     await admin.unsafe(`comment on database "${kept}" is '${JSON.stringify({ host: hostname(), pid, keep: true })}'`)
     try {
-      const dropped = await reapLeftovers()
+      const dropped = await reapLeftovers(() => {}, testServerUrl())
       expect(dropped).toContain(name)
       expect(dropped).not.toContain(live)
       expect(dropped).not.toContain(kept)

@@ -23,10 +23,10 @@ function urlFor(database: string) {
   return u.toString()
 }
 
-const admin = () => postgres(SERVER_URL, { max: 1, onnotice: () => {} })
+const admin = (server = SERVER_URL) => postgres(server, { max: 1, onnotice: () => {} })
 
-async function dropDatabase(name: string) {
-  const a = admin()
+async function dropDatabase(name: string, server = SERVER_URL) {
+  const a = admin(server)
   try {
     await a.unsafe(`drop database if exists "${name}" with (force)`)
   } finally {
@@ -48,8 +48,8 @@ const alive = (pid: number) => {
  * Drops the benchmark databases of dead processes of this host; returns their names. Databases of
  * older benchmarks (no pid in the name) are only listed: nothing says whether their run still goes.
  */
-export async function reapLeftovers(log: (line: string) => void = () => {}): Promise<string[]> {
-  const a = admin()
+export async function reapLeftovers(log: (line: string) => void = () => {}, server = SERVER_URL): Promise<string[]> {
+  const a = admin(server)
   let rows: { datname: string; comment: string | null; size: string }[]
   try {
     rows = await a`
@@ -72,7 +72,7 @@ export async function reapLeftovers(log: (line: string) => void = () => {}): Pro
       continue
     }
     if (owner.keep || owner.host !== hostname() || owner.pid !== pid || alive(pid)) continue
-    await dropDatabase(datname)
+    await dropDatabase(datname, server)
     log(`  dropped ${datname} (${size}), left by benchmark process ${pid} which is gone`)
     dropped.push(datname)
   }

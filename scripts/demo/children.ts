@@ -1,17 +1,24 @@
-// The services of `npm start` as child processes, their output prefixed with their name.
+// The services of `npm start` as child processes; each output line goes to the service's log.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
+import type { ServiceLog } from '../start/service-logs.ts'
 
-export type Child = { name: string; process: ChildProcess; exited: Promise<number | null> }
+export type Child = { name: string; process: ChildProcess; exited: Promise<number | null>; log: ServiceLog }
 
-export function startChild(name: string, args: string[], env: NodeJS.ProcessEnv): Child {
+export function startChild(name: string, args: string[], env: NodeJS.ProcessEnv, log: ServiceLog): Child {
   // process.execPath is the pinned Node 24 that runs this script; the services need it too.
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
   for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[${name}] ${line}\n`))
+    createInterface({ input: stream }).on('line', (line) => log.write(line))
   }
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  return { name, process: child, exited }
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('error', (error) => {
+      log.write(`cannot start ${name}: ${error.message}`)
+      resolve(127)
+    })
+    child.once('exit', (code) => resolve(code))
+  })
+  return { name, process: child, exited, log }
 }
 
 /** SIGTERM, then SIGKILL after `graceMs` for whatever has not exited. */

@@ -3,6 +3,7 @@
 // replayed into an empty database on the first start (replay.ts, story.ts).
 import { KLK_FAULTS, type KlkStore, startKlkStore } from '../../test/fakes/klk-simulator.ts'
 import { type StellarStore, startStellarStore } from '../../test/fakes/tds-server.ts'
+import { StartupError } from '../lib/startup-error.ts'
 import type { StoryFault } from './story.ts'
 
 export type DemoStore = { id: string; nombre: string; source_system: 'klk' | 'stellar' }
@@ -49,7 +50,7 @@ const STELLAR_FAULTS = new Set<string>([
 
 /**
  * Starts one stand-in per store on `host` (default 127.0.0.1): at DEMO_PORT_BASE + n when
- * `portBase` is given (ports stay stable across starts), else on free ports.
+ * `portBase` is given (ports stay stable across starts), else (or 0) on free ports.
  */
 export async function startStandIns(opts: {
   portBase?: number
@@ -62,7 +63,8 @@ export async function startStandIns(opts: {
   const closeAll = async () => void (await Promise.allSettled([...handles.values()].map((h) => h.handle.close())))
   try {
     for (const [i, store] of DEMO_STORES.entries()) {
-      const port = opts.portBase === undefined ? 0 : opts.portBase + i + 1
+      // DEMO_PORT_BASE=0 (or none given): each store takes a free port, held by the stand-in itself.
+      const port = opts.portBase ? opts.portBase + i + 1 : 0
       const handle =
         store.source_system === 'klk'
           ? await startKlkStore({ tiendaId: store.id, host, port, token: opts.klkToken })
@@ -72,8 +74,10 @@ export async function startStandIns(opts: {
     }
   } catch (error) {
     await closeAll()
-    const where = opts.portBase === undefined ? host : `${host}:${opts.portBase + 1}…`
-    throw new Error(`could not start the demo stores on ${where}: ${(error as Error).message}`, { cause: error })
+    const where = opts.portBase ? `${host}:${opts.portBase + 1}…${opts.portBase + DEMO_STORES.length}` : host
+    throw new StartupError(
+      `could not start the demo stores on ${where}: ${(error as Error).message} (set DEMO_PORT_BASE)`,
+    )
   }
   return {
     ports,

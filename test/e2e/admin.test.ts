@@ -1,41 +1,29 @@
 // The admin panel in a real browser against the real history API and PostgreSQL: the built
 // SvelteKit server (scripts/start-admin.ts) and `node history-api/src/main.ts` as child
 // processes on free ports, a super_admin user and a few executions seeded with SQL, then
-// Chromium (playwright-core, the Debian binary) logs in, reads the Spanish history table,
+// Chromium (playwright-core) logs in, reads the Spanish history table,
 // filters it through the URL, opens and closes the detail modal and sees a running execution
-// finish without a reload (API LISTEN/NOTIFY → API SSE → the panel's /eventos relay).
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { createServer } from 'node:net'
+// finish without a reload (API LISTEN/NOTIFY → API SSE → the panel's /eventos relay). The browser
+// is the system Chromium, else the one npm installs (test/helpers/browser.ts).
+import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { hashPassword } from '../../history-api/src/login/passwords.ts'
+import { type ReservedPort, reservePort } from '../../scripts/lib/reserved-port.ts'
 import type { KlkStore } from '../fakes/klk-simulator.ts'
+import { ensureAdminBuild } from '../helpers/admin-build.ts'
 import { startTestBoss } from '../helpers/api.ts'
+import { launchBrowser } from '../helpers/browser.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts'
 import { addKlkStores, spawnTs, testEnv } from '../helpers/runner-kit.ts'
 
 const ROOT = path.join(import.meta.dirname, '..', '..')
-const CHROMIUM = '/usr/bin/chromium'
 const EMAIL = 'operador@fluxion.test'
 const PASSWORD = 'clave-de-prueba-e2e'
 const SHOTS = process.env.E2E_SCREENSHOTS ?? '/tmp'
 
 type Service = { name: string; child: ChildProcess; output: () => string }
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      )
-    })
-  })
-}
 
 function startService(name: string, script: string, env: Record<string, string>): Service {
   const child = spawn(process.execPath, [path.join(ROOT, script)], {
@@ -134,21 +122,20 @@ describe('admin panel in Chromium', () => {
   let browser: Browser | undefined
   let base = ''
   let ids: Awaited<ReturnType<typeof seed>>
+  let ports: ReservedPort[] = []
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`)
-    }
-    // Always build: a build left from older sources would test old code.
-    const build = spawnSync('npm', ['run', '-w', 'admin', 'build'], { cwd: ROOT, encoding: 'utf8' })
-    if (build.status !== 0) throw new Error(`admin build failed:\n${build.stdout}\n${build.stderr}`)
+    // Built when the sources changed since the last build (a build of older sources would test old code).
+    await ensureAdminBuild()
 
     database = await createTestDatabase()
     const boss = await startTestBoss(database.url) // pg-boss's schema, which the runner would install
     await boss.stop({ graceful: false })
     ids = await seed(database.sql)
 
-    const [apiPort, adminPort] = [await freePort(), await freePort()]
+    // Held until the end (reserved-port.ts): each service binds its port with nothing able to take it first.
+    ports = [await reservePort(), await reservePort()]
+    const [apiPort, adminPort] = ports.map((p) => p.port)
     api = startService('history-api', 'history-api/src/main.ts', {
       DATABASE_URL: database.url,
       AUTH_JWT_SECRET: 'e2e-secret-long-enough-for-hs256-0123456789abcdef',
@@ -164,17 +151,7 @@ describe('admin panel in Chromium', () => {
     base = `http://127.0.0.1:${adminPort}`
     await waitForHttp(admin, `${base}/login`)
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
+    browser = await launchBrowser()
   })
 
   afterAll(async () => {
@@ -182,6 +159,7 @@ describe('admin panel in Chromium', () => {
     await stopService(admin)
     await stopService(api)
     await database?.drop()
+    for (const p of ports) p.release()
   })
 
   test('log in, read the history in Spanish, filter by URL, open and close the detail, see live status', async () => {
@@ -375,7 +353,9 @@ describe('admin panel in Chromium', () => {
       expect(await page.getByLabel('PERIFERICO').count()).toBe(1)
 
       // Dates follow the API's TZ_TIENDAS: the same history through an API configured for Kolkata.
-      const [apiPort, adminPort] = [await freePort(), await freePort()]
+      const kolkataPorts = [await reservePort(), await reservePort()]
+      ports.push(...kolkataPorts)
+      const [apiPort, adminPort] = kolkataPorts.map((p) => p.port)
       extra.push(
         startService('history-api (Asia/Kolkata)', 'history-api/src/main.ts', {
           DATABASE_URL: database.url,

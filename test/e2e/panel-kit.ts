@@ -1,34 +1,27 @@
 // What the panel's browser tests share: the built admin and the history API as child processes
-// on free ports over a per-file database, Chromium through playwright-core (same flags as
-// admin.test.ts), a seeded history a new user would recognise, and axe-core injected into pages.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+// on held ports over a per-file database, Chromium through playwright-core (test/helpers/browser.ts,
+// as admin.test.ts), a seeded history a new user would recognise, and axe-core injected into pages.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { createServer } from 'node:net'
 import path from 'node:path'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import type { Sql } from 'postgres'
 import { hashPassword } from '../../history-api/src/login/passwords.ts'
+import { reservePort } from '../../scripts/lib/reserved-port.ts'
+import { ensureAdminBuild } from '../helpers/admin-build.ts'
+import { launchBrowser } from '../helpers/browser.ts'
 
 export const ROOT = path.join(import.meta.dirname, '..', '..')
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 export const EMAIL = 'operador@fluxion.test'
 export const PASSWORD = 'clave-de-prueba-panel'
 export const JWT_SECRET = 'panel-e2e-secret-long-enough-for-hs256-0123456789'
 
 export type Service = { name: string; child: ChildProcess; output: () => string }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      )
-    })
-  })
+/** A port held by this process until it exits (reserved-port.ts): a child binds it, nothing else can. */
+export async function heldPort(): Promise<number> {
+  return (await reservePort()).port
 }
 
 export function startService(name: string, script: string, env: Record<string, string>): Service {
@@ -70,11 +63,8 @@ export async function stopService(service: Service | undefined) {
   clearTimeout(timer)
 }
 
-/** Builds the admin (a build left from older sources would test old code). */
-export function buildAdmin() {
-  const build = spawnSync('npm', ['run', '-w', 'admin', 'build'], { cwd: ROOT, encoding: 'utf8' })
-  if (build.status !== 0) throw new Error(`admin build failed:\n${build.stdout}\n${build.stderr}`)
-}
+/** The admin build of the current sources (made only when they changed; serialised across runs). */
+export const buildAdmin = ensureAdminBuild
 
 export async function startApi(databaseUrl: string, port: number) {
   const api = startService('history-api', 'history-api/src/main.ts', {
@@ -94,20 +84,8 @@ export async function startAdmin(apiUrl: string, port: number) {
   return admin
 }
 
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`)
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
-}
+/** The system Chromium when one runs, else the one npm installed (test/helpers/browser.ts). */
+export const launchChromium = (): Promise<Browser> => launchBrowser()
 
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000)
 

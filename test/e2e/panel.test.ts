@@ -12,7 +12,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.ts'
 import {
   axeViolations,
   buildAdmin,
-  freePort,
+  heldPort,
   horizontalOverflow,
   hydrated,
   launchChromium,
@@ -41,16 +41,16 @@ describe('the panel an operator lives in', () => {
   let ids: Awaited<ReturnType<typeof seedPanel>>
 
   beforeAll(async () => {
-    buildAdmin()
+    await buildAdmin()
     database = await createTestDatabase()
     const boss = await startTestBoss(database.url)
     await boss.stop({ graceful: false })
     ids = await seedPanel(database.sql)
     const [apiPort, adminPort, adminDownPort, closedPort] = [
-      await freePort(),
-      await freePort(),
-      await freePort(),
-      await freePort(),
+      await heldPort(),
+      await heldPort(),
+      await heldPort(),
+      await heldPort(),
     ]
     api = await startApi(database.url, apiPort)
     admin = await startAdmin(`http://127.0.0.1:${apiPort}`, adminPort)

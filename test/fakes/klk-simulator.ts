@@ -25,7 +25,7 @@
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 import type { Server, ServerResponse } from 'node:http'
 import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { reservePort } from '../../scripts/lib/reserved-port.ts'
 import { type Blackhole, blackholeListener } from './blackhole.ts'
 import { createLink, LINK_CHUNK, type Link, type LinkOptions } from './link.ts'
 import { inventoryFor, type SaleLine, type StockItem, salesFor } from './sales-data.ts'
@@ -89,7 +89,10 @@ export async function startKlkStore(options: KlkStoreOptions): Promise<KlkStore>
   const { tiendaId, token, invoicesPerHour = 60, faultDelayMs, failFromPage = 2 } = options
   const link = createLink(options.link)
   const host = options.host ?? '127.0.0.1'
-  let port = options.port ?? 0
+  // The store's port is held from start to close (reserved-port.ts): a fault switch closes one
+  // listener and binds the next, and nothing else on the machine may take the port in between.
+  const reserved = await reservePort(host, options.port ?? 0)
+  const port = reserved.port
   let fault: KlkFault | null = null
   let requests = 0
   let closed = false
@@ -194,7 +197,6 @@ export async function startKlkStore(options: KlkStoreOptions): Promise<KlkStore>
         resolve()
       })
     })
-    port = (server.address() as AddressInfo).port
     return { kind: 'http', server }
   }
 
@@ -228,9 +230,12 @@ export async function startKlkStore(options: KlkStoreOptions): Promise<KlkStore>
     return step
   }
 
-  // Binding HTTP first fixes the port even when the store starts as slow_connect or refuse.
-  listening = await startHttp()
-  await setFault(options.fault ?? null)
+  try {
+    await setFault(options.fault ?? null)
+  } catch (error) {
+    reserved.release()
+    throw error
+  }
 
   return {
     tiendaId,
@@ -254,6 +259,7 @@ export async function startKlkStore(options: KlkStoreOptions): Promise<KlkStore>
         for (const timer of timers) clearTimeout(timer)
         timers.clear()
         await stopListening()
+        reserved.release()
       })
       return closing
     },

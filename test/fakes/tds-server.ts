@@ -30,6 +30,7 @@
 // Network model (test/fakes/link.ts): with `link`, every answer to a client message waits one RTT
 // (the first on a connection two: the handshake) and rowset packets leave at the store's bandwidth.
 import { createServer, type Server, type Socket } from 'node:net'
+import { reservePort } from '../../scripts/lib/reserved-port.ts'
 import { createLink, type Link, type LinkOptions } from './link.ts'
 import { salesFor } from './sales-data.ts'
 import {
@@ -110,7 +111,10 @@ const PACKETS_BEFORE_DROP = 2
 export async function startStellarStore(options: StellarStoreOptions): Promise<StellarStore> {
   const { tiendaId, host = '127.0.0.1', invoicesPerHour } = options
   let fault = options.fault ?? null
-  let port = options.port ?? 0
+  // Held from start to close (reserved-port.ts): `refuse` closes the listener, and the port must
+  // still be this store's when the fault is cleared.
+  const reserved = await reservePort(host, options.port ?? 0)
+  const port = reserved.port
   let server: Server | null = null
   const sockets = new Set<Socket>()
   const queries: ReceivedQuery[] = []
@@ -131,8 +135,6 @@ export async function startStellarStore(options: StellarStoreOptions): Promise<S
       })
       s.once('error', reject)
       s.listen(port, host, () => {
-        const address = s.address()
-        if (address && typeof address === 'object') port = address.port
         server = s
         resolve()
       })
@@ -145,8 +147,12 @@ export async function startStellarStore(options: StellarStoreOptions): Promise<S
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()))
   }
 
-  await listen()
-  if (fault === 'refuse') await stopListening()
+  if (fault !== 'refuse') {
+    await listen().catch((error: unknown) => {
+      reserved.release()
+      throw error
+    })
+  }
 
   return {
     tiendaId,
@@ -177,6 +183,7 @@ export async function startStellarStore(options: StellarStoreOptions): Promise<S
     async close() {
       fault = 'refuse'
       await stopListening()
+      reserved.release()
     },
   }
 }

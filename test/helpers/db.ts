@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import postgres, { type Sql } from 'postgres'
 import { inject, test } from 'vitest'
 import { adminSql, urlFor } from './pg-admin.ts'
+import { ensureTemplate } from './template.ts'
 
 export type TestDatabase = { name: string; url: string; sql: Sql; drop: () => Promise<void> }
 
@@ -17,8 +18,11 @@ export async function createTestDatabase(): Promise<TestDatabase> {
         await admin.unsafe(`create database "${name}" template "${inject('templateDatabase')}"`)
         break
       } catch (error) {
-        if (attempt >= 20 || (error as { code?: string }).code !== '55006') throw error
-        await new Promise((r) => setTimeout(r, 50 + Math.random() * 100))
+        const code = (error as { code?: string }).code
+        if (attempt >= 20 || (code !== '55006' && code !== '3D000')) throw error
+        // 3D000: the template was dropped under this run by a sweep that ignores the in-use lock.
+        if (code === '3D000') await ensureTemplate(admin, inject('templateDatabase'))
+        else await new Promise((r) => setTimeout(r, 50 + Math.random() * 100))
       }
     }
   } finally {

@@ -1,11 +1,11 @@
 // What the runner's ETL integration suites share: KLK simulator stores registered in `tiendas`,
 // a fast-failing runner configuration, runEtl with a log capture, and the rows a person would check.
-import net from 'node:net'
 import pino from 'pino'
 import type { Sql } from 'postgres'
 import { expect } from 'vitest'
 import { parseRunnerConfig, type RunnerConfig } from '../../runner/src/config.ts'
 import { type FreshRunRequest, type RunEtlDeps, runEtl } from '../../runner/src/etl/run-etl.ts'
+import { refusingPort } from '../../scripts/lib/reserved-port.ts'
 import { type KlkStore, type KlkStoreOptions, startKlkStore } from '../fakes/klk-simulator.ts'
 
 export const TOKEN = 'klk-etl-token-5e0c9a71'
@@ -47,14 +47,8 @@ export async function registerStore(
     on conflict (id) do update set host = excluded.host, port = excluded.port, active = excluded.active`
 }
 
-/** A loopback port nothing listens on: connect() gets a real ECONNREFUSED. */
-export async function closedPort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
+/** A loopback port nothing listens on, held so no other process takes it: connect() gets a real ECONNREFUSED. */
+export const closedPort = (): Promise<number> => refusingPort()
 
 export type Captured = { deps: RunEtlDeps; logs: string[] }
 

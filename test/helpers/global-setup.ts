@@ -1,9 +1,11 @@
-// Runs once per `vitest run`: migrates a template database (reused while the migrations are
-// unchanged) and removes databases left behind by test runs that died.
-import postgres from 'postgres'
+// Runs once per `vitest run`: picks the PostgreSQL server (test-server.ts), migrates a template
+// database (reused while the migrations are unchanged; template.ts), holds it as in use until the
+// run ends, and removes databases left behind by test runs that died. The server's URL reaches every test file through provide/inject.
+import type postgres from 'postgres'
 import type { TestProject } from 'vitest/node'
-import { migrateUp } from '../../scripts/lib/migrations.ts'
-import { adminSql, templateName, urlFor } from './pg-admin.ts'
+import { adminSql, templateName, useTestServer } from './pg-admin.ts'
+import { dropUnlessInUse, ensureTemplate, holdTemplate } from './template.ts'
+import { chooseTestServer } from './test-server.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -28,46 +30,49 @@ async function unusedFor(tx: postgres.TransactionSql, datname: string) {
 }
 
 export default async function setup(project: TestProject) {
-  const admin = adminSql()
+  const server = await chooseTestServer()
+  useTestServer(server.url)
+  let release: () => Promise<void>
   try {
-    await admin`select 1`
+    release = await prepareTemplate(project, server.url)
   } catch (error) {
-    throw new Error(
-      `Tests need PostgreSQL at DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres): ${(error as Error).message}`,
-    )
+    await server.stop()
+    throw error
   }
+  project.provide('pgServerUrl', server.url)
+  return async () => {
+    await release()
+    await server.stop()
+  }
+}
+
+async function prepareTemplate(project: TestProject, serverUrl: string): Promise<() => Promise<void>> {
+  const admin = adminSql()
   const template = await templateName()
+  // Held before it is built or swept: no other run may drop it from here on.
+  const holder = await holdTemplate(serverUrl, template)
   try {
-    // Several vitest runs may start at once: one of them builds the template, the others wait.
     await admin.begin(async (tx) => {
+      // The sweep runs under the build lock, so no template is being built while it looks.
       await tx`select pg_advisory_xact_lock(88033)`
       for (const { datname } of await tx<{ datname: string }[]>`
         select datname from pg_database where datname like 'fluxion\_test\_%' or datname like 'fluxion\_tpl\_%'`) {
         const pid = Number(/^fluxion_test_(\d+)_/.exec(datname)?.[1])
-        // A stale template may still be in use by a run that started before a migration changed.
-        const staleTemplate =
-          datname.startsWith('fluxion_tpl_') && datname !== template && (await unusedFor(tx, datname))
-        if (staleTemplate || (pid && !alive(pid))) {
-          await admin.unsafe(`drop database if exists "${datname}" with (force)`)
+        if (pid && !alive(pid)) await admin.unsafe(`drop database if exists "${datname}" with (force)`)
+        // Another checkout's (or an older) template: only when nobody has cloned from it for a while.
+        if (datname.startsWith('fluxion_tpl_') && datname !== template && (await unusedFor(tx, datname))) {
+          await dropUnlessInUse(admin, datname)
         }
       }
-      const [exists] = await tx`select 1 from pg_database where datname = ${template}`
-      if (exists) return
-      await admin.unsafe(`create database "${template}"`)
-      await admin.unsafe(`comment on database "${template}" is '${Date.now()}'`)
-      const sql = postgres(urlFor(template), { max: 1, onnotice: () => {} })
-      try {
-        await migrateUp(sql)
-      } catch (error) {
-        await sql.end()
-        await admin.unsafe(`drop database if exists "${template}" with (force)`)
-        throw error
-      }
-      await sql.end()
     })
+    await ensureTemplate(admin, template)
+  } catch (error) {
+    await holder.end()
+    throw error
   } finally {
     await admin.end()
   }
   project.provide('templateDatabase', template)
   project.provide('runId', String(process.pid))
+  return () => holder.end()
 }

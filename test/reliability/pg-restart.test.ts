@@ -2,21 +2,25 @@
 // stay up, reconnect, and lose no job. The restart is of a private embedded PostgreSQL (its own
 // temp data dir and port), never of the shared server the other test files run against.
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import postgres, { type Sql } from 'postgres'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { type EmbeddedPg, startEmbeddedPostgres } from '../../scripts/demo/embedded-pg.ts'
+import { type EmbeddedPg, startEmbeddedPostgres } from '../../scripts/lib/embedded-pg.ts'
 import { migrateUp } from '../../scripts/lib/migrations.ts'
+import { reservePort } from '../../scripts/lib/reserved-port.ts'
 import type { KlkStore } from '../fakes/klk-simulator.ts'
 import { TEST_SECRET, tokenFor } from '../helpers/api.ts'
 import { addKlkStores, type Child, spawnTs, testEnv, waitFor } from '../helpers/runner-kit.ts'
 
 const HEARTBEAT_S = 1
 const STALE_S = 5
-/** tienda_02 holds its answer this long: the second run is extracting while PostgreSQL restarts. */
-const STALL_MS = 4000
+/**
+ * tienda_02 holds its answer this long: the second run is extracting while PostgreSQL restarts.
+ * The restart (fast shutdown, 2 s down, start) must end before it: 4 s was too close under a
+ * full suite's load (the answer came while PostgreSQL was still down, twice in CI runs).
+ */
+const STALL_MS = 8000
 
 const cleanups: (() => Promise<unknown>)[] = []
 let tmp: string
@@ -29,15 +33,11 @@ let apiBase: string
 let token: string
 let stall: KlkStore
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
+/** A port held by this process (reserved-port.ts): PostgreSQL restarts on it and nothing else may take it. */
+async function heldPort(): Promise<number> {
+  const reserved = await reservePort()
+  cleanups.push(async () => reserved.release())
+  return reserved.port
 }
 
 /** A child that must stay up: the cleanup kills it, any early exit fails the wait it is in. */
@@ -89,9 +89,9 @@ beforeAll(async () => {
   // As root, PostgreSQL runs as the `postgres` user (TOOLCHAIN pitfall 10): it must reach the dir.
   await chmod(tmp, 0o755)
   cleanups.push(() => rm(tmp, { recursive: true, force: true }))
-  const port = await freePort()
-  // The same start-up as `npm start` (scripts/demo/embedded-pg.ts), on a private dir and port.
-  pg = await startEmbeddedPostgres({ dataDir: tmp, port, log: () => {} })
+  const port = await heldPort()
+  // The same start-up as `npm start` (scripts/lib/embedded-pg.ts), on a private dir and port.
+  pg = await startEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), port })
   cleanups.push(() => pg.stop())
   url = pg.url
   db = postgres(url, { max: 4, onnotice: () => {} })
@@ -125,7 +125,7 @@ beforeAll(async () => {
     return /runner started/.test(runner.output())
   })
 
-  const apiPort = await freePort()
+  const apiPort = await heldPort()
   apiBase = `http://127.0.0.1:${apiPort}`
   api = spawnTs('history-api/src/main.ts', [], {
     DATABASE_URL: url,
