@@ -13,6 +13,7 @@ import { appendFileSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import postgres from 'postgres'
 import { type Child, startChild, stopChildren } from './demo/children.ts'
+import { replayDemoHistory } from './demo/replay.ts'
 import { setUpDemo } from './demo/setup.ts'
 import { type DemoState, demoState } from './demo/state.ts'
 import type { RunningStandIns } from './demo/stores.ts'
@@ -35,6 +36,10 @@ let standIns: RunningStandIns | undefined
 let children: Child[] = []
 const held: ReservedPort[] = []
 let stopping: Promise<void> | undefined
+/** The demo's month of history being replayed; a stop waits for the run in progress to finish. */
+let demoHistory: Promise<unknown> | undefined
+const replayStop = new AbortController()
+let replaying = false
 /** Set once every service answers: an exit after that stops the demo (before it, start-up fails). */
 let ready = false
 
@@ -42,6 +47,8 @@ function stop(code: number) {
   // npm forwards the signal to us and the terminal sends it too: the second one joins the first.
   stopping ??= (async () => {
     say('stopping…')
+    replayStop.abort()
+    await demoHistory
     await stopChildren(children)
     await Promise.all(children.map((c) => c.log.close()))
     await standIns?.close()
@@ -220,10 +227,21 @@ async function main() {
   if (stopping) return
   ready = true
 
-  // ── Issue 14 item 1: the month of replayed history (scripts/demo/replay.ts) starts here, once
-  // the services answer and before the first runs. ──────────────────────────────────────────────
-
   if (options.demo) {
+    // The first start of the demo replays a month of the chain's life through the real runner code
+    // (scripts/demo/replay.ts); the panel is usable meanwhile, later starts keep it (or resume it).
+    // Its progress goes to .data/logs/replay.log (live with --verbose): nothing scrolls away the
+    // start-up lines printed below; the executions appear in the panel as they are written.
+    const replayLog = openServiceLog(logsDir, 'replay', live)
+    demoHistory = replayDemoHistory({ databaseUrl, env: serviceEnv, log: replayLog.write, signal: replayStop.signal })
+      .then((r) => replayLog.write(`${r.outcome}: ${r.runs} runs in ${r.seconds} s`))
+      .catch((error: Error) => replayLog.write(`demo history failed: ${error.message}`))
+      .finally(() => replayLog.close())
+    // A later start answers at once (the month is there); only a replay in progress is announced.
+    replaying = await Promise.race([
+      demoHistory.then(() => false),
+      new Promise<boolean>((r) => setTimeout(() => r(true), 2000)),
+    ])
     // The first runs are children too: a stop waits for them before PostgreSQL goes away.
     const etlLog = openServiceLog(logsDir, 'etl', live)
     const first = startChild('etl', ['runner/src/cli/main.ts', 'ventas'], serviceEnv, etlLog)
@@ -239,6 +257,9 @@ async function main() {
       ? 'the users of this database (npm run user:add -- <email> --role super_admin adds one)'
       : 'no user yet: npm run user:add -- <email> --role super_admin'
   say(`service logs: .data/logs/ (npm start -- --verbose shows them here); Ctrl-C stops everything`)
+  if (replaying) {
+    say('a month of demo history is being made by the runner (about a minute; .data/logs/replay.log)')
+  }
   process.stdout.write(
     [
       '',
