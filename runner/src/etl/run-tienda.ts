@@ -46,8 +46,15 @@ export type StoreJob = {
   abandon?: AbortSignal
 }
 
-/** `last`: this store was the last pending part of a fanned-out execution (its runner closes it). */
-export async function runTienda(job: StoreJob, tienda: TiendaRow, source: Source): Promise<{ last: boolean }> {
+/**
+ * `last`: this store was the last pending part of a fanned-out execution (its runner closes it).
+ * `alreadyDone`: the store had finished in an earlier attempt of its part (pg-boss retried it).
+ */
+export async function runTienda(
+  job: StoreJob,
+  tienda: TiendaRow,
+  source: Source,
+): Promise<{ last: boolean; alreadyDone?: true }> {
   const log = job.logger.child({ tienda_id: tienda.id })
   let handle: TiendaTracker | null
   try {
@@ -68,7 +75,7 @@ export async function runTienda(job: StoreJob, tienda: TiendaRow, source: Source
   }
   if (!handle) {
     log.info('store already finished by an earlier attempt of its part')
-    return { last: false }
+    return { last: false, alreadyDone: true }
   }
   const h = handle
   job.progress({ kind: 'tienda_started', tiendaId: tienda.id })

@@ -19,7 +19,7 @@ import type { components } from '../generated/openapi.ts'
 import { sourceCache } from '../sources/create-source.ts'
 import { ExecutionTracker } from '../tracker/execution-tracker.ts'
 import { configuredSecrets } from '../tracker/redact.ts'
-import { skipPart } from '../tracker/tracker.sql.ts'
+import { selectPartsPending, skipPart } from '../tracker/tracker.sql.ts'
 import { STORE_QUEUE } from './boss.ts'
 import type { JobDeps } from './etl-job.ts'
 
@@ -130,10 +130,18 @@ async function runPart(
   // A source per part, like a run of its own: a fresh connect (its latency is the store's diagnostics).
   const sources = sourceCache(deps.config)
   try {
-    const { last } = await withStoreLocks(deps.db, execution.etl_name, [tiendaId], { signal, onWait }, () =>
-      runTienda(job, tienda, sources.get(tienda.source_system)),
+    const { last, alreadyDone } = await withStoreLocks(
+      deps.db,
+      execution.etl_name,
+      [tiendaId],
+      { signal, onWait },
+      () => runTienda(job, tienda, sources.get(tienda.source_system)),
     )
-    return last
+    if (!alreadyDone) return last
+    // The store finished in an earlier attempt of this part, which then failed before closing the run
+    // (a deadlock on the statistics rollups, a lost connection): if no part is pending, close it now.
+    const now = await selectPartsPending(deps.db, execution.id)
+    return now?.status === 'running' && now.parts_pending === 0
   } finally {
     await sources.close()
   }

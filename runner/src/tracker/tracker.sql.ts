@@ -185,3 +185,10 @@ export async function skipPart(db: Db, executionId: number): Promise<number | nu
     returning parts_pending as remaining`
   return row?.remaining ?? null
 }
+
+/** Whether a fanned-out run still has parts to finish (null: not fanned out). */
+export async function selectPartsPending(db: Db, executionId: number) {
+  const [row] = await db<{ status: string; parts_pending: number | null }[]>`
+    select status, parts_pending from etl_executions where id = ${executionId}`
+  return row
+}
