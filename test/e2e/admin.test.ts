@@ -7,6 +7,7 @@
 // is the system Chromium, else the one npm installs (test/helpers/browser.ts).
 import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
+import { DateTime } from 'luxon'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { hashPassword } from '../../history-api/src/login/passwords.ts'
@@ -380,22 +381,8 @@ describe('admin panel in Chromium', () => {
       const [ok] = await database.sql<
         { started_at: Date }[]
       >`select started_at from etl_executions where id = ${ids.ok}`
-      const p = Object.fromEntries(
-        new Intl.DateTimeFormat('en-US', {
-          timeZone: 'Asia/Kolkata',
-          year: 'numeric',
-          month: '2-digit',
-          day: '2-digit',
-          hour: '2-digit',
-          minute: '2-digit',
-          second: '2-digit',
-          hourCycle: 'h23',
-        })
-          .formatToParts(ok!.started_at)
-          .map((x) => [x.type, x.value]),
-      )
       await poll(() => tableRow(page, ids.ok).textContent()).toContain(
-        `${p.day}/${p.month}/${p.year} ${p.hour}:${p.minute}:${p.second}`,
+        DateTime.fromJSDate(ok!.started_at, { zone: 'Asia/Kolkata' }).toFormat('dd/MM/yyyy HH:mm:ss'),
       )
       await page.goto(`${kolkata}/ventas`)
       // Every list names the zone its times are in: the configured one, never the built-in default.
