@@ -5,7 +5,6 @@
 // filters it through the URL, opens and closes the detail modal and sees a running execution
 // finish without a reload (API LISTEN/NOTIFY → API SSE → the panel's /eventos relay). The browser
 // is the system Chromium, else the one npm installs (test/helpers/browser.ts).
-import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
 import { DateTime } from 'luxon'
 import type { Browser, Page } from 'playwright-core'
@@ -18,52 +17,11 @@ import { startTestBoss } from '../helpers/api.ts'
 import { launchBrowser } from '../helpers/browser.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts'
 import { addKlkStores, spawnTs, testEnv } from '../helpers/runner-kit.ts'
+import { type Service, startService, stopService, waitForHttp } from './panel-kit.ts'
 
-const ROOT = path.join(import.meta.dirname, '..', '..')
 const EMAIL = 'operador@fluxion.test'
 const PASSWORD = 'clave-de-prueba-e2e'
 const SHOTS = process.env.E2E_SCREENSHOTS ?? '/tmp'
-
-type Service = { name: string; child: ChildProcess; output: () => string }
-
-function startService(name: string, script: string, env: Record<string, string>): Service {
-  const child = spawn(process.execPath, [path.join(ROOT, script)], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  const keep = (b: Buffer) => {
-    output = (output + b.toString()).slice(-20_000)
-  }
-  child.stdout?.on('data', keep)
-  child.stderr?.on('data', keep)
-  return { name, child, output: () => output }
-}
-
-async function waitForHttp(service: Service, url: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (service.child.exitCode !== null) {
-      throw new Error(`${service.name} exited with ${service.child.exitCode}:\n${service.output()}`)
-    }
-    try {
-      const res = await fetch(url, { redirect: 'manual' })
-      if (res.status < 500) return
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`${service.name} did not answer ${url}:\n${service.output()}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
-
-async function stopService(service: Service | undefined) {
-  if (!service || service.child.exitCode !== null) return
-  const exited = new Promise((r) => service.child.once('exit', r))
-  service.child.kill('SIGTERM')
-  const timer = setTimeout(() => service.child.kill('SIGKILL'), 8_000)
-  await exited
-  clearTimeout(timer)
-}
 
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000)
 
