@@ -31,7 +31,7 @@ import {
 
 const poll = <T>(fn: () => T | Promise<T>, timeout = 10_000) => expect.poll(fn, { timeout })
 /** The page's text as it reads (rendered whitespace, one space between words). */
-const texto = async (page: Page) => ((await page.locator('main').innerText()) ?? '').replace(/\s+/g, ' ')
+const texto = async (page: Page) => ((await page.locator('main').textContent()) ?? '').replace(/\s+/g, ' ')
 const DESKTOP = { width: 1440, height: 900 }
 const PHONE = { width: 390, height: 844 }
 
@@ -171,9 +171,7 @@ describe('re-run, cancel, timeline and schedules in the panel', () => {
       expect(nueva).toBeGreaterThan(origin)
       const status = page.getByRole('status').filter({ hasText: 'Nueva ejecución en cola' })
       await expect.poll(() => status.textContent()).toContain(`la ejecución #${origin}`)
-      await poll(() => texto(page)).toContain(
-        `Repite la ejecución #${origin} (solo las tiendas fallidas)`,
-      )
+      await poll(() => texto(page)).toContain(`Repite la ejecución #${origin} (solo las tiendas fallidas)`)
       const [row] = await database.sql`select status, rerun_of, rerun_scope, tienda_ids, etl_type, triggered_by
         from etl_executions where id = ${nueva}`
       expect(row).toEqual({
@@ -206,17 +204,13 @@ describe('re-run, cancel, timeline and schedules in the panel', () => {
         .first()
         .click()
       await page.waitForURL(`${base}/historial/${origin}`)
-      await poll(() => texto(page)).toContain(
-        `Repetida en: #${nueva} (cancelado, solo las tiendas fallidas)`,
-      )
+      await poll(() => texto(page)).toContain(`Repetida en: #${nueva} (cancelado, solo las tiendas fallidas)`)
       // From the history row too: the cancelled run can be repeated from the list.
       await page.goto(`${base}/historial`)
       await hydrated(page)
       await page.getByRole('button', { name: `Repetir la ejecución #${nueva}` }).click()
       await page.waitForURL(/\/historial\/\d+\?nueva=all$/)
-      await poll(() => texto(page)).toContain(
-        `Repite la ejecución #${nueva} (todas las tiendas)`,
-      )
+      await poll(() => texto(page)).toContain(`Repite la ejecución #${nueva} (todas las tiendas)`)
       expect(errors).toEqual([])
     } finally {
       await context.close()
@@ -275,7 +269,9 @@ describe('re-run, cancel, timeline and schedules in the panel', () => {
       await poll(() => page.getByRole('status').allTextContents()).toContainEqual('Programación de Ventas pausada.')
       await poll(() => ventas.textContent()).toContain(`por ${EMAIL}`)
 
-      const before = await database.sql`select count(*)::int as n from etl_executions`
+      const scheduled = () =>
+        database.sql`select count(*)::int as n from etl_executions where triggered_by = 'scheduler'`
+      const before = await scheduled()
       // A runner whose ventas cron fires every minute (pg-boss's passes at 1 s: due at once).
       runnerDb = connect(database.url, { max: 6 })
       runner = await startRunner({
@@ -286,11 +282,12 @@ describe('re-run, cancel, timeline and schedules in the panel', () => {
       })
       const job = await waitFor('the cron job to be worked', async () => {
         const [j] = await database.sql<{ output: { status: string } }[]>`
-          select output from pgboss.job where name = ${QUEUES.ventas} and state = 'completed'`
+          select output from pgboss.job where name = ${QUEUES.ventas} and state = 'completed'
+            and data @> '{"triggered_by": "scheduler"}'`
         return j
       })
       expect(job.output.status).toBe('paused')
-      expect(await database.sql`select count(*)::int as n from etl_executions`).toEqual(before)
+      expect(await scheduled()).toEqual(before)
       // Stopped before the resume below, so that no later minute's fire runs the seeded stores.
       await runner.stop('test over')
       runner = undefined
