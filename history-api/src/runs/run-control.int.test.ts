@@ -15,11 +15,11 @@ import type { RunAccepted } from './runs.schemas.ts'
 type Job = { id: string; name: string; data: Record<string, unknown> }
 
 /** A finished ventas execution with one detail row per store in the given status. */
-async function finishedExecution(db: Sql, stores: Record<string, 'success' | 'failed' | 'skipped'>) {
+async function finishedExecution(db: Sql, stores: Record<string, 'success' | 'failed' | 'skipped'>, as?: 'cancelled') {
   const ids = Object.keys(stores)
   const ok = ids.filter((id) => stores[id] === 'success').length
   const failed = ids.filter((id) => stores[id] === 'failed').length
-  const status = ok === ids.length ? 'success' : ok > 0 ? 'partial' : 'failed'
+  const status = as ?? (ok === ids.length ? 'success' : ok > 0 ? 'partial' : 'failed')
   const [e] = await db<{ id: number }[]>`
     insert into etl_executions (etl_name, etl_type, status, triggered_by, started_at, finished_at, fecha_desde,
       fecha_hasta, tienda_ids, tiendas_count, tiendas_exitosas, tiendas_fallidas)
@@ -145,6 +145,12 @@ describe('re-run and cancel (API, real pg-boss)', () => {
     const none = await api.call('post', `/api/etl/executions/${inactive}/rerun`, { body: { scope: 'failed' } })
     expect(none.status).toBe(422)
     expect(none.body).toMatchObject({ 'invalid-params': [{ name: 'scope', code: 'stores_unrunnable' }] })
+  })
+
+  it('a store that failed before its run was cancelled is a gap, recoverable like any other', async () => {
+    const id = await finishedExecution(database.sql, { tienda_08: 'failed', tienda_02: 'skipped' }, 'cancelled')
+    const gaps = await api.call('get', '/api/etl/gaps?etl_name=ventas&estado=pendiente')
+    expect(gaps.body).toEqual([expect.objectContaining({ id, tienda_id: 'tienda_08', recovered_at: null })])
   })
 
   it('refuses what it cannot do, naming it', async () => {
