@@ -21,7 +21,9 @@ import { createMetrics, type Metrics } from './operations/metrics.ts'
 import { operationsRoutes } from './operations/operations.routes.ts'
 import { errorHandler, notFound, problem, refuseBody, validationHook } from './problem.ts'
 import type { JobSender } from './runs/queue-run.ts'
+import { runControlRoutes } from './runs/run-control.routes.ts'
 import { runsRoutes } from './runs/runs.routes.ts'
+import { schedulesRoutes } from './schedules/schedules.routes.ts'
 import { statsRoutes } from './stats/stats.routes.ts'
 import { tiendasRoutes } from './tiendas/tiendas.routes.ts'
 
@@ -78,11 +80,17 @@ export function buildApp(deps: AppDeps): App {
   app.use('/api/etl/run', limitBody)
   app.use('/api/auth/login', limitBody)
   app.post('/api/etl/gaps/:id/recover', limitBody, refuseBody)
+  app.use('/api/etl/executions/:id/rerun', limitBody)
+  app.post('/api/etl/executions/:id/cancel', limitBody, refuseBody)
+  app.post('/api/etl/schedules/:etl/pause', limitBody, refuseBody)
+  app.post('/api/etl/schedules/:etl/resume', limitBody, refuseBody)
 
   app.route('/', executionsRoutes({ read, tz }))
   app.route('/', exportRoutes({ read, tz }))
   app.route('/', statsRoutes({ read, tz, clock }))
   app.route('/', runsRoutes({ write: deps.db, boss: deps.boss, tz, clock, betweenWrites: deps.betweenWrites }))
+  app.route('/', runControlRoutes({ write: deps.db, boss: deps.boss, clock }))
+  app.route('/', schedulesRoutes({ read, write: deps.db, clock }))
   app.route('/', tiendasRoutes({ read }))
   app.route('/', etlConfigRoutes({ tz }))
   app.route('/', freshnessRoutes({ read, clock }))

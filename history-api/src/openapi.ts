@@ -23,6 +23,7 @@ export const InvalidParamCodeSchema = z
     'no_inventario_feed',
     'no_active_store',
     'stores_unrunnable',
+    'no_failed_store',
     'invalid',
   ])
   .openapi('InvalidParamCode') satisfies z.ZodType<S['InvalidParamCode']>

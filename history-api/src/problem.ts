@@ -25,6 +25,8 @@ export const PROBLEM_TYPES = {
   runOverlap: 'tag:fluxion.etl,2026:run-overlap',
   noGap: 'tag:fluxion.etl,2026:no-gap',
   gapRecovered: 'tag:fluxion.etl,2026:gap-already-recovered',
+  executionNotFinished: 'tag:fluxion.etl,2026:execution-not-finished',
+  executionFinished: 'tag:fluxion.etl,2026:execution-finished',
 } as const
 
 /** Extension members of a run-overlap problem: which execution already holds which store. */

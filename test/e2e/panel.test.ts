@@ -129,12 +129,19 @@ describe('the panel an operator lives in', () => {
     const context = await browser!.newContext({ viewport: DESKTOP, locale: 'es-VE' })
     await context.addCookies([{ name: 'fluxion_sesion', value: 'token-de-una-sesion', url: baseDown }])
     const page = await context.newPage()
-    for (const path of ['/historial', `/historial/${ids.failed}`, '/ventas', '/inventario', '/estadisticas']) {
+    for (const path of [
+      '/historial',
+      `/historial/${ids.failed}`,
+      '/ventas',
+      '/inventario',
+      '/estadisticas',
+      '/programacion',
+    ]) {
       await page.goto(`${baseDown}${path}`)
       const text = (await page.locator('body').textContent()) ?? ''
       expect(text, path).toContain('La API de historial no responde')
       expect(text, path).not.toMatch(/127\.0\.0\.1|https?:\/\//)
-      await expect(page.getByRole('navigation', { name: 'Secciones' }).getByRole('link').count()).resolves.toBe(2)
+      await expect(page.getByRole('navigation', { name: 'Secciones' }).getByRole('link').count()).resolves.toBe(3)
       expect(await page.getByRole('link', { name: 'Reintentar' }).getAttribute('href'), path).toBe(path)
       expect(await axeViolations(page), path).toEqual([])
     }
@@ -157,7 +164,7 @@ describe('the panel an operator lives in', () => {
     expect(res?.status()).toBe(404)
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Página no encontrada')
     expect(await page.locator('body').textContent()).not.toMatch(/Not Found/)
-    expect(await page.getByRole('navigation', { name: 'Secciones' }).getByRole('link').count()).toBe(2)
+    expect(await page.getByRole('navigation', { name: 'Secciones' }).getByRole('link').count()).toBe(3)
     await context.close()
   })
 
@@ -367,6 +374,7 @@ describe('the panel an operator lives in', () => {
         '/historial?pagina=99',
         '/tiendas',
         '/tiendas?etl=inventario',
+        '/programacion',
         '/nada',
       ]
       const found: string[] = []

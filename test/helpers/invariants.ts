@@ -15,7 +15,7 @@ export async function expectStoresAccountedFor(db: Sql, executionId: number) {
     where e.id = ${executionId}
     group by e.id`
   expect(row, `execution ${executionId}`).toBeDefined()
-  expect(['success', 'partial', 'failed'], `execution ${executionId} is finished`).toContain(row!.status)
+  expect(['success', 'partial', 'failed', 'cancelled'], `execution ${executionId} is finished`).toContain(row!.status)
   expect(row!.running, `no store of execution ${executionId} left running`).toBe(0)
   expect(row!.count, `tiendas_count = exitosas + fallidas + skipped (execution ${executionId})`).toBe(
     row!.ok + row!.failed + row!.skipped,

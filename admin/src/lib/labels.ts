@@ -11,6 +11,13 @@ export const estadoEjecucion: Record<Schemas['ExecutionStatus'], { label: string
   failed: { label: 'Fallido', tone: 'bad' },
   running: { label: 'Ejecutando', tone: 'info' },
   queued: { label: 'En cola', tone: 'muted' },
+  cancelled: { label: 'Cancelado', tone: 'muted' },
+}
+
+/** What a re-run repeats (ExecutionDetail.rerun_scope). */
+export const alcanceRepeticion: Record<Schemas['RerunScope'], string> = {
+  failed: 'solo las tiendas fallidas',
+  all: 'todas las tiendas',
 }
 
 export const estadoTienda: Record<Schemas['TiendaStatus'], { label: string; tone: Tone }> = {

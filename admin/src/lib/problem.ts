@@ -57,6 +57,7 @@ export const etiquetasCampo: Record<string, string> = {
   estado: 'Estado',
   body: 'Solicitud',
   'Content-Type': 'Tipo de contenido',
+  scope: 'Alcance',
 }
 
 /** The other end of a window, for "no puede ser posterior a …". */
@@ -125,7 +126,11 @@ function fieldMessage(param: Schemas['InvalidParam'], ctx: ProblemContext): stri
     case 'no_active_store':
       return 'No hay tiendas activas que ejecutar.'
     case 'stores_unrunnable':
-      return 'Las tiendas pendientes de esta ejecución están inactivas o ya no existen; no se pueden recuperar.'
+      return param.name === 'scope'
+        ? 'Las tiendas de esta ejecución están inactivas o ya no existen; no se pueden volver a ejecutar.'
+        : 'Las tiendas pendientes de esta ejecución están inactivas o ya no existen; no se pueden recuperar.'
+    case 'no_failed_store':
+      return 'Todas las tiendas de esta ejecución cargaron: no hay tiendas fallidas que reintentar.'
     default:
       return `${label}: valor inválido.`
   }
@@ -150,6 +155,10 @@ function typeMessage(p: Schemas['Problem'], ctx: ProblemContext): string | null 
       return `La ejecución${numero} no tiene datos pendientes: ninguna de sus tiendas falló.`
     case 'tag:fluxion.etl,2026:gap-already-recovered':
       return `Los datos de la ejecución${numero} ya se recuperaron.`
+    case 'tag:fluxion.etl,2026:execution-not-finished':
+      return `La ejecución${numero} aún está en cola o en curso: podrá repetirse cuando termine.`
+    case 'tag:fluxion.etl,2026:execution-finished':
+      return `La ejecución${numero} ya terminó: no hay nada que cancelar.`
     default:
       return null
   }

@@ -14,7 +14,9 @@ import {
   dateTime,
   ErrorCategory,
   ErrorSource,
+  ExecutionIdValue,
   ExecutionSourceSystem,
+  ExecutionStatus,
   ExecutionSummary,
   nullable,
   Phase,
@@ -55,6 +57,14 @@ export const TiendaDetail = z
   })
   .openapi('TiendaDetail') satisfies z.ZodType<S['TiendaDetail']>
 
+export const RerunScope = z
+  .enum(['failed', 'all'], { error: 'must be failed or all' })
+  .openapi('RerunScope') satisfies z.ZodType<S['RerunScope']>
+
+export const RerunLink = z
+  .strictObject({ id: ExecutionIdValue, status: ExecutionStatus, rerun_scope: RerunScope, tiendas_count: count() })
+  .openapi('RerunLink') satisfies z.ZodType<S['RerunLink']>
+
 export const ExecutionDetail = z
   .strictObject({
     ...ExecutionSummary.shape,
@@ -76,6 +86,10 @@ export const ExecutionDetail = z
     api_errors_count: count(),
     network_diagnostics: nullable(ExecutionNetworkDiagnostics),
     recovered_gap_id: z.int().min(1).nullable(),
+    rerun_of: z.int().min(1).nullable(),
+    rerun_scope: nullable(RerunScope),
+    reruns: z.array(RerunLink).max(50),
+    cancel_requested_at: dateTime().nullable(),
     phase_metrics: z.array(PhaseMetrics).max(3),
     tiendas_detail: z.array(TiendaDetail),
   })

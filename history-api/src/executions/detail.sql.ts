@@ -27,8 +27,12 @@ export type ExecutionDetailRow = ExecutionRow &
       | 'api_requests_count'
       | 'api_errors_count'
       | 'recovered_gap_id'
+      | 'rerun_of'
+      | 'rerun_scope'
+      | 'reruns'
+      | 'cancel_requested_at'
     >,
-    'fecha_desde' | 'fecha_hasta'
+    'fecha_desde' | 'fecha_hasta' | 'cancel_requested_at'
   > & { network_diagnostics: unknown }
 
 /** A store's row, typed by the contract; its JSON columns raw (diagnostics.view.ts reads them). */
@@ -50,7 +54,13 @@ export function findExecution(db: Db, id: number) {
       e.error_source, e.error_message, e.error_detail, e.source_system, coalesce(e.is_recovery, false) as is_recovery,
       e.current_phase, coalesce(e.records_upserted, 0) as records_upserted,
       coalesce(e.records_failed, 0) as records_failed, coalesce(e.api_requests_count, 0) as api_requests_count,
-      coalesce(e.api_errors_count, 0) as api_errors_count, e.network_diagnostics, e.recovered_gap_id
+      coalesce(e.api_errors_count, 0) as api_errors_count, e.network_diagnostics, e.recovered_gap_id,
+      e.rerun_of, e.rerun_scope, e.cancel_requested_at,
+      coalesce((
+        select jsonb_agg(jsonb_build_object('id', r.id, 'status', r.status, 'rerun_scope', r.rerun_scope,
+          'tiendas_count', r.tiendas_count) order by r.id)
+        from (select id, status, rerun_scope, tiendas_count from etl_executions
+          where rerun_of = e.id order by id limit 50) r), '[]'::jsonb) as reruns
     from etl_executions e where e.id = ${id}`.then((r) => r[0])
 }
 

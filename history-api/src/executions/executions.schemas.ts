@@ -10,7 +10,7 @@ const enumOf = <const T extends readonly [string, ...string[]]>(values: T) => z.
 
 export const EtlName = enumOf(['ventas', 'inventario']).openapi('EtlName') satisfies z.ZodType<S['EtlName']>
 export const EtlType = enumOf(['scheduled', 'manual', 'recovery']).openapi('EtlType') satisfies z.ZodType<S['EtlType']>
-export const ExecutionStatus = enumOf(['queued', 'running', 'success', 'partial', 'failed']).openapi(
+export const ExecutionStatus = enumOf(['queued', 'running', 'success', 'partial', 'failed', 'cancelled']).openapi(
   'ExecutionStatus',
 ) satisfies z.ZodType<S['ExecutionStatus']>
 export const TiendaStatus = enumOf(['running', 'success', 'failed', 'skipped']).openapi(
@@ -106,7 +106,7 @@ export const StatusList = z
     type: 'array',
     items: { $ref: '#/components/schemas/ExecutionStatus' },
     minItems: 1,
-    maxItems: 5,
+    maxItems: 6,
     uniqueItems: true,
     param: { style: 'form', explode: false },
   } as Record<never, never>)

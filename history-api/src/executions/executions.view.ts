@@ -84,6 +84,10 @@ export function toDetail(r: ExecutionDetailRow, tiendaRows: TiendaDetailRow[]): 
     api_errors_count: r.api_errors_count,
     network_diagnostics: toExecutionNetwork(r.network_diagnostics),
     recovered_gap_id: r.recovered_gap_id,
+    rerun_of: r.rerun_of,
+    rerun_scope: r.rerun_scope,
+    reruns: r.reruns,
+    cancel_requested_at: iso(r.cancel_requested_at),
     phase_metrics: phaseMetrics(tiendas.flatMap((t) => t.timeline)),
     tiendas_detail: tiendas,
   }

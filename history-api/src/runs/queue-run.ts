@@ -13,8 +13,8 @@ import { findOverlap, insertQueuedExecution, lockRuns, notifyQueued } from './ru
 
 type Schemas = components['schemas']
 
-/** What the API needs of pg-boss: sending, in a transaction. */
-export type JobSender = Pick<PgBoss, 'send'>
+/** What the API needs of pg-boss: sending a run's job, and deleting it when the queued run is cancelled. */
+export type JobSender = Pick<PgBoss, 'send'> & Partial<Pick<PgBoss, 'deleteJob'>>
 
 /** The runner's queues (openapi EtlQueue, created by `npm run migrate`); the API shares only the database with it. */
 export const QUEUES = { ventas: 'etl-ventas', inventario: 'etl-inventario' } as const satisfies Record<
@@ -32,6 +32,8 @@ export type RunToQueue = {
   hasta: Date | null
   /** Recovery runs: the failed execution whose gaps they recover. */
   recoveredGapId?: number
+  /** Re-runs: the execution this run repeats, and whether every store or only the failed ones. */
+  rerun?: { of: number; scope: 'failed' | 'all' }
 }
 
 /** Another queued or running execution of the ETL already includes one of the stores (409). */
@@ -103,6 +105,8 @@ export async function writeQueuedRun(
     tiendaIds,
     sourceSystem: sourceSystemOf(run.tiendas),
     recoveredGapId: run.recoveredGapId ?? null,
+    rerunOf: run.rerun?.of ?? null,
+    rerunScope: run.rerun?.scope ?? null,
     jobId,
   })
   await betweenWrites?.(tx)

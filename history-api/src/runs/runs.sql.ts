@@ -53,16 +53,18 @@ export type QueuedExecution = {
   hasta: Date | null
   sourceSystem: string | null
   recoveredGapId: number | null
+  rerunOf: number | null
+  rerunScope: 'failed' | 'all' | null
   jobId: string
 }
 
 export function insertQueuedExecution(db: Db, e: QueuedExecution) {
   return db<{ id: number }[]>`
     insert into etl_executions (etl_name, etl_type, status, started_at, fecha_desde, fecha_hasta, triggered_by,
-      tiendas_count, tienda_ids, source_system, job_id, is_recovery, recovered_gap_id)
+      tiendas_count, tienda_ids, source_system, job_id, is_recovery, recovered_gap_id, rerun_of, rerun_scope)
     values (${e.etlName}, ${e.etlType}, 'queued', null, ${e.desde}, ${e.hasta}, ${e.triggeredBy},
       ${e.tiendaIds.length}, ${e.tiendaIds}::text[], ${e.sourceSystem}, ${e.jobId}, ${e.etlType === 'recovery'},
-      ${e.recoveredGapId})
+      ${e.recoveredGapId}, ${e.rerunOf}, ${e.rerunScope})
     returning id`.then((r) => r[0]!.id)
 }
 

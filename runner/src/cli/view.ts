@@ -21,6 +21,7 @@ const ESTADOS: Record<string, string> = {
   skipped: 'Omitido',
   running: 'Ejecutando',
   queued: 'En cola',
+  cancelled: 'Cancelado',
 }
 export const estado = (status: string) => ESTADOS[status] ?? status
 

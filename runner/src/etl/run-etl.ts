@@ -156,7 +156,9 @@ async function track(
     },
   }
   try {
-    const notStarted = await forEachLimited(tiendas, config.ETL_CONCURRENCY, request.signal, async (t) => {
+    // A stop asked of the run (cancel, read by the heartbeat) starts no further store, like a shutdown.
+    const stop = request.signal ? AbortSignal.any([request.signal, tracker.stopSignal]) : tracker.stopSignal
+    const notStarted = await forEachLimited(tiendas, config.ETL_CONCURRENCY, stop, async (t) => {
       // A source per store, as a fanned-out part has (jobs/tienda-job.ts): a fresh connect whose
       // latency is the store's diagnostics, and nothing of a store kept once it is done (memory
       // stays flat however many stores the run has).
@@ -173,7 +175,7 @@ async function track(
         phase: null,
         category: null,
         source: null,
-        message: `stopped (shutdown) before ${notStarted.length} store(s) started: ${ids}`,
+        message: `stopped (${tracker.stopSignal.aborted ? 'cancel requested' : 'shutdown'}) before ${notStarted.length} store(s) started: ${ids}`,
       })
     }
   } catch (error) {

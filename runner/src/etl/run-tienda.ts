@@ -12,7 +12,7 @@ import type { RunnerConfig } from '../config.ts'
 import type { ExtractOptions, Source } from '../sources/source.ts'
 import { diagnosticsOf } from '../sources/source.ts'
 import { classifyError, errorDetail } from '../tracker/classify-error.ts'
-import type { ExecutionTracker } from '../tracker/execution-tracker.ts'
+import { type ExecutionTracker, StopRequested } from '../tracker/execution-tracker.ts'
 import type { StoreCounts, TiendaTracker } from '../tracker/tienda-tracker.ts'
 import { parseInventario, type StockLine } from './inventario.schema.ts'
 import { StoreLoad } from './load.sql.ts'
@@ -23,7 +23,7 @@ import { parseVentas, type VentaLine } from './ventas.schema.ts'
 export type EtlProgressEvent = {
   kind: 'tienda_started' | 'tienda_phase' | 'tienda_finished'
   tiendaId: string
-  status?: 'success' | 'failed'
+  status?: 'success' | 'failed' | 'skipped'
   phase?: 'transform' | 'load'
   records?: number
 }
@@ -80,7 +80,9 @@ export async function runTienda(
   const h = handle
   job.progress({ kind: 'tienda_started', tiendaId: tienda.id })
 
-  const outcome = await withRetries(job.retry, job.signal, {
+  // A stop asked of the run (cancel) also ends retrying: no new attempt starts after it.
+  const stop = job.tracker.stopSignal
+  const outcome = await withRetries(job.retry, job.signal ? AbortSignal.any([job.signal, stop]) : stop, {
     attempt: () => extractTransformLoad(job, tienda, source, h),
     classify: (cause) => {
       const network = diagnosticsOf(cause)
@@ -99,8 +101,12 @@ export async function runTienda(
     throw new Error(`store ${tienda.id} abandoned: ${String(job.abandon.reason)}`)
   }
   let finished: { remaining: number | null } = { remaining: null }
+  const stopped = !outcome.ok && outcome.cause instanceof StopRequested
   try {
-    if (outcome.ok) {
+    if (stopped) {
+      finished = await h.finishStopped()
+      log.info({ attempt: h.attempts }, 'store stopped on request before loading; skipped')
+    } else if (outcome.ok) {
       finished = await h.finishSuccess(outcome.value)
       log.info({ ...outcome.value, attempts: h.attempts }, 'store loaded')
     } else {
@@ -116,7 +122,7 @@ export async function runTienda(
   job.progress({
     kind: 'tienda_finished',
     tiendaId: tienda.id,
-    status: outcome.ok ? 'success' : 'failed',
+    status: outcome.ok ? 'success' : stopped ? 'skipped' : 'failed',
     records: outcome.ok ? outcome.value.loaded : 0,
   })
   return { last: finished.remaining === 0 }
@@ -161,6 +167,8 @@ async function extractTransformLoad(
     // most one staging chunk, never its window. Staging is a write to PostgreSQL, so it runs (and
     // its errors are classified) in the load phase; the live phase turns to load only for the merge.
     for await (const page of handle.timeEach('extract', pages, (p) => p.length)) {
+      // The store/page boundary where a stop asked of the run takes effect (the heartbeat read it).
+      if (job.tracker.stopSignal.aborted) throw new StopRequested(job.executionId)
       if (extracted === 0) job.progress({ kind: 'tienda_phase', tiendaId: tienda.id, phase: 'transform' })
       extracted += page.length
       const lines = await handle.time(
@@ -170,6 +178,7 @@ async function extractTransformLoad(
       )
       await handle.time('load', () => load.append(lines))
     }
+    if (job.tracker.stopSignal.aborted) throw new StopRequested(job.executionId)
     await handle.markLoad()
     job.progress({ kind: 'tienda_phase', tiendaId: tienda.id, phase: 'load' })
     const result = await handle.time(

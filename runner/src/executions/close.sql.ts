@@ -4,7 +4,8 @@
 // and in the error they record; everything else is this statement:
 //  - stores still `running` (their end was never recorded) become `failed`, in the phase they were in;
 //  - stores never started become `skipped` rows, so tiendas_count = exitosas + fallidas + skipped;
-//  - status from the stores: all loaded → success, some → partial, none → failed;
+//  - status from the stores: all loaded → success, some → partial, none → failed; a run asked to stop
+//    (cancel_requested_at) that left stores unrun → cancelled; a queued run cancelled → cancelled;
 //  - counts, per-phase durations (sums over stores: work per phase, not wall time), source_system,
 //    request counts, the dominant error (the most frequent category among failed stores; ties: the
 //    earliest failure) and the network diagnostics of its connection (openapi ExecutionNetworkDiagnostics);
@@ -33,8 +34,12 @@ type Close = {
   target: Fragment
   /** Executions in these states are closed (rechecked under the lock). */
   from: readonly ('queued' | 'running')[]
-  /** `stores`: from the stores' outcomes; `failed`: whatever the stores say (a run whose worker was lost). */
-  status: 'stores' | 'failed'
+  /**
+   * `stores`: from the stores' outcomes (`cancelled` when a stop was requested and stores were left
+   * unrun); `failed`: whatever the stores say (a run whose worker was lost); `cancelled`: a queued run
+   * cancelled before any runner took it.
+   */
+  status: 'stores' | 'failed' | 'cancelled'
   /** Category and message (an SQL expression over the store row `d`) of stores left running. */
   lostStores: { category: Schemas['ErrorCategory']; message: Fragment }
   /**
@@ -43,6 +48,7 @@ type Close = {
    * that started first: its `phase` and `source`).
    */
   error:
+    | { kind: 'none' }
     | { kind: 'dominant'; fallback: ExecutionError | null }
     | { kind: 'forced'; phase: Fragment; category: Schemas['ErrorCategory']; source: Fragment; message: Fragment }
 }
@@ -53,12 +59,15 @@ const sourceOf = (db: Db, system: Fragment) =>
 async function closeExecutions(db: Db, c: Close): Promise<ExecutionRow[]> {
   const f = c.error.kind === 'dominant' ? c.error.fallback : null
   const forced = c.error.kind === 'forced' ? c.error : null
+  const none = c.error.kind === 'none'
   const pick = (dominantField: string, fallback: unknown, forcedExpr: Fragment | string | undefined) =>
-    forced
-      ? typeof forcedExpr === 'string'
-        ? db`${forcedExpr}`
-        : forcedExpr!
-      : db`case when dom.execution_id is not null then dom.${db(dominantField)} else ${fallback as string | null} end`
+    none
+      ? db`null`
+      : forced
+        ? typeof forcedExpr === 'string'
+          ? db`${forcedExpr}`
+          : forcedExpr!
+        : db`case when dom.execution_id is not null then dom.${db(dominantField)} else ${fallback as string | null} end`
   return db<ExecutionRow[]>`
     with target as (${c.target}),
     locked as (
@@ -128,7 +137,12 @@ async function closeExecutions(db: Db, c: Close): Promise<ExecutionRow[]> {
         status = ${
           c.status === 'failed'
             ? db`'failed'`
-            : db`case when a.total > 0 and a.ok = a.total then 'success' when a.ok > 0 then 'partial' else 'failed' end`
+            : c.status === 'cancelled'
+              ? db`'cancelled'`
+              : db`case
+                  when e.cancel_requested_at is not null and coalesce(a.total, 0) > coalesce(a.ok + a.failed, 0)
+                    then 'cancelled'
+                  when a.total > 0 and a.ok = a.total then 'success' when a.ok > 0 then 'partial' else 'failed' end`
         },
         started_at = coalesce(e.started_at, now()), finished_at = now(), current_phase = null,
         duration_seconds = round(extract(epoch from now() - coalesce(e.started_at, now()))::numeric, 2),
@@ -145,7 +159,7 @@ async function closeExecutions(db: Db, c: Close): Promise<ExecutionRow[]> {
         error_category = ${pick('error_category', f?.category ?? null, forced?.category)},
         error_source = ${pick('error_source', f?.source ?? null, forced?.source)},
         error_message = ${pick('error_message', f?.message ?? null, forced?.message)},
-        error_detail = ${forced ? db`null` : pick('error_detail', f?.detail ?? null, undefined)},
+        error_detail = ${forced || none ? db`null` : pick('error_detail', f?.detail ?? null, undefined)},
         network_diagnostics = case when fl.n is null then null else jsonb_build_object(
           'ip', dom.server_ip, 'port', dom.server_port, 'tienda_id', dom.tienda_id, 'latency_ms', dom.latency_ms,
           'error_code', dom.error_code, 'failed_stores', fl.n, 'stores', fl.stores) end
@@ -297,4 +311,20 @@ export function closeAbandonedQueuedExecutions(db: Db, f: AbandonedFilter) {
         || '); closed by the reaper so that its stores can be run again'`,
     },
   })
+}
+
+/**
+ * A queued execution cancelled before any runner took it (POST /api/etl/executions/{id}/cancel, in the
+ * transaction that deletes its pg-boss job): `cancelled`, every store `skipped`, no error. Undefined when
+ * it was no longer queued (a runner claimed it meanwhile: the caller asks it to stop instead).
+ */
+export async function closeCancelledQueuedExecution(db: Db, id: number): Promise<ExecutionRow | undefined> {
+  const [row] = await closeExecutions(db, {
+    target: db`select ${id}::int as id, null::text as note`,
+    from: ['queued'],
+    status: 'cancelled',
+    lostStores: { category: 'unknown', message: db`null` },
+    error: { kind: 'none' },
+  })
+  return row
 }

@@ -56,6 +56,8 @@ export type ExecutionRow = { [K in Exclude<ContractColumn, Instant>]: Detail[K] 
   worker_id: string | null
   job_id: string | null
   created_at: Date
+  /** A stop of this running execution was asked (POST /api/etl/executions/{id}/cancel). */
+  cancel_requested_at: Date | null
 }
 
 export type ExecutionStatus = ExecutionRow['status']
@@ -75,6 +77,7 @@ const SELECT_LIST = [
   'worker_id',
   'job_id::text as job_id',
   'created_at',
+  'cancel_requested_at',
 ].join(', ')
 
 /** `select ${executionColumns(db)} from etl_executions …` (or from a CTE that returns its rows). */
@@ -93,7 +96,13 @@ export async function selectExecution(db: Db, id: number): Promise<ExecutionRow 
 export const etlEvent = (
   db: Db,
   executionId: Fragment,
-  kind: 'execution_started' | 'execution_finished' | 'tienda_started' | 'tienda_phase' | 'tienda_finished',
+  kind:
+    | 'execution_started'
+    | 'execution_finished'
+    | 'tienda_started'
+    | 'tienda_phase'
+    | 'tienda_finished'
+    | 'cancel_requested',
   extra: Fragment = db`'{}'::jsonb`,
 ) => db`
   pg_notify('etl_events', (jsonb_build_object('execution_id', ${executionId}::int, 'kind', ${kind}::text) || ${extra})::text)`

@@ -2,7 +2,8 @@
 //
 // Payloads (openapi.yaml components, generated for the API that sends and this runner that receives):
 //  - EtlScheduledJob `{ triggered_by: 'scheduler' }` from the cron schedule: a fresh execution of every
-//    active store the ETL reads, window [now − VENTAS_WINDOW_MIN, now] for ventas;
+//    active store the ETL reads, window [now − VENTAS_WINDOW_MIN, now] for ventas — unless the schedule
+//    is paused (etl_schedules_state): then the job is done without starting a run;
 //  - EtlRunJob `{ execution_id }` from the history API, sent in the transaction that wrote the execution
 //    as `queued` (manual run, gap recovery). The row is the truth: window, stores, trigger, recovery.
 // Either way the job fans the execution out (jobs/fan-out.ts): the execution becomes `running` and
@@ -23,6 +24,7 @@ import { selectExecution } from '../executions/execution-row.ts'
 import type { components } from '../generated/openapi.ts'
 import type { EtlName } from './boss.ts'
 import { fanOut } from './fan-out.ts'
+import { isSchedulePaused } from './schedule-state.sql.ts'
 
 type Schemas = components['schemas']
 
@@ -62,6 +64,12 @@ export function etlJobHandler(deps: JobDeps, etlName: EtlName) {
 }
 
 async function runScheduled(deps: JobDeps, etlName: EtlName, jobId: string, logger: Logger): Promise<JobOutput> {
+  // A schedule paused from the panel (etl_schedules_state, migration 066) still fires: whichever runner
+  // takes the job drops it here, so the pause holds for every runner without re-registering the cron.
+  if (await isSchedulePaused(deps.db, etlName)) {
+    logger.info('scheduled run skipped: the schedule is paused')
+    return { execution_id: null, status: 'paused' }
+  }
   const tiendaIds = await listActiveTiendaIds(deps.db, etlName)
   if (tiendaIds.length === 0) {
     logger.warn('scheduled run skipped: no active store')

@@ -13,6 +13,7 @@ import { z } from 'zod'
 import { evaluateAlertsAfterRun } from '../alerts/evaluate-alerts.ts'
 import { runTienda, type StoreJob } from '../etl/run-tienda.ts'
 import { selectTiendas } from '../etl/tiendas.sql.ts'
+import { closeFinishedExecution } from '../executions/close.sql.ts'
 import { type ExecutionRow, selectExecution } from '../executions/execution-row.ts'
 import { withStoreLocks } from '../executions/store-locks.ts'
 import type { components } from '../generated/openapi.ts'
@@ -64,6 +65,17 @@ export function workTiendas(boss: PgBoss, deps: PartDeps) {
           'part of an execution that is no longer running; nothing to do',
         )
         return { ...part, status: 'skipped', worker_id: deps.workerId }
+      }
+      if (execution.cancel_requested_at) {
+        // The store boundary of a stop asked of the run: the part is counted done without running its
+        // store (closing records it `skipped`); the last part closes the run `cancelled`.
+        const remaining = await skipPart(deps.db, execution.id)
+        logger.info({ remaining }, 'execution asked to stop: store skipped')
+        if (remaining !== 0) return { ...part, status: 'skipped', worker_id: deps.workerId }
+        const closed = await closeFinishedExecution(deps.db, execution.id, null)
+        logger.info({ status: closed?.status }, 'last part skipped on a stop request: execution closed')
+        await evaluateAlertsAfterRun({ db: deps.db, config: deps.config, logger })
+        return { ...part, status: 'last', worker_id: deps.workerId }
       }
       const tracker = trackers.acquire(execution)
       try {

@@ -199,6 +199,84 @@ describe('ExecutionTracker', () => {
     await counted.end()
     console.info(`tracker: ${perStore} statements/store, ${perStoreMs.toFixed(2)} ms/store`)
   })
+
+  pgTest(
+    'a store that retried: its timeline (attempts, retry waits) is stored at the same three statements',
+    async ({ database }) => {
+      let statements = 0
+      const counted = postgres(database.url, { max: 4, onnotice: () => {}, debug: () => void statements++ })
+      const stores = Array.from({ length: 20 }, (_, i) => `rr_${i}`)
+      await counted`insert into tiendas (id, nombre, source_system, host, port)
+      select id, id, 'klk', 'h', 1 from unnest(${stores}::text[]) as id on conflict do nothing`
+      const tracker = new ExecutionTracker({ db: counted, logger, heartbeatSeconds: 10 })
+      const started = await tracker.startExecution({
+        etlName: 'ventas',
+        etlType: 'manual',
+        triggeredBy: 'cli',
+        tiendaIds: stores,
+      })
+      const timeout: ClassifiedError = {
+        phase: 'extract',
+        category: 'vpn_timeout',
+        source: 'klk_api',
+        message: 'Connect Timeout Error',
+        code: 'UND_ERR_CONNECT_TIMEOUT',
+      }
+      statements = 0
+      const t0 = performance.now()
+      for (const id of stores) {
+        // Two failed attempts in extract, each followed by its backoff, then a third that loads.
+        const t = (await tracker.startTienda(store(id)))!
+        for (let attempt = 1; attempt <= 2; attempt++) {
+          await t.time('extract', () => Promise.reject(new Error('timeout'))).catch(() => {})
+          await t.retry(timeout, 5)
+        }
+        await t.time(
+          'extract',
+          () => [1, 2, 3],
+          (r) => r.length,
+        )
+        await t.time(
+          'transform',
+          () => [1, 2, 3],
+          (r) => r.length,
+        )
+        await t.markLoad()
+        await t.time(
+          'load',
+          () => 3,
+          (n) => n,
+        )
+        await t.finishSuccess({ extracted: 3, loaded: 3, duplicates: 0 })
+      }
+      const perStoreMs = (performance.now() - t0) / stores.length
+      const perStore = statements / stores.length
+      expect(perStore).toBeLessThanOrEqual(3)
+      await tracker.finishExecution()
+      const [detail] = (await selectDetails(counted, started.id)).filter((d) => d.tienda_id === 'rr_0')
+      expect(detail!.attempts).toBe(3)
+      const spans = detail!.timeline as {
+        attempt: number
+        phase: string
+        errors: number
+        error_category: string | null
+      }[]
+      expect(spans.map((x) => [x.attempt, x.phase, x.errors, x.error_category])).toEqual([
+        [1, 'extract', 1, 'vpn_timeout'],
+        [1, 'retry_wait', 0, null],
+        [2, 'extract', 1, 'vpn_timeout'],
+        [2, 'retry_wait', 0, null],
+        [3, 'extract', 0, null],
+        [3, 'transform', 0, null],
+        [3, 'load', 0, null],
+      ])
+      await counted.end()
+      // Includes the two 5 ms backoffs per store.
+      console.info(
+        `tracker, retried stores (3 attempts): ${perStore} statements/store, ${perStoreMs.toFixed(2)} ms/store`,
+      )
+    },
+  )
 })
 
 pgTest(

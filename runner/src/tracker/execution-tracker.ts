@@ -41,12 +41,21 @@ export class ExecutionTracker {
   #execution: ExecutionRow | undefined
   #heartbeat: NodeJS.Timeout | undefined
   #error: ExecutionError | null = null
+  readonly #stop = new AbortController()
 
   constructor(options: TrackerOptions) {
     this.#db = options.db
     this.#logger = options.logger
     this.#heartbeatMs = options.heartbeatSeconds * 1000
     this.redact = createRedactor(options.secrets ?? [])
+  }
+
+  /**
+   * Aborted once a stop of the execution was asked (cancel_requested_at, read by the heartbeat or with
+   * the execution row): stores not started are skipped, stores extracting stop at the next page.
+   */
+  get stopSignal(): AbortSignal {
+    return this.#stop.signal
   }
 
   get executionId(): number {
@@ -90,6 +99,7 @@ export class ExecutionTracker {
   attach(execution: ExecutionRow): void {
     if (this.#execution) throw new Error(`this tracker already runs execution ${this.#execution.id}`)
     this.#execution = execution
+    if (execution.cancel_requested_at) this.#stop.abort(new StopRequested(execution.id))
     this.#startHeartbeat()
   }
 
@@ -146,11 +156,26 @@ export class ExecutionTracker {
   #startHeartbeat() {
     const id = this.executionId
     this.#heartbeat = setInterval(() => {
-      touchHeartbeat(this.#db, id).catch((error: unknown) =>
-        this.#logger.warn({ execution_id: id, err: this.redact(String(error)) }, 'heartbeat failed'),
+      touchHeartbeat(this.#db, id).then(
+        ({ cancelRequested }) => {
+          if (cancelRequested && !this.#stop.signal.aborted) {
+            this.#logger.info({ execution_id: id }, 'stop requested: stopping at the next store or page boundary')
+            this.#stop.abort(new StopRequested(id))
+          }
+        },
+        (error: unknown) =>
+          this.#logger.warn({ execution_id: id, err: this.redact(String(error)) }, 'heartbeat failed'),
       )
     }, this.#heartbeatMs)
     // A heartbeat alone must not keep a finished CLI process alive.
     this.#heartbeat.unref()
+  }
+}
+
+/** Thrown between pages of a store once its execution was asked to stop: the store ends `skipped`. */
+export class StopRequested extends Error {
+  constructor(executionId: number) {
+    super(`execution ${executionId} was asked to stop (cancel requested)`)
+    this.name = 'StopRequested'
   }
 }

@@ -167,6 +167,14 @@ export class TiendaTracker {
     )
   }
 
+  /**
+   * The execution was asked to stop while this store was extracting: it ends `skipped` between pages,
+   * with nothing of it loaded (its staged pages are discarded), its timeline kept.
+   */
+  async finishStopped(): Promise<Finished> {
+    return this.#finish('skipped', { extracted: this.extracted, loaded: 0, duplicates: 0 }, null)
+  }
+
   #span(phase: SpanPhase, started: Date, t0: number): Span {
     let span = this.#spans.find((s) => s.attempt === this.#attempt && s.phase === phase)
     if (!span) {
@@ -204,7 +212,11 @@ export class TiendaTracker {
     return spans.length ? round2(spans.reduce((t, s) => t + s.seconds, 0)) : null
   }
 
-  async #finish(status: 'success' | 'failed', counts: StoreCounts, error: Parameters<typeof finishTienda>[1]['error']) {
+  async #finish(
+    status: 'success' | 'failed' | 'skipped',
+    counts: StoreCounts,
+    error: Parameters<typeof finishTienda>[1]['error'],
+  ) {
     if (this.#finished) throw new Error(`store ${this.tienda.id} was already finished`)
     this.#finished = true
     // Sources that report no requests (one query per attempt) count one per attempt.
@@ -224,6 +236,10 @@ export class TiendaTracker {
         load: this.#seconds('load'),
       },
       error,
+      note:
+        status === 'skipped'
+          ? 'stopped on request (run cancelled) between pages, before anything of this store was loaded'
+          : undefined,
       serverIp: this.#network.ip,
       serverPort: this.#network.port,
       latencyMs: this.#network.latency_ms,

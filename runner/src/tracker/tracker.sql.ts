@@ -68,8 +68,15 @@ export async function claimQueuedExecution(
   return row
 }
 
-export async function touchHeartbeat(db: Db, id: number): Promise<void> {
-  await db`update etl_executions set heartbeat_at = now() where id = ${id} and status = 'running'`
+/**
+ * The heartbeat also brings back whether a stop was asked (cancel_requested_at): every runner working
+ * on the execution learns it within RUNNER_HEARTBEAT_S, at no statement of its own.
+ */
+export async function touchHeartbeat(db: Db, id: number): Promise<{ cancelRequested: boolean }> {
+  const [row] = await db<{ cancel_requested_at: Date | null }[]>`
+    update etl_executions set heartbeat_at = now() where id = ${id} and status = 'running'
+    returning cancel_requested_at`
+  return { cancelRequested: Boolean(row?.cancel_requested_at) }
 }
 
 export type TiendaStart = {
@@ -120,7 +127,8 @@ export async function updateTiendaPhase(db: Db, executionId: number, tiendaId: s
 export type TiendaFinish = {
   executionId: number
   tiendaId: string
-  status: 'success' | 'failed'
+  /** `skipped`: stopped on request (cancel) between pages, before anything of it was loaded. */
+  status: 'success' | 'failed' | 'skipped'
   recordsExtracted: number
   recordsLoaded: number
   duplicatesSkipped: number
@@ -133,6 +141,8 @@ export type TiendaFinish = {
   diagnostics: JSONValue
   /** The store's attempts and phase spans (openapi TiendaTimelineSpan[]). */
   timeline: JSONValue
+  /** A message for a store that did not fail (a stop on request). */
+  note?: string
 }
 
 /**
@@ -151,7 +161,7 @@ export async function finishTienda(db: Db, v: TiendaFinish): Promise<{ remaining
         extract_duration_seconds = ${v.durations.extract}, transform_duration_seconds = ${v.durations.transform},
         load_duration_seconds = ${v.durations.load},
         error_phase = ${e?.phase ?? null}, error_category = ${e?.category ?? null}, error_source = ${e?.source ?? null},
-        error_message = ${e?.message ?? null}, error_detail = ${e?.detail ?? null},
+        error_message = ${e?.message ?? v.note ?? null}, error_detail = ${e?.detail ?? null},
         server_ip = coalesce(${v.serverIp}, server_ip), server_port = coalesce(${v.serverPort}::int, server_port),
         connection_latency_ms = ${v.latencyMs}, network_diagnostics = ${db.json(v.diagnostics)},
         timeline = ${db.json(v.timeline)}

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS etl_schedules_state;
