@@ -204,8 +204,13 @@ BEGIN
                coalesce(e.fecha_desde, e.started_at) AS w_start, e.fecha_desde, e.fecha_hasta,
                e.fecha_hasta - e.fecha_desde AS w_len
         FROM streak s
-        JOIN etl_executions e ON e.id = s.ultimo_exito_id
-        JOIN etl_execution_details d ON d.execution_id = s.ultimo_exito_id AND d.tienda_id = s.tienda_id
+        -- Probes per store (LATERAL … LIMIT 1), whatever the planner guesses about the row counts.
+        CROSS JOIN LATERAL (
+            SELECT e.fecha_desde, e.fecha_hasta, e.started_at FROM etl_executions e
+            WHERE e.id = s.ultimo_exito_id LIMIT 1) e
+        CROSS JOIN LATERAL (
+            SELECT d.records_loaded, d.duplicates_skipped FROM etl_execution_details d
+            WHERE d.execution_id = s.ultimo_exito_id AND d.tienda_id = s.tienda_id LIMIT 1) d
     ),
     slots AS (
         SELECT DISTINCT c.etl_name, c.w_start, c.w_len, k.k,
@@ -227,7 +232,12 @@ BEGIN
                percentile_cont(0.5) WITHIN GROUP (ORDER BY (d.records_loaded + d.duplicates_skipped)::float8) AS esperado
         FROM cur c
         JOIN cand cd ON cd.etl_name = c.etl_name AND cd.w_start = c.w_start AND cd.w_len IS NOT DISTINCT FROM c.w_len
-        JOIN etl_execution_details d ON d.execution_id = cd.execution_id AND d.tienda_id = c.tienda_id AND d.status = 'success'
+        -- One probe of uq_detail_execution_tienda per store and earlier window.
+        CROSS JOIN LATERAL (
+            SELECT d.records_loaded, d.duplicates_skipped FROM etl_execution_details d
+            WHERE d.execution_id = cd.execution_id AND d.tienda_id = c.tienda_id AND d.status = 'success'
+            LIMIT 1
+        ) d
         GROUP BY c.tienda_id, c.etl_name
     ),
     sin_datos AS (
@@ -298,6 +308,8 @@ BEGIN
           -- Folded into an open network incident: the store's own alerts would be N copies of it.
           AND NOT (f.tipo IN ('tienda_consecutive_failures', 'tienda_intermitente') AND EXISTS (
             SELECT 1 FROM folded fo WHERE fo.etl_name = f.etl_name AND fo.tienda_id = f.tienda_id))
+        -- Ids in a stable order (the webhook posts them in id order).
+        ORDER BY f.etl_name DESC, f.tipo, f.tienda_id
         RETURNING a.id, a.tipo, a.etl_name, a.tienda_id, a.mensaje, a.valor, a.umbral, a.detectada_at, a.resuelta_at, a.detalle
     ),
     resolved AS (

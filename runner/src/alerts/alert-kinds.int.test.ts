@@ -199,7 +199,7 @@ describe('tienda_sin_datos', () => {
         ])
 
         const raised = await alertsOf(db, ['tienda_sin_datos'])
-        expect(raised.map((a) => a.tienda_id)).toEqual(['tienda_zero', 'tienda_thin'])
+        expect(raised.map((a) => a.tienda_id)).toEqual(['tienda_thin', 'tienda_zero'])
         // around(1000) over weeks 1..8 → 1000 + {17, 13, 9, 5, 1, -3, -7, -11}; median 1003.
         const expected = {
           esperado: 1003,
@@ -210,7 +210,7 @@ describe('tienda_sin_datos', () => {
           ventana_desde: '2026-11-02T14:00:00.000Z',
           ventana_hasta: '2026-11-02T15:00:00.000Z',
         }
-        const [zeroAlert, thinAlert] = raised
+        const [thinAlert, zeroAlert] = raised
         expect(zeroAlert).toMatchObject({ valor: 0, umbral: 200.6, activa: true, detalle: { ...expected, actual: 0 } })
         expect(thinAlert).toMatchObject({
           valor: thinLines,
@@ -230,8 +230,8 @@ describe('tienda_sin_datos', () => {
         const again = await runVentas(db, config, ['tienda_zero'], MONDAY_10)
         expect(again.status).toBe('success')
         expect((await alertsOf(db, ['tienda_sin_datos'])).map((a) => [a.tienda_id, a.activa])).toEqual([
-          ['tienda_zero', false],
           ['tienda_thin', true],
+          ['tienda_zero', false],
         ])
       } finally {
         await Promise.all(stores.map((s) => s.close()))
