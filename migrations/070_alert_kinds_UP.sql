@@ -215,7 +215,10 @@ BEGIN
     slots AS (
         SELECT DISTINCT c.etl_name, c.w_start, c.w_len, k.k,
                (date_trunc('hour', c.w_start AT TIME ZONE tz) - make_interval(days => 7 * k.k)) AT TIME ZONE tz AS s_from
-        FROM cur c CROSS JOIN generate_series(1, sin_datos_semanas) AS k(k)
+        -- A constant series (26 weeks at most, as the runner's configuration allows): the plan does
+        -- not depend on the parameter's value.
+        FROM cur c CROSS JOIN generate_series(1, 26) AS k(k)
+        WHERE k.k <= sin_datos_semanas
     ),
     cand AS (
         SELECT s.etl_name, s.w_start, s.w_len, s.k, e.id AS execution_id

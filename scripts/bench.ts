@@ -199,6 +199,7 @@ async function alerts(a: BenchArgs) {
       'p50 ms': m.p50_ms,
       'p95 ms': m.p95_ms,
       'max ms': m.max_ms,
+      "plan's 2 alone p50/p95 ms": `${m.plan_two_p50_ms} / ${m.plan_two_p95_ms}`,
       'open alerts': Object.entries(m.open_alerts)
         .map(([t, n]) => `${t} ${n}`)
         .join(', '),

@@ -8,6 +8,9 @@
 // again. Before each measure a "latest run" is written as the tracker writes it (triggers on), with
 // a share of the stores failing with vpn_timeout, so incident, folding and baselines all do their work.
 
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import type { Sql } from 'postgres'
 import { evaluateAlertRules } from '../../runner/src/alerts/alerts.sql.ts'
 import { alertThresholds } from '../../runner/src/alerts/evaluate-alerts.ts'
 import { parseRunnerConfig } from '../../runner/src/config.ts'
@@ -33,6 +36,9 @@ export type AlertsMeasure = {
   p50_ms: number
   p95_ms: number
   max_ms: number
+  /** The plan's two alerts alone (migration 041's function), same database, same run: the baseline. */
+  plan_two_p50_ms: number
+  plan_two_p95_ms: number
   open_alerts: Record<string, number>
 }
 
@@ -53,6 +59,7 @@ export async function benchAlerts(o: AlertsBenchOptions): Promise<AlertsMeasure[
 
 async function benchChain(o: AlertsBenchOptions, stores: number): Promise<AlertsMeasure[]> {
   const db = await createThrowawayDb('alerts')
+  await installPlanTwo(db.sql)
   const thresholds = alertThresholds(parseRunnerConfig({}))
   const measures: AlertsMeasure[] = []
   // The history ends an hour before the measured run; appended history goes further back.
@@ -77,14 +84,27 @@ async function benchChain(o: AlertsBenchOptions, stores: number): Promise<Alerts
       executions += adding
       oldest = new Date(oldest.getTime() - days * DAY)
       await latestRun(db.sql, stores)
-      const times: number[] = []
       const n = o.iterationsFor(stores)
+      // Interleaved, so that both see the same load of a shared machine.
+      const times: number[] = []
+      const before: number[] = []
       for (let i = 0; i < n + 3; i++) {
-        const t = performance.now()
+        let t = performance.now()
+        await db.sql
+          .begin(async (tx) => {
+            await tx`select count(*) from etl_evaluate_alerts_041(80, 5)`
+            throw new Rollback()
+          })
+          .catch((e: unknown) => {
+            if (!(e instanceof Rollback)) throw e
+          })
+        if (i >= 3) before.push(performance.now() - t)
+        t = performance.now()
         await evaluateAlertRules(db.sql, thresholds, 60_000)
         if (i >= 3) times.push(performance.now() - t) // the first evaluations open the alerts
       }
       times.sort((a, b) => a - b)
+      before.sort((a, b) => a - b)
       const open = await db.sql<{ tipo: string; n: number }[]>`
         select tipo, count(*)::int as n from etl_alerts where resuelta_at is null group by tipo order by tipo`
       const [count] = await db.sql<{ rows: number }[]>`select count(*)::int as rows from etl_execution_details`
@@ -97,6 +117,8 @@ async function benchChain(o: AlertsBenchOptions, stores: number): Promise<Alerts
         p50_ms: round(pct(times, 0.5)),
         p95_ms: round(pct(times, 0.95)),
         max_ms: round(times.at(-1)!),
+        plan_two_p50_ms: round(pct(before, 0.5)),
+        plan_two_p95_ms: round(pct(before, 0.95)),
         open_alerts: Object.fromEntries(open.map((r) => [r.tipo, r.n])),
       })
       o.log(
@@ -109,11 +131,23 @@ async function benchChain(o: AlertsBenchOptions, stores: number): Promise<Alerts
   }
 }
 
+class Rollback extends Error {}
+
+/**
+ * Migration 041's function (success_rate_low and tienda_consecutive_failures only) beside the
+ * current one, as the baseline; measured in a rolled-back transaction so it leaves no alerts.
+ */
+async function installPlanTwo(db: Sql) {
+  const file = await readFile(path.join(import.meta.dirname, '..', '..', 'migrations', '041_etl_alerts_UP.sql'), 'utf8')
+  const fn = file.slice(file.indexOf('CREATE FUNCTION etl_evaluate_alerts('))
+  await db.unsafe(fn.replace('CREATE FUNCTION etl_evaluate_alerts(', 'CREATE FUNCTION etl_evaluate_alerts_041('))
+}
+
 /**
  * A ventas run over every store that just finished: 40 % of them timed out (vpn_timeout, so a
  * network incident opens and folds their alerts), the rest loaded 1,000 rows of the last hour.
  */
-async function latestRun(db: import('postgres').Sql, stores: number) {
+async function latestRun(db: Sql, stores: number) {
   await db`delete from etl_alerts`
   const now = new Date()
   const desde = new Date(now.getTime() - 3_600_000)

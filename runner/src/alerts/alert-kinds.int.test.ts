@@ -128,6 +128,45 @@ describe('incidente_red', () => {
     await run(4) // 33 %
     expect(await evaluateAlerts(deps)).toMatchObject([{ tipo: 'incidente_red', cambio: 'abierta', valor: 33.33 }])
   })
+
+  pgTest('a Stellar db_connection counts as network only before the login', async ({ db }) => {
+    await reset(db)
+    const ids = ['tienda_s1', 'tienda_s2', 'tienda_s3', 'tienda_s4', 'tienda_s5', 'tienda_s6']
+    await addTiendas(db, ids)
+    const deps = { db, config: fastConfig('postgres://unused'), logger: pino({ level: 'silent' }) }
+    const id = await addExecution(
+      db,
+      { status: 'failed' },
+      ids.map((tienda_id) => ({
+        tienda_id,
+        status: 'failed' as const,
+        error_phase: 'extract',
+        error_category: 'db_connection',
+      })),
+    )
+    // As the Stellar source records them (TiendaNetworkDiagnostics): two refused connections and a
+    // reset before any TCP session; a refused login and two logins never answered on an open socket.
+    const diagnostics: Record<string, object> = {
+      tienda_s1: { error_code: 'ECONNREFUSED', tcp_connected: false },
+      tienda_s2: { error_code: 'ECONNREFUSED', tcp_connected: false },
+      tienda_s3: { error_code: 'ECONNRESET' },
+      tienda_s4: { error_code: 'ELOGIN', tcp_connected: true },
+      tienda_s5: { error_code: 'ETIMEOUT', tcp_connected: true },
+      tienda_s6: { error_code: 'ETIMEOUT', tcp_connected: true },
+    }
+    for (const [tienda_id, d] of Object.entries(diagnostics)) {
+      await db`
+        update etl_execution_details set network_diagnostics = ${db.json({ ip: '10.8.0.9', port: 1433, latency_ms: null, ...d })}
+        where execution_id = ${id} and tienda_id = ${tienda_id}`
+    }
+    const [incident] = (await evaluateAlerts(deps)).filter((c) => c.tipo === 'incidente_red')
+    expect(incident?.detalle).toMatchObject({
+      tiendas: ['tienda_s1', 'tienda_s2', 'tienda_s3'].map((tienda_id) => ({ tienda_id })),
+      tiendas_afectadas: 3,
+      tiendas_intentadas: 6,
+    })
+    expect(incident?.valor).toBe(50)
+  })
 })
 
 const HOUR = 3_600_000
