@@ -13,6 +13,8 @@ export type BulkOptions = {
   now: Date
   /** Ventas executions get the window [started_at − N min, started_at] (the scheduled run's); unset: no window. */
   ventasWindowMin?: number
+  /** Rebuild the statistics rollups after the load (default true; the alerts bench reads none). */
+  rollups?: boolean
   /** Drop the store rows' secondary indexes while loading and rebuild them after (large loads). */
   rebuildIndexes?: boolean
   log?: (line: string) => void
@@ -113,9 +115,11 @@ export async function loadBulkHistory(db: Sql, o: BulkOptions) {
   } else {
     await load()
   }
-  const t2 = Date.now()
-  await db`select etl_stats_rebuild()`
-  log(`rollups rebuilt in ${((Date.now() - t2) / 1000).toFixed(1)} s`)
+  if (o.rollups ?? true) {
+    const t2 = Date.now()
+    await db`select etl_stats_rebuild()`
+    log(`rollups rebuilt in ${((Date.now() - t2) / 1000).toFixed(1)} s`)
+  }
   const t3 = Date.now()
   await db.unsafe('vacuum analyze etl_executions')
   await db.unsafe('vacuum analyze etl_execution_details')
