@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import path from 'node:path'
+import { benchAlerts } from './bench/alerts.ts'
 import { type BenchArgs, parseBenchArgs, USAGE, UsageError } from './bench/args.ts'
 import { benchFanOut } from './bench/fan-out.ts'
 import { exitOnError, onInterrupt } from './bench/interrupt.ts'
@@ -176,6 +177,42 @@ async function fanout(a: BenchArgs) {
   return runs
 }
 
+async function alerts(a: BenchArgs) {
+  out(
+    `\n(vi) alert evaluation after a run (every kind), at ${a.alertStores.join(' and ')} stores, ` +
+      `histories of ${a.alertRows.join(' and ')} store rows`,
+  )
+  const measures = await benchAlerts({
+    detailRows: a.alertRows,
+    storeCounts: a.alertStores,
+    runsPerHour: 3,
+    iterationsFor: (stores) => (stores <= 100 ? 200 : 30),
+    log: out,
+  })
+  table(
+    measures.map((m) => ({
+      executions: m.executions,
+      'store rows': m.detail_rows,
+      'history days': m.history_days,
+      stores: m.stores,
+      evaluations: m.evaluations,
+      'p50 ms': m.p50_ms,
+      'p95 ms': m.p95_ms,
+      'max ms': m.max_ms,
+      "plan's 2 alone p50/p95 ms": `${m.plan_two_p50_ms} / ${m.plan_two_p95_ms}`,
+      'open alerts': Object.entries(m.open_alerts)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(', '),
+    })),
+  )
+  const at19 = measures.filter((m) => m.stores <= 19)
+  if (at19.length) {
+    const worst = Math.max(...at19.map((m) => m.p95_ms))
+    out(`p95 at ${at19[0]!.stores} stores: ${worst} ms (target < 50) — ${worst < 50 ? 'met' : 'NOT met'}`)
+  }
+  return measures
+}
+
 /** bench-api.ts in its own process (it seeds millions of rows); a signal is passed on and awaited. */
 function api(a: BenchArgs) {
   out('\n(iv) history API at scale (scripts/bench-api.ts)')
@@ -217,6 +254,7 @@ async function main() {
   if (a.sections.has('vpn')) result.vpn = await vpn(a)
   if (a.sections.has('fanout')) result.fanout = await fanout(a)
   if (a.sections.has('api')) result.api = await api(a)
+  if (a.sections.has('alerts')) result.alerts = await alerts(a)
   result.total_seconds = Math.round((Date.now() - started) / 100) / 10
   const dir = path.join(import.meta.dirname, '..', '.data', 'bench')
   await mkdir(dir, { recursive: true })

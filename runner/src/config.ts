@@ -50,6 +50,33 @@ export const runnerConfigSchema = z
     ALERT_MAX_CONSECUTIVE_FAILURES: positiveInt(5),
     /** Bound of one webhook post (connect, headers and body): a slow receiver never holds a run up longer. */
     ALERT_WEBHOOK_TIMEOUT_MS: positiveInt(3000),
+    // incidente_red: at least this many stores of one run failing with network categories, and at
+    // least this share (%) of the stores it attempted.
+    ALERT_NETWORK_MIN_STORES: positiveInt(3),
+    ALERT_NETWORK_MIN_PCT: z.coerce.number().gt(0).max(100).default(30),
+    // tienda_sin_datos: rows below this share (%) of the median of the same weekday-hour windows of
+    // the previous ALERT_NO_DATA_WEEKS weeks; fewer than ALERT_NO_DATA_MIN_WEEKS weeks with such a
+    // window → no baseline, nothing raised.
+    ALERT_NO_DATA_MIN_PCT: z.coerce.number().gt(0).max(100).default(20),
+    ALERT_NO_DATA_WEEKS: z.coerce.number().int().min(1).max(26).default(8),
+    ALERT_NO_DATA_MIN_WEEKS: z.coerce.number().int().min(1).max(26).default(4),
+    // tienda_intermitente: at least this many failures among the store's last ALERT_FLAPPING_RUNS runs.
+    ALERT_FLAPPING_FAILURES: positiveInt(4),
+    ALERT_FLAPPING_RUNS: z.coerce.number().int().min(2).max(100).default(10),
+  })
+  .superRefine((c, ctx) => {
+    if (c.ALERT_NO_DATA_MIN_WEEKS > c.ALERT_NO_DATA_WEEKS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ALERT_NO_DATA_MIN_WEEKS'],
+        message: 'must not exceed ALERT_NO_DATA_WEEKS',
+      })
+    if (c.ALERT_FLAPPING_FAILURES > c.ALERT_FLAPPING_RUNS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ALERT_FLAPPING_FAILURES'],
+        message: 'must not exceed ALERT_FLAPPING_RUNS',
+      })
   })
   .transform(({ EMBEDDED_PG_PORT, ...c }) => ({
     ...c,

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util'
 import { DEFAULT_ADDRESS_BASE } from '../../test/fakes/fleet.ts'
 
-export const SECTIONS = ['load', 'run19', 'vpn', 'fanout', 'api'] as const
+export const SECTIONS = ['load', 'run19', 'vpn', 'fanout', 'api', 'alerts'] as const
 type Section = (typeof SECTIONS)[number]
 
 export const USAGE = `npm run bench -- [options]
@@ -19,6 +19,7 @@ Ctrl-C or SIGTERM drops them before exiting; a run killed outright is cleaned up
                            vpn    stores behind a modelled VPN: wall vs ideal, rows/s, peak RSS
                            fanout one run worked by 1, 2, 4 runner processes: wall, CPU vs waiting
                            api    history API at scale (scripts/bench-api.ts, BENCH_API_* variables)
+                           alerts cost of evaluating every alert kind after a run, two history lengths
   --vpn-stores LIST      chain sizes of the vpn section (default 19,1000)
   --concurrency LIST     ETL_CONCURRENCY levels of the vpn section (default 1,4,8,19,50;
                            small scale: chains over 100 stores only at 19,50)
@@ -30,6 +31,9 @@ Ctrl-C or SIGTERM drops them before exiting; a run killed outright is cleaned up
   --fanout-stores N      stores of the fanout section (default 1000; small scale 200)
   --fanout-runners LIST  runner processes of the fanout section (default 1,2,4)
   --fanout-concurrency N ETL_CONCURRENCY of each of those runners (default 8)
+  --alert-rows LIST      history lengths of the alerts section in store rows, ascending (default
+                           4000000,20000000; small scale 400000,2000000); every run reaches every store
+  --alert-stores LIST    chain sizes of the alerts section (default 19,1000)
   --address-base IP      first loopback address of the stand-in stores (default ${DEFAULT_ADDRESS_BASE})
   -h, --help             this text
 
@@ -56,6 +60,8 @@ export type BenchArgs = {
   fanoutConcurrency: number
   /** Passed to bench-api.ts; variables already set in the environment win. */
   apiEnv: Record<string, string>
+  alertRows: number[]
+  alertStores: number[]
 }
 
 /** A usage error: the message names the option and what it accepts. */
@@ -113,6 +119,8 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     fanoutStores: positiveInt('--fanout-stores', values['fanout-stores'], small ? 200 : 1000),
     fanoutRunners: intList('--fanout-runners', values['fanout-runners'], [1, 2, 4]),
     fanoutConcurrency: positiveInt('--fanout-concurrency', values['fanout-concurrency'], 8),
+    alertRows: intList('--alert-rows', values['alert-rows'], small ? [400_000, 2_000_000] : [4_000_000, 20_000_000]),
+    alertStores: intList('--alert-stores', values['alert-stores'], [19, 1000]),
     apiEnv: small ? { BENCH_API_EXECUTIONS: '20000', BENCH_API_ITERATIONS: '50', BENCH_API_SECONDS: '3' } : {},
   }
 }
@@ -137,6 +145,8 @@ function parse(argv: string[]) {
       'fanout-stores': { type: 'string' },
       'fanout-runners': { type: 'string' },
       'fanout-concurrency': { type: 'string' },
+      'alert-rows': { type: 'string' },
+      'alert-stores': { type: 'string' },
     },
   })
 }

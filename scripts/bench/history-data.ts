@@ -11,6 +11,10 @@ export type BulkOptions = {
   /** Executions are spread evenly over the last `days` days. */
   days: number
   now: Date
+  /** Ventas executions get the window [started_at − N min, started_at] (the scheduled run's); unset: no window. */
+  ventasWindowMin?: number
+  /** Rebuild the statistics rollups after the load (default true; the alerts bench reads none). */
+  rollups?: boolean
   /** Drop the store rows' secondary indexes while loading and rebuild them after (large loads). */
   rebuildIndexes?: boolean
   log?: (line: string) => void
@@ -45,19 +49,22 @@ export async function loadBulkHistory(db: Sql, o: BulkOptions) {
   const step = spanS / o.executions
   await db`
     insert into tiendas (id, nombre, source_system, host, port)
-    select format('tienda_%s', lpad(n::text, 3, '0')), format('TIENDA %s', n), case when n % 4 = 0 then 'stellar' else 'klk' end,
+    select format('tienda_%s', lpad(n::text, greatest(3, length(${o.tiendas}::text)), '0')), format('TIENDA %s', n), case when n % 4 = 0 then 'stellar' else 'klk' end,
       '127.0.0.1', 18000 + n
     from generate_series(1, ${o.tiendas}) n
     on conflict (id) do nothing`
   const load = () =>
     db.begin(async (tx) => {
       await tx`set local session_replication_role = replica`
+      // Store rows only for this call's executions: a second call appends a history.
+      const [last] = await tx<{ id: number }[]>`select coalesce(max(id), 0)::int as id from etl_executions`
+      const before = last!.id
       const t0 = Date.now()
       await tx`
       insert into etl_executions (etl_name, etl_type, status, started_at, finished_at, duration_seconds, triggered_by,
         error_phase, error_category, error_source, records_extracted, records_loaded, duplicates_skipped, tiendas_count,
         tiendas_exitosas, tiendas_fallidas, tienda_ids, source_system, extract_duration_seconds,
-        transform_duration_seconds, load_duration_seconds)
+        transform_duration_seconds, load_duration_seconds, fecha_desde, fecha_hasta)
       select
         case when g % 3 = 0 then 'inventario' else 'ventas' end,
         case when g % 50 = 0 then 'manual' else 'scheduled' end,
@@ -73,8 +80,11 @@ export async function loadBulkHistory(db: Sql, o: BulkOptions) {
         12500, 12000 + (g * 13) % 500, 20, ${o.tiendasPerExecution},
         case when s.status = 'success' then ${o.tiendasPerExecution} when s.status = 'partial' then ${o.tiendasPerExecution - 1} else 0 end,
         case when s.status = 'success' then 0 when s.status = 'partial' then 1 else ${o.tiendasPerExecution} end,
-        '{}', 'klk', 30.5 + g % 7, 5.2, 9.5
+        '{}', 'klk', 30.5 + g % 7, 5.2, 9.5,
+        case when g % 3 <> 0 and ${o.ventasWindowMin ?? null}::int is not null then w.at - make_interval(mins => ${o.ventasWindowMin ?? 0}) end,
+        case when g % 3 <> 0 and ${o.ventasWindowMin ?? null}::int is not null then w.at end
       from generate_series(1, ${o.executions}) g
+      cross join lateral (select ${o.now}::timestamptz - make_interval(secs => (${o.executions} - g) * ${step}::float8 + 60) as at) w
       cross join lateral (select case when g % 20 = 7 then 'failed' when g % 10 = 3 then 'partial' else 'success' end as status) s`
       log(`executions: ${o.executions} in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
       const t1 = Date.now()
@@ -83,7 +93,7 @@ export async function loadBulkHistory(db: Sql, o: BulkOptions) {
         finished_at, duration_seconds, records_extracted, records_loaded, duplicates_skipped, error_phase, error_category,
         error_message, attempts, server_ip, server_port, connection_latency_ms,
         execution_started_at, execution_etl_name, execution_finished)
-      select e.id, format('tienda_%s', lpad(t.n::text, 3, '0')), format('TIENDA %s', t.n), 'klk',
+      select e.id, format('tienda_%s', lpad(t.n::text, greatest(3, length(${o.tiendas}::text)), '0')), format('TIENDA %s', t.n), 'klk',
         case when e.status = 'failed' or (e.status = 'partial' and t.i = 1) then 'failed' else 'success' end,
         e.started_at, e.finished_at, 2.3, 1250, 1248, 2,
         case when e.status = 'failed' or (e.status = 'partial' and t.i = 1) then e.error_phase end,
@@ -94,7 +104,8 @@ export async function loadBulkHistory(db: Sql, o: BulkOptions) {
       from etl_executions e
       cross join lateral (
         select i, 1 + ((e.id * 7 + i * 13) % ${o.tiendas}) as n from generate_series(1, ${o.tiendasPerExecution}) i
-      ) t`
+      ) t
+      where e.id > ${before}`
       log(`store rows: ${o.executions * o.tiendasPerExecution} in ${((Date.now() - t1) / 1000).toFixed(1)} s`)
     })
   if (o.rebuildIndexes) {
@@ -104,9 +115,11 @@ export async function loadBulkHistory(db: Sql, o: BulkOptions) {
   } else {
     await load()
   }
-  const t2 = Date.now()
-  await db`select etl_stats_rebuild()`
-  log(`rollups rebuilt in ${((Date.now() - t2) / 1000).toFixed(1)} s`)
+  if (o.rollups ?? true) {
+    const t2 = Date.now()
+    await db`select etl_stats_rebuild()`
+    log(`rollups rebuilt in ${((Date.now() - t2) / 1000).toFixed(1)} s`)
+  }
   const t3 = Date.now()
   await db.unsafe('vacuum analyze etl_executions')
   await db.unsafe('vacuum analyze etl_execution_details')

@@ -146,6 +146,12 @@ function replayConfig(o: ReplayOptions): RunnerConfig {
     ETL_CONCURRENCY: '8',
     ALERT_MIN_SUCCESS_RATE: '0',
     ALERT_MAX_CONSECUTIVE_FAILURES: '1000000',
+    // issue 11's kinds held back too: no incident size, no flapping window, no baseline can be met.
+    ALERT_NETWORK_MIN_STORES: '1000000',
+    ALERT_FLAPPING_FAILURES: '10',
+    ALERT_FLAPPING_RUNS: '10',
+    ALERT_NO_DATA_WEEKS: '26',
+    ALERT_NO_DATA_MIN_WEEKS: '26',
     ALERT_WEBHOOK_URL: '',
     LOG_LEVEL: 'silent',
   })

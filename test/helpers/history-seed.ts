@@ -13,6 +13,8 @@ export type ExecutionSeed = {
   records_loaded?: number
   duplicates_skipped?: number
   tienda_ids?: string[]
+  fecha_desde?: Date | null
+  fecha_hasta?: Date | null
 }
 
 export type DetailSeed = {
@@ -22,6 +24,7 @@ export type DetailSeed = {
   error_phase?: string | null
   error_category?: string | null
   records_loaded?: number
+  duplicates_skipped?: number
 }
 
 export async function addTiendas(db: Sql, ids: string[], opts: { inactive?: string[] } = {}) {
@@ -46,19 +49,19 @@ export async function addExecution(db: Sql, e: ExecutionSeed, details: DetailSee
   const [row] = await db<{ id: number }[]>`
     insert into etl_executions (etl_name, etl_type, status, started_at, finished_at, duration_seconds, triggered_by,
       error_phase, error_category, records_loaded, duplicates_skipped, tiendas_count, tiendas_exitosas,
-      tiendas_fallidas, tienda_ids)
+      tiendas_fallidas, tienda_ids, fecha_desde, fecha_hasta)
     values (${e.etl_name ?? 'ventas'}, ${e.etl_type ?? 'scheduled'}, ${status}, ${startedAt}, ${finishedAt}, ${duration},
       ${e.triggered_by ?? 'scheduler'}, ${e.error_phase ?? null}, ${e.error_category ?? null}, ${e.records_loaded ?? 0},
       ${e.duplicates_skipped ?? 0}, ${details.length || (e.tienda_ids?.length ?? 0)}, ${ok}, ${failed},
-      ${e.tienda_ids ?? details.map((d) => d.tienda_id)}::text[])
+      ${e.tienda_ids ?? details.map((d) => d.tienda_id)}::text[], ${e.fecha_desde ?? null}, ${e.fecha_hasta ?? null})
     returning id`
   for (const d of details) {
     await db`
       insert into etl_execution_details (execution_id, tienda_id, tienda_nombre, source_system, status, started_at,
-        finished_at, duration_seconds, records_loaded, error_phase, error_category, attempts)
+        finished_at, duration_seconds, records_loaded, duplicates_skipped, error_phase, error_category, attempts)
       values (${row!.id}, ${d.tienda_id}, ${d.tienda_nombre === undefined ? `TIENDA ${d.tienda_id.toUpperCase()}` : d.tienda_nombre},
         'klk', ${d.status ?? 'success'}, ${startedAt}, ${finishedAt}, ${duration}, ${d.records_loaded ?? 0},
-        ${d.error_phase ?? null}, ${d.error_category ?? null}, 1)`
+        ${d.duplicates_skipped ?? 0}, ${d.error_phase ?? null}, ${d.error_category ?? null}, 1)`
   }
   return row!.id
 }

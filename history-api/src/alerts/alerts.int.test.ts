@@ -84,6 +84,7 @@ describe('GET /api/etl/alerts', () => {
       detectada_at: '2026-01-28T12:00:45.000Z',
       resuelta_at: null,
       ultima_vez_at: '2026-01-28T12:00:45.000Z',
+      detalle: null,
     })
     expect(all[3]).toMatchObject({ tienda_id: null, valor: 72.5, umbral: 80, resuelta_at: '2026-01-27T20:00:00.000Z' })
   })

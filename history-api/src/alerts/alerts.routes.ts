@@ -14,8 +14,9 @@ const listRoute = createRoute({
   operationId: 'listAlerts',
   summary: 'List alerts',
   description:
-    'success_rate_low (an ETL under 80 % over the last 24 h) and tienda_consecutive_failures (a store failing more ' +
-    'than 5 times in a row); one alert per condition, resolved when it clears. Active first, then newest first.',
+    'success_rate_low (an ETL under 80 % over the last 24 h), tienda_consecutive_failures (a store failing more ' +
+    'than 5 times in a row), incidente_red, tienda_sin_datos and tienda_intermitente; one alert per condition, ' +
+    'resolved when it clears. Active first, then newest first.',
   request: { query: AlertsQuery },
   responses: {
     200: { description: 'The alerts.', content: { 'application/json': { schema: z.array(Alert) } } },
@@ -35,6 +36,7 @@ function toAlert(r: AlertRow): Alert {
     detectada_at: iso(r.detectada_at)!,
     resuelta_at: iso(r.resuelta_at),
     ultima_vez_at: iso(r.ultima_vez_at)!,
+    detalle: r.detalle,
   }
 }
 

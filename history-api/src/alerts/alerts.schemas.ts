@@ -15,10 +15,42 @@ export const AlertsQuery = z.strictObject({
 })
 export type AlertsQuery = z.infer<typeof AlertsQuery>
 
+const count = () => z.int().min(0)
+
+export const AlertDetalle = z
+  .strictObject({
+    tiendas: z.array(z.strictObject({ tienda_id: TiendaId, tienda_nombre: z.string() })).optional(),
+    tiendas_afectadas: count().optional(),
+    tiendas_intentadas: count().optional(),
+    tiendas_activas: count().optional(),
+    porcentaje_cadena: z.number().nullable().optional(),
+    execution_id: z.int().min(1).optional(),
+    esperado: z.number().optional(),
+    actual: count().optional(),
+    fraccion: z.number().optional(),
+    semanas: count().optional(),
+    muestras: count().optional(),
+    ventana_desde: dateTime().nullable().optional(),
+    ventana_hasta: dateTime().nullable().optional(),
+    fallos: count().optional(),
+    ejecuciones: count().optional(),
+    racha_maxima: count().optional(),
+    execution_ids: z.array(z.int().min(1)).optional(),
+  })
+  .openapi('AlertDetalle') satisfies z.ZodType<S['AlertDetalle']>
+
+export const ALERT_TIPOS = [
+  'success_rate_low',
+  'tienda_consecutive_failures',
+  'incidente_red',
+  'tienda_sin_datos',
+  'tienda_intermitente',
+] as const
+
 export const Alert = z
   .strictObject({
     id: z.int().min(1),
-    tipo: z.enum(['success_rate_low', 'tienda_consecutive_failures']),
+    tipo: z.enum(ALERT_TIPOS),
     etl_name: EtlName,
     tienda_id: nullable(TiendaId),
     mensaje: z.string(),
@@ -27,6 +59,7 @@ export const Alert = z
     detectada_at: dateTime(),
     resuelta_at: dateTime().nullable(),
     ultima_vez_at: dateTime(),
+    detalle: nullable(AlertDetalle),
   })
   .openapi('Alert') satisfies z.ZodType<S['Alert']>
 

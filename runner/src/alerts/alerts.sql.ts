@@ -1,9 +1,12 @@
 import type { Sql } from 'postgres'
+import type { components } from '../generated/openapi.ts'
 
-/** A row of etl_evaluate_alerts() (migration 041): an alert it opened or resolved just now. */
+type Alert = components['schemas']['Alert']
+
+/** A row of etl_evaluate_alerts() (migrations 041, 070): an alert it opened or resolved just now. */
 export type AlertChange = {
   id: number
-  tipo: 'success_rate_low' | 'tienda_consecutive_failures'
+  tipo: Alert['tipo']
   etl_name: 'ventas' | 'inventario'
   tienda_id: string | null
   mensaje: string
@@ -11,10 +14,23 @@ export type AlertChange = {
   umbral: number
   detectada_at: Date
   resuelta_at: Date | null
+  /** What valor/umbral cannot say: store lists, expected and actual figures (contract's AlertDetalle). */
+  detalle: Alert['detalle']
   cambio: 'abierta' | 'resuelta'
 }
 
-export type AlertThresholds = { minSuccessRate: number; maxConsecutiveFailures: number }
+export type AlertThresholds = {
+  minSuccessRate: number
+  maxConsecutiveFailures: number
+  networkMinStores: number
+  networkMinPct: number
+  /** A fraction (0.2), not a percentage. */
+  noDataFraction: number
+  noDataWeeks: number
+  noDataMinWeeks: number
+  flappingFailures: number
+  flappingRuns: number
+}
 
 /**
  * Opens, refreshes and resolves the alerts in one statement (the function serialises concurrent
@@ -26,8 +42,10 @@ export function evaluateAlertRules(db: Sql, t: AlertThresholds, timeoutMs: numbe
     await tx`select set_config('statement_timeout', ${String(timeoutMs)}, true)`
     return tx<AlertChange[]>`
       select id, tipo, etl_name, tienda_id, mensaje, valor::float8 as valor, umbral::float8 as umbral,
-        detectada_at, resuelta_at, cambio
-      from etl_evaluate_alerts(${t.minSuccessRate}::numeric, ${t.maxConsecutiveFailures}::int)
+        detectada_at, resuelta_at, detalle, cambio
+      from etl_evaluate_alerts(${t.minSuccessRate}::numeric, ${t.maxConsecutiveFailures}::int,
+        ${t.networkMinStores}::int, ${t.networkMinPct}::numeric, ${t.noDataFraction}::numeric, ${t.noDataWeeks}::int,
+        ${t.noDataMinWeeks}::int, ${t.flappingFailures}::int, ${t.flappingRuns}::int)
       order by id`
   })
 }

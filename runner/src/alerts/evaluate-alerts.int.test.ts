@@ -104,6 +104,7 @@ describe('alert evaluation after runs', () => {
             umbral: 5,
             detectada_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T.*Z$/),
             resuelta_at: null,
+            detalle: null,
           },
         })
         expect(resolved!.payload.alert.id).toBe(opened!.payload.alert.id)
@@ -206,7 +207,7 @@ describe('alert evaluation after runs', () => {
       const store = await addStore(db, { tiendaId: 'tienda_ev' })
       const config = fastConfig(database.url)
       try {
-        await db`alter function etl_evaluate_alerts(numeric, integer) rename to etl_evaluate_alerts_away`
+        await db`alter function etl_evaluate_alerts(numeric, integer, integer, numeric, numeric, integer, integer, integer, integer) rename to etl_evaluate_alerts_away`
         const { deps, logs } = etlDeps(db, config)
         try {
           const run = await runEtl(deps, {
@@ -218,7 +219,7 @@ describe('alert evaluation after runs', () => {
           })
           expect(run.status).toBe('success')
         } finally {
-          await db`alter function etl_evaluate_alerts_away(numeric, integer) rename to etl_evaluate_alerts`
+          await db`alter function etl_evaluate_alerts_away(numeric, integer, integer, numeric, numeric, integer, integer, integer, integer) rename to etl_evaluate_alerts`
         }
         expect(logs.some((l) => l.includes('alert evaluation failed'))).toBe(true)
 

@@ -12,7 +12,7 @@ import type { Sql } from 'postgres'
 import { Agent, request } from 'undici'
 import type { RunnerConfig } from '../config.ts'
 import { configuredSecrets, createRedactor, type Redactor } from '../tracker/redact.ts'
-import { type AlertChange, evaluateAlertRules } from './alerts.sql.ts'
+import { type AlertChange, type AlertThresholds, evaluateAlertRules } from './alerts.sql.ts'
 
 export type AlertSettings = Pick<
   RunnerConfig,
@@ -20,6 +20,13 @@ export type AlertSettings = Pick<
   | 'ALERT_MIN_SUCCESS_RATE'
   | 'ALERT_MAX_CONSECUTIVE_FAILURES'
   | 'ALERT_WEBHOOK_TIMEOUT_MS'
+  | 'ALERT_NETWORK_MIN_STORES'
+  | 'ALERT_NETWORK_MIN_PCT'
+  | 'ALERT_NO_DATA_MIN_PCT'
+  | 'ALERT_NO_DATA_WEEKS'
+  | 'ALERT_NO_DATA_MIN_WEEKS'
+  | 'ALERT_FLAPPING_FAILURES'
+  | 'ALERT_FLAPPING_RUNS'
   | 'KLK_API_TOKEN'
   | 'STELLAR_PASSWORD'
   | 'DATABASE_URL'
@@ -101,13 +108,24 @@ export async function postAlerts(deps: AlertDeps, url: string, changes: AlertCha
 }
 
 /** Evaluates the alerts and posts what changed. Throws when the evaluation itself fails. */
+export function alertThresholds(c: AlertSettings): AlertThresholds {
+  return {
+    minSuccessRate: c.ALERT_MIN_SUCCESS_RATE,
+    maxConsecutiveFailures: c.ALERT_MAX_CONSECUTIVE_FAILURES,
+    networkMinStores: c.ALERT_NETWORK_MIN_STORES,
+    networkMinPct: c.ALERT_NETWORK_MIN_PCT,
+    noDataFraction: c.ALERT_NO_DATA_MIN_PCT / 100,
+    noDataWeeks: c.ALERT_NO_DATA_WEEKS,
+    noDataMinWeeks: c.ALERT_NO_DATA_MIN_WEEKS,
+    flappingFailures: c.ALERT_FLAPPING_FAILURES,
+    flappingRuns: c.ALERT_FLAPPING_RUNS,
+  }
+}
+
 export async function evaluateAlerts(deps: AlertDeps): Promise<AlertChange[]> {
   const changes = await evaluateAlertRules(
     deps.db,
-    {
-      minSuccessRate: deps.config.ALERT_MIN_SUCCESS_RATE,
-      maxConsecutiveFailures: deps.config.ALERT_MAX_CONSECUTIVE_FAILURES,
-    },
+    alertThresholds(deps.config),
     deps.evaluateTimeoutMs ?? EVALUATE_TIMEOUT_MS,
   )
   for (const c of changes) {

@@ -1,0 +1,104 @@
+// Issue 11's banners in Chromium against the real history API and PostgreSQL: a network incident
+// that the runner's evaluation opened (etl_evaluate_alerts over a run whose stores timed out) is one
+// banner naming its stores by name, apart from the other alerts, which are worded in Spanish.
+import type { Browser } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { startTestBoss } from '../helpers/api.ts'
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts'
+import { addExecution } from '../helpers/history-seed.ts'
+import {
+  buildAdmin,
+  heldPort,
+  hydrated,
+  launchChromium,
+  login,
+  type Service,
+  seedPanel,
+  startAdmin,
+  startApi,
+  stopService,
+} from './panel-kit.ts'
+
+const poll = <T>(fn: () => T | Promise<T>, timeout = 10_000) => expect.poll(fn, { timeout })
+
+describe('alert banners', () => {
+  let database: TestDatabase
+  let api: Service | undefined
+  let admin: Service | undefined
+  let browser: Browser | undefined
+  let base = ''
+
+  beforeAll(async () => {
+    await buildAdmin()
+    database = await createTestDatabase()
+    const boss = await startTestBoss(database.url)
+    await boss.stop({ graceful: false })
+    const db = database.sql
+    await seedPanel(db)
+    const stores = await db<{ id: string; nombre: string }[]>`select id, nombre from tiendas where active order by id`
+    // A run in which six of the 18 active stores timed out (33 %, over the 30 % default) and the rest
+    // loaded; then the runner's own evaluation.
+    await addExecution(
+      db,
+      { status: 'partial' },
+      stores.map((t, i) =>
+        i < 6
+          ? {
+              tienda_id: t.id,
+              tienda_nombre: t.nombre,
+              status: 'failed',
+              error_phase: 'extract',
+              error_category: 'vpn_timeout',
+            }
+          : { tienda_id: t.id, tienda_nombre: t.nombre, status: 'success', records_loaded: 100 },
+      ),
+    )
+    await db`select * from etl_evaluate_alerts()`
+    // A silent-data-loss alert as the evaluation writes it (its baseline needs weeks of history).
+    await db`
+      insert into etl_alerts (tipo, etl_name, tienda_id, mensaje, valor, umbral, detalle)
+      values ('tienda_sin_datos', 'ventas', ${stores[10]!.id}, 'La tienda cargó 0 filas', 0, 200.6,
+        ${db.json({ esperado: 1003, actual: 0, fraccion: 0.2, semanas: 8, muestras: 8 })})`
+    const [apiPort, adminPort] = [await heldPort(), await heldPort()]
+    api = await startApi(database.url, apiPort)
+    admin = await startAdmin(`http://127.0.0.1:${apiPort}`, adminPort)
+    base = `http://127.0.0.1:${adminPort}`
+    browser = await launchChromium()
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await stopService(admin)
+    await stopService(api)
+    await database?.drop()
+  })
+
+  test('a network incident is one banner listing its stores by name; the other alerts stay in their own', async () => {
+    const db = database.sql
+    const down = await db<{ id: string; nombre: string }[]>`
+      select id, nombre from tiendas where active order by id limit 6`
+    const context = await browser!.newContext({ viewport: { width: 1440, height: 900 }, locale: 'es-VE' })
+    try {
+      const page = await context.newPage()
+      await login(page, base)
+      await page.goto(`${base}/historial`)
+      await hydrated(page)
+      const incident = page.getByRole('complementary', { name: 'Incidente de red' })
+      await poll(() => incident.count()).toBe(1)
+      const text = (await incident.textContent()) ?? ''
+      const [active] = await db<{ n: number }[]>`select count(*)::int as n from tiendas where active`
+      expect(text).toContain(`Incidente de red en Ventas: 6 de ${active!.n} tiendas sin conexión (`)
+      expect(text).toContain('% de la cadena)')
+      const listed = await incident.getByRole('list', { name: 'Tiendas sin conexión' }).locator('li').allTextContents()
+      expect(listed).toEqual(down.map((t) => t.nombre))
+      for (const t of down) expect(text).not.toContain(t.id)
+      const others = (await page.getByRole('complementary', { name: 'Alertas activas' }).textContent()) ?? ''
+      expect(others).not.toContain('Incidente')
+      const [sinDatos] = await db<{ nombre: string }[]>`
+        select t.nombre from etl_alerts a join tiendas t on t.id = a.tienda_id where a.tipo = 'tienda_sin_datos'`
+      expect(others).toContain(`${sinDatos!.nombre} cargó 0 filas en Ventas; lo normal ese día y hora: 1.003`)
+    } finally {
+      await context.close()
+    }
+  })
+})
