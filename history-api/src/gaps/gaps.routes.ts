@@ -4,14 +4,13 @@
 // the same per-ETL lock and overlap rule as POST /api/etl/run, so the two can never both queue a store.
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Sql } from 'postgres'
+import { type JobSender, lockRuns, type QUEUES, queueRun, RunConflict } from '../../../scripts/lib/queue-run.ts'
 import { type Db, iso } from '../db.ts'
 import { ExecutionIdParam } from '../executions/executions.schemas.ts'
 import { findTienda } from '../executions/executions.sql.ts'
 import { etlErrors, NoQuery } from '../openapi.ts'
 import { invalid, type OverlapMembers, PROBLEM_TYPES, problem, validationHook } from '../problem.ts'
-import { type JobSender, type QUEUES, queueRun, RunConflict } from '../runs/queue-run.ts'
 import { RunAccepted } from '../runs/runs.schemas.ts'
-import { lockRuns } from '../runs/runs.sql.ts'
 import { type Gap, Gap as GapSchema, GapsQuery } from './gaps.schemas.ts'
 import { findExecutionEtl, type GapRow, listGapStores, listGaps } from './gaps.sql.ts'
 
