@@ -76,6 +76,7 @@ export function buildApp(deps: AppDeps): App {
   app.use('*', metrics.middleware)
   app.use('/api/etl/*', requireSuperAdmin(deps.auth, clock))
   app.use('/api/etl/run', limitBody)
+  app.use('/api/etl/gaps/auto-recovery', limitBody)
   app.use('/api/auth/login', limitBody)
   app.post('/api/etl/gaps/:id/recover', limitBody, refuseBody)
 

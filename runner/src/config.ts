@@ -56,6 +56,16 @@ export const runnerConfigSchema = z
     ALERT_MAX_CONSECUTIVE_FAILURES: positiveInt(5),
     /** Bound of one webhook post (connect, headers and body): a slow receiver never holds a run up longer. */
     ALERT_WEBHOOK_TIMEOUT_MS: positiveInt(3000),
+    // Automatic gap recovery (gaps/auto-recovery.ts): a pass per RECOVERY_CRON (`off`: none from this
+    // runner), at most RECOVERY_BATCH gaps per pass, oldest first; a store is probed with a TCP connect
+    // of RECOVERY_PROBE_TIMEOUT_MS first; a gap waits RECOVERY_BACKOFF_BASE_S × 2^(attempts−1) (capped at
+    // RECOVERY_BACKOFF_MAX_S) between attempts and is given up on after RECOVERY_MAX_ATTEMPTS.
+    RECOVERY_CRON: z.string().default('* * * * *'),
+    RECOVERY_BATCH: positiveInt(20),
+    RECOVERY_MAX_ATTEMPTS: positiveInt(8),
+    RECOVERY_BACKOFF_BASE_S: positiveInt(300),
+    RECOVERY_BACKOFF_MAX_S: positiveInt(6 * 3600),
+    RECOVERY_PROBE_TIMEOUT_MS: positiveInt(3000),
   })
   .transform(({ EMBEDDED_PG_PORT, ...c }) => ({
     ...c,

@@ -4,10 +4,12 @@ import { hostname } from 'node:os'
 import type { PgBoss } from 'pg-boss'
 import type { Logger } from 'pino'
 import type { Sql } from 'postgres'
+import { reportAlertChanges } from './alerts/evaluate-alerts.ts'
 import type { RunnerConfig } from './config.ts'
 import { type Reaper, startReaper } from './executions/reaper.ts'
 import { type BossTiming, createBoss, syncQueueSettings } from './jobs/boss.ts'
 import { scheduleInventario, workInventario } from './jobs/inventario.ts'
+import { scheduleRecovery, workRecovery } from './jobs/recovery-job.ts'
 import { workTiendas } from './jobs/tienda-job.ts'
 import { scheduleVentas, workVentas } from './jobs/ventas.ts'
 
@@ -43,11 +45,19 @@ export async function startRunner({ config, logger, db, bossTiming, workerId: wi
   if (schedule) {
     await scheduleVentas(boss, config)
     await scheduleInventario(boss, config)
+    await scheduleRecovery(boss, { config })
   }
   const deps = { db, boss, config, logger, workerId, shutdown: shutdown.signal }
   await workVentas(boss, deps)
   await workInventario(boss, deps)
   await workTiendas(boss, deps)
+  await workRecovery(boss, {
+    db,
+    boss,
+    config,
+    logger,
+    onAlertChanges: (changes) => reportAlertChanges({ db, config, logger }, changes),
+  })
   const reaper = startReaper({
     db,
     logger,

@@ -1,9 +1,10 @@
 import type { Sql } from 'postgres'
+import type { components } from '../generated/openapi.ts'
 
-/** A row of etl_evaluate_alerts() (migration 041): an alert it opened or resolved just now. */
+/** A row of etl_evaluate_alerts() (migration 041) or etl_evaluate_gap_alerts() (075): an alert opened or resolved just now. */
 export type AlertChange = {
   id: number
-  tipo: 'success_rate_low' | 'tienda_consecutive_failures'
+  tipo: components['schemas']['AlertTipo']
   etl_name: 'ventas' | 'inventario'
   tienda_id: string | null
   mensaje: string

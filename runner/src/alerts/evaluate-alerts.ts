@@ -110,13 +110,18 @@ export async function evaluateAlerts(deps: AlertDeps): Promise<AlertChange[]> {
     },
     deps.evaluateTimeoutMs ?? EVALUATE_TIMEOUT_MS,
   )
+  await reportAlertChanges(deps, changes)
+  return changes
+}
+
+/** Logs the alerts opened or resolved and posts them to the webhook when one is configured. */
+export async function reportAlertChanges(deps: AlertDeps, changes: AlertChange[]): Promise<void> {
   for (const c of changes) {
     const fields = { alert_id: c.id, tipo: c.tipo, etl_name: c.etl_name, tienda_id: c.tienda_id, valor: c.valor }
     deps.logger.warn(fields, c.cambio === 'abierta' ? `alert opened: ${c.mensaje}` : `alert resolved: ${c.mensaje}`)
   }
   const url = deps.config.ALERT_WEBHOOK_URL
   if (url && changes.length) await postAlerts(deps, url, changes)
-  return changes
 }
 
 /**
