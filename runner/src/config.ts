@@ -56,6 +56,12 @@ export const runnerConfigSchema = z
     ALERT_MAX_CONSECUTIVE_FAILURES: positiveInt(5),
     /** Bound of one webhook post (connect, headers and body): a slow receiver never holds a run up longer. */
     ALERT_WEBHOOK_TIMEOUT_MS: positiveInt(3000),
+    /** HMAC-SHA256 key of the X-Fluxion-Signature header on every webhook post; unset → posts go unsigned (warned). */
+    ALERT_WEBHOOK_SECRET: z.string().default(''),
+    /** Posts per delivery before it is given up on (the first one included), retried by pg-boss with backoff. */
+    ALERT_DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
+    /** Wait before the first retry of a failed post; doubles per retry, at most 10 min. */
+    ALERT_DELIVERY_RETRY_DELAY_S: positiveInt(10),
     // Automatic gap recovery (gaps/auto-recovery.ts): a pass per RECOVERY_CRON (`off`: none from this
     // runner), at most RECOVERY_BATCH gaps per pass, oldest first; a store is probed with a TCP connect
     // of RECOVERY_PROBE_TIMEOUT_MS first; a gap waits RECOVERY_BACKOFF_BASE_S × 2^(attempts−1) (capped at

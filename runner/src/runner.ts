@@ -7,6 +7,7 @@ import type { Sql } from 'postgres'
 import { reportAlertChanges } from './alerts/evaluate-alerts.ts'
 import type { RunnerConfig } from './config.ts'
 import { type Reaper, startReaper } from './executions/reaper.ts'
+import { workAlertDeliveries } from './jobs/alert-delivery-job.ts'
 import { type BossTiming, createBoss, syncQueueSettings } from './jobs/boss.ts'
 import { scheduleInventario, workInventario } from './jobs/inventario.ts'
 import { scheduleRecovery, workRecovery } from './jobs/recovery-job.ts'
@@ -56,8 +57,12 @@ export async function startRunner({ config, logger, db, bossTiming, workerId: wi
     boss,
     config,
     logger,
-    onAlertChanges: (changes) => reportAlertChanges({ db, config, logger }, changes),
+    onAlertChanges: (changes) => reportAlertChanges({ db, config, logger, boss }, changes),
   })
+  await workAlertDeliveries(boss, { db, config, logger })
+  if (config.ALERT_WEBHOOK_URL && !config.ALERT_WEBHOOK_SECRET) {
+    logger.warn('ALERT_WEBHOOK_URL is set without ALERT_WEBHOOK_SECRET: webhook posts go unsigned')
+  }
   const reaper = startReaper({
     db,
     logger,
