@@ -37,6 +37,12 @@ export const runnerConfigSchema = z
     RUNNER_STALE_AFTER_S: positiveInt(60),
     /** On SIGTERM, how long in-flight runs get to finish their current stores before they are closed. */
     RUNNER_SHUTDOWN_GRACE_S: positiveInt(10),
+    /** Prometheus text on http://RUNNER_METRICS_HOST:RUNNER_METRICS_PORT/metrics; unset → no endpoint (0: any free port). */
+    RUNNER_METRICS_PORT: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z.coerce.number().int().min(0).max(65535).optional(),
+    ),
+    RUNNER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
     VENTAS_CRON: z.string().default('*/30 * * * *'),
     INVENTARIO_CRON: z.string().default('0 * * * *'),
     /** How far back a scheduled ventas run reaches (minutes): the last slot plus a margin. */

@@ -13,6 +13,8 @@ import { scheduleInventario, workInventario } from './jobs/inventario.ts'
 import { scheduleRecovery, workRecovery } from './jobs/recovery-job.ts'
 import { workTiendas } from './jobs/tienda-job.ts'
 import { scheduleVentas, workVentas } from './jobs/ventas.ts'
+import { watchQueues } from './metrics.ts'
+import { type MetricsServer, startMetricsServer } from './metrics-server.ts'
 
 export type RunnerOptions = {
   config: RunnerConfig
@@ -27,6 +29,8 @@ export type Runner = {
   boss: PgBoss
   reaper: Reaper
   workerId: string
+  /** The Prometheus endpoint, when RUNNER_METRICS_PORT is set. */
+  metrics?: MetricsServer
   /** Graceful stop; resolves once every in-flight run has closed its execution (or was closed). */
   stop: (reason: string) => Promise<void>
 }
@@ -70,6 +74,12 @@ export async function startRunner({ config, logger, db, bossTiming, workerId: wi
     staleAfterS: config.RUNNER_STALE_AFTER_S,
   })
 
+  watchQueues(db)
+  const metrics =
+    config.RUNNER_METRICS_PORT === undefined
+      ? undefined
+      : await startMetricsServer(config.RUNNER_METRICS_PORT, config.RUNNER_METRICS_HOST, logger)
+
   let stopping: Promise<void> | undefined
   const stop = (reason: string) => {
     stopping ??= (async () => {
@@ -80,8 +90,9 @@ export async function startRunner({ config, logger, db, bossTiming, workerId: wi
       // aborts their signals: a store part is retried by whichever runner takes it next (it takes the
       // store's row over as its next attempt), so its execution is neither lost nor closed early.
       await boss.stop({ graceful: true, timeout: config.RUNNER_SHUTDOWN_GRACE_S * 1000 })
+      await metrics?.close()
     })()
     return stopping
   }
-  return { boss, reaper, workerId, stop }
+  return { boss, reaper, workerId, metrics, stop }
 }

@@ -23,6 +23,7 @@ import type { RunnerConfig } from '../config.ts'
 import type { Db } from '../db.ts'
 import type { components } from '../generated/openapi.ts'
 import { ALERT_DELIVERY_QUEUE } from '../jobs/boss.ts'
+import { alertDeliveries } from '../metrics.ts'
 import { configuredSecrets, createRedactor } from '../tracker/redact.ts'
 import type { AlertChange } from './alerts.sql.ts'
 import { webhookPayload } from './webhook-payload.ts'
@@ -149,6 +150,7 @@ export async function deliverOnce(deps: DeliveryDeps, deliveryId: number): Promi
     where id = ${deliveryId}
     returning attempts, max_attempts`
   const attempts = recorded?.attempts ?? row.attempts + 1
+  alertDeliveries.inc({ outcome: error === null ? 'delivered' : 'failed' })
   if (error === null) {
     log.info({ status, attempts }, 'alert posted to the webhook')
     return { kind: 'delivered', status: status!, attempts }

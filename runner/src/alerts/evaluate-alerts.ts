@@ -12,6 +12,7 @@ import type { PgBoss } from 'pg-boss'
 import type { Logger } from 'pino'
 import type { Sql } from 'postgres'
 import type { RunnerConfig } from '../config.ts'
+import { alertEvaluations } from '../metrics.ts'
 import { configuredSecrets, createRedactor, type Redactor } from '../tracker/redact.ts'
 import { type AlertChange, evaluateAlertRules } from './alerts.sql.ts'
 import { queueDeliveries } from './deliveries.ts'
@@ -85,8 +86,12 @@ export async function evaluateAlertsAfterRun(deps: AlertDeps): Promise<void> {
   ])
   const boundMs = (deps.evaluateTimeoutMs ?? EVALUATE_TIMEOUT_MS) + deps.config.ALERT_WEBHOOK_TIMEOUT_MS + 500
   const work = evaluateAlerts(deps).then(
-    () => 'done' as const,
+    () => {
+      alertEvaluations.inc({ outcome: 'ok' })
+      return 'done' as const
+    },
     (error: unknown) => {
+      alertEvaluations.inc({ outcome: 'failed' })
       deps.logger.warn(errorFields(error, redact), 'alert evaluation failed; the run is unaffected')
       return 'failed' as const
     },
@@ -98,6 +103,7 @@ export async function evaluateAlertsAfterRun(deps: AlertDeps): Promise<void> {
   })
   try {
     if ((await Promise.race([work, deadline])) === 'late') {
+      alertEvaluations.inc({ outcome: 'late' })
       deps.logger.warn({ bound_ms: boundMs }, 'alert evaluation still busy; the run returns without waiting for it')
     }
   } finally {

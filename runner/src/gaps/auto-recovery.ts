@@ -16,6 +16,7 @@ import type { Sql } from 'postgres'
 import { queueRun, RunConflict } from '../../../scripts/lib/queue-run.ts'
 import type { AlertChange } from '../alerts/alerts.sql.ts'
 import type { RunnerConfig } from '../config.ts'
+import { alertEvaluations, recoveryAttempts } from '../metrics.ts'
 import { probeTcp } from '../sources/tcp-probe.ts'
 import {
   type DueGap,
@@ -86,6 +87,7 @@ export async function recoveryPass(deps: RecoveryDeps): Promise<RecoveryPassResu
         backoffS: backoffAfter(attempt, config),
         exhausted,
       })
+      recoveryAttempts.inc({ outcome: exhausted ? 'agotado' : 'sin_respuesta' })
       if (!result.unanswered.includes(g.tienda_id)) result.unanswered.push(g.tienda_id)
       if (exhausted) result.exhausted.push({ gapId, tiendaId: g.tienda_id })
       logger.info(
@@ -99,7 +101,11 @@ export async function recoveryPass(deps: RecoveryDeps): Promise<RecoveryPassResu
     }
   }
 
-  result.alerts = await evaluateGapAlertRules(db, config.RECOVERY_MAX_ATTEMPTS)
+  result.alerts = await evaluateGapAlertRules(db, config.RECOVERY_MAX_ATTEMPTS).catch((error: unknown) => {
+    alertEvaluations.inc({ outcome: 'failed' })
+    throw error
+  })
+  alertEvaluations.inc({ outcome: 'ok' })
   if (result.alerts.length) await deps.onAlertChanges?.(result.alerts)
   return result
 }
@@ -138,6 +144,7 @@ async function queueRecovery(deps: RecoveryDeps, gapId: number, gaps: DueGap[]) 
       }
       return id
     })
+    recoveryAttempts.inc({ outcome: 'encolada' }, gaps.length)
     deps.logger.info(
       { gap_id: gapId, execution_id: executionId, tiendas: tiendaIds },
       'stores answer again: recovery run queued',
