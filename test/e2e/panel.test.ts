@@ -129,12 +129,19 @@ describe('the panel an operator lives in', () => {
     const context = await browser!.newContext({ viewport: DESKTOP, locale: 'es-VE' })
     await context.addCookies([{ name: 'fluxion_sesion', value: 'token-de-una-sesion', url: baseDown }])
     const page = await context.newPage()
-    for (const path of ['/historial', `/historial/${ids.failed}`, '/ventas', '/inventario', '/estadisticas']) {
+    for (const path of [
+      '/historial',
+      `/historial/${ids.failed}`,
+      '/ventas',
+      '/inventario',
+      '/estadisticas',
+      '/alertas',
+    ]) {
       await page.goto(`${baseDown}${path}`)
       const text = (await page.locator('body').textContent()) ?? ''
       expect(text, path).toContain('La API de historial no responde')
       expect(text, path).not.toMatch(/127\.0\.0\.1|https?:\/\//)
-      await expect(page.getByRole('navigation', { name: 'Secciones' }).getByRole('link').count()).resolves.toBe(2)
+      await expect(page.getByRole('navigation', { name: 'Secciones' }).getByRole('link').count()).resolves.toBe(3)
       expect(await page.getByRole('link', { name: 'Reintentar' }).getAttribute('href'), path).toBe(path)
       expect(await axeViolations(page), path).toEqual([])
     }
@@ -157,7 +164,7 @@ describe('the panel an operator lives in', () => {
     expect(res?.status()).toBe(404)
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Página no encontrada')
     expect(await page.locator('body').textContent()).not.toMatch(/Not Found/)
-    expect(await page.getByRole('navigation', { name: 'Secciones' }).getByRole('link').count()).toBe(2)
+    expect(await page.getByRole('navigation', { name: 'Secciones' }).getByRole('link').count()).toBe(3)
     await context.close()
   })
 
@@ -231,6 +238,19 @@ describe('the panel an operator lives in', () => {
     expect(banner).not.toContain('tienda_08')
     expect(banner).toContain('0 % (umbral 80 %)')
     expect(banner).toContain('America/Caracas')
+    // The alert history: filtered by store in the URL, the store by name, a link to the runs behind it.
+    await page.goto(`${base}/alertas?tienda=tienda_08`)
+    const fila = page.getByRole('row').filter({ hasText: 'VALLE FRIO' })
+    await expect(fila.count()).resolves.toBe(1)
+    expect(await fila.textContent()).toContain('Activa')
+    expect(await axeViolations(page)).toEqual([])
+    const ver = fila.getByRole('link', { name: /Ejecuciones detrás de la alerta/ })
+    expect(await ver.getAttribute('href')).toMatch(
+      /^\/historial\?tipo=ventas&estado=failed%2Cpartial&desde=.*tienda=tienda_08$/,
+    )
+    await ver.click()
+    await poll(() => page.locator(`tr[data-id="${ids.failed}"]`).count()).toBe(1)
+    await page.goto(`${base}/historial`)
     const categorias = await page.getByLabel('Categoría').locator('option').allTextContents()
     expect(categorias).toContain('VPN no responde (timeout de conexión)')
     expect(categorias).not.toContain('vpn_timeout')
