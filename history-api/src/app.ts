@@ -5,6 +5,7 @@ import { bodyLimit } from 'hono/body-limit'
 import pino, { type Logger } from 'pino'
 import type { Sql, TransactionSql } from 'postgres'
 import { pendingMigrations } from '../../scripts/lib/migrations.ts'
+import type { JobSender } from '../../scripts/lib/queue-run.ts'
 import { alertsRoutes } from './alerts/alerts.routes.ts'
 import { type AuthSettings, requireSuperAdmin } from './auth.ts'
 import { etlConfigRoutes } from './etl-config/etl-config.routes.ts'
@@ -20,7 +21,6 @@ import { documentHeader, registerSharedComponents } from './openapi.ts'
 import { createMetrics, type Metrics } from './operations/metrics.ts'
 import { operationsRoutes } from './operations/operations.routes.ts'
 import { errorHandler, notFound, problem, refuseBody, validationHook } from './problem.ts'
-import type { JobSender } from './runs/queue-run.ts'
 import { runControlRoutes } from './runs/run-control.routes.ts'
 import { runsRoutes } from './runs/runs.routes.ts'
 import { schedulesRoutes } from './schedules/schedules.routes.ts'
@@ -78,6 +78,7 @@ export function buildApp(deps: AppDeps): App {
   app.use('*', metrics.middleware)
   app.use('/api/etl/*', requireSuperAdmin(deps.auth, clock))
   app.use('/api/etl/run', limitBody)
+  app.use('/api/etl/gaps/auto-recovery', limitBody)
   app.use('/api/auth/login', limitBody)
   app.post('/api/etl/gaps/:id/recover', limitBody, refuseBody)
   app.use('/api/etl/executions/:id/rerun', limitBody)

@@ -31,6 +31,12 @@ export const runnerConfigSchema = z
     RUNNER_STALE_AFTER_S: positiveInt(60),
     /** On SIGTERM, how long in-flight runs get to finish their current stores before they are closed. */
     RUNNER_SHUTDOWN_GRACE_S: positiveInt(10),
+    /** Prometheus text on http://RUNNER_METRICS_HOST:RUNNER_METRICS_PORT/metrics; unset → no endpoint (0: any free port). */
+    RUNNER_METRICS_PORT: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z.coerce.number().int().min(0).max(65535).optional(),
+    ),
+    RUNNER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
     VENTAS_CRON: z.string().default('*/30 * * * *'),
     INVENTARIO_CRON: z.string().default('0 * * * *'),
     /** How far back a scheduled ventas run reaches (minutes): the last slot plus a margin. */
@@ -50,6 +56,22 @@ export const runnerConfigSchema = z
     ALERT_MAX_CONSECUTIVE_FAILURES: positiveInt(5),
     /** Bound of one webhook post (connect, headers and body): a slow receiver never holds a run up longer. */
     ALERT_WEBHOOK_TIMEOUT_MS: positiveInt(3000),
+    /** HMAC-SHA256 key of the X-Fluxion-Signature header on every webhook post; unset → posts go unsigned (warned). */
+    ALERT_WEBHOOK_SECRET: z.string().default(''),
+    /** Posts per delivery before it is given up on (the first one included), retried by pg-boss with backoff. */
+    ALERT_DELIVERY_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
+    /** Wait before the first retry of a failed post; doubles per retry, at most 10 min. */
+    ALERT_DELIVERY_RETRY_DELAY_S: positiveInt(10),
+    // Automatic gap recovery (gaps/auto-recovery.ts): a pass per RECOVERY_CRON (`off`: none from this
+    // runner), at most RECOVERY_BATCH gaps per pass, oldest first; a store is probed with a TCP connect
+    // of RECOVERY_PROBE_TIMEOUT_MS first; a gap waits RECOVERY_BACKOFF_BASE_S × 2^(attempts−1) (capped at
+    // RECOVERY_BACKOFF_MAX_S) between attempts and is given up on after RECOVERY_MAX_ATTEMPTS.
+    RECOVERY_CRON: z.string().default('* * * * *'),
+    RECOVERY_BATCH: positiveInt(20),
+    RECOVERY_MAX_ATTEMPTS: positiveInt(8),
+    RECOVERY_BACKOFF_BASE_S: positiveInt(300),
+    RECOVERY_BACKOFF_MAX_S: positiveInt(6 * 3600),
+    RECOVERY_PROBE_TIMEOUT_MS: positiveInt(3000),
     // incidente_red: at least this many stores of one run failing with network categories, and at
     // least this share (%) of the stores it attempted.
     ALERT_NETWORK_MIN_STORES: positiveInt(3),

@@ -50,6 +50,7 @@ async function main() {
       etl_concurrency: config.ETL_CONCURRENCY,
       heartbeat_s: config.RUNNER_HEARTBEAT_S,
       stale_after_s: config.RUNNER_STALE_AFTER_S,
+      metrics_url: runner.metrics?.url ?? null,
     },
     'runner started: working etl-ventas and etl-inventario',
   )

@@ -4,12 +4,17 @@ import { hostname } from 'node:os'
 import type { PgBoss } from 'pg-boss'
 import type { Logger } from 'pino'
 import type { Sql } from 'postgres'
+import { reportAlertChanges } from './alerts/evaluate-alerts.ts'
 import type { RunnerConfig } from './config.ts'
 import { type Reaper, startReaper } from './executions/reaper.ts'
+import { workAlertDeliveries } from './jobs/alert-delivery-job.ts'
 import { type BossTiming, createBoss, syncQueueSettings } from './jobs/boss.ts'
 import { scheduleInventario, workInventario } from './jobs/inventario.ts'
+import { scheduleRecovery, workRecovery } from './jobs/recovery-job.ts'
 import { workTiendas } from './jobs/tienda-job.ts'
 import { scheduleVentas, workVentas } from './jobs/ventas.ts'
+import { watchQueues } from './metrics.ts'
+import { type MetricsServer, startMetricsServer } from './metrics-server.ts'
 
 export type RunnerOptions = {
   config: RunnerConfig
@@ -24,6 +29,8 @@ export type Runner = {
   boss: PgBoss
   reaper: Reaper
   workerId: string
+  /** The Prometheus endpoint, when RUNNER_METRICS_PORT is set. */
+  metrics?: MetricsServer
   /** Graceful stop; resolves once every in-flight run has closed its execution (or was closed). */
   stop: (reason: string) => Promise<void>
 }
@@ -48,17 +55,35 @@ export async function startRunner({ config, logger, db, bossTiming, workerId: wi
   if (schedule) {
     await scheduleVentas(boss, config)
     await scheduleInventario(boss, config)
+    await scheduleRecovery(boss, { config })
   }
   const deps = { db, boss, config, logger, workerId, shutdown: shutdown.signal }
   await workVentas(boss, deps)
   await workInventario(boss, deps)
   await workTiendas(boss, deps)
+  await workRecovery(boss, {
+    db,
+    boss,
+    config,
+    logger,
+    onAlertChanges: (changes) => reportAlertChanges({ db, config, logger, boss }, changes),
+  })
+  await workAlertDeliveries(boss, { db, config, logger })
+  if (config.ALERT_WEBHOOK_URL && !config.ALERT_WEBHOOK_SECRET) {
+    logger.warn('ALERT_WEBHOOK_URL is set without ALERT_WEBHOOK_SECRET: webhook posts go unsigned')
+  }
   const reaper = startReaper({
     db,
     logger,
     intervalS: config.RUNNER_HEARTBEAT_S,
     staleAfterS: config.RUNNER_STALE_AFTER_S,
   })
+
+  watchQueues(db)
+  const metrics =
+    config.RUNNER_METRICS_PORT === undefined
+      ? undefined
+      : await startMetricsServer(config.RUNNER_METRICS_PORT, config.RUNNER_METRICS_HOST, logger)
 
   let stopping: Promise<void> | undefined
   const stop = (reason: string) => {
@@ -70,8 +95,9 @@ export async function startRunner({ config, logger, db, bossTiming, workerId: wi
       // aborts their signals: a store part is retried by whichever runner takes it next (it takes the
       // store's row over as its next attempt), so its execution is neither lost nor closed early.
       await boss.stop({ graceful: true, timeout: config.RUNNER_SHUTDOWN_GRACE_S * 1000 })
+      await metrics?.close()
     })()
     return stopping
   }
-  return { boss, reaper, workerId, stop }
+  return { boss, reaper, workerId, metrics, stop }
 }

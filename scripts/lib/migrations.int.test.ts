@@ -37,7 +37,9 @@ describe('migrations', () => {
     await migrateUp(sql)
     expect(await sql`select version from pgboss.version`).toEqual([{ version: PGBOSS_SCHEMA_VERSION }])
     expect(await sql`select name, policy from pgboss.queue order by name`).toEqual([
+      { name: 'alert-delivery', policy: 'standard' },
       { name: 'etl-inventario', policy: 'singleton' },
+      { name: 'etl-recovery', policy: 'singleton' },
       { name: 'etl-tienda', policy: 'standard' },
       { name: 'etl-ventas', policy: 'singleton' },
     ])

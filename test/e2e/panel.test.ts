@@ -136,6 +136,7 @@ describe('the panel an operator lives in', () => {
       '/inventario',
       '/estadisticas',
       '/programacion',
+      '/alertas',
     ]) {
       await page.goto(`${baseDown}${path}`)
       const text = (await page.locator('body').textContent()) ?? ''
@@ -238,6 +239,19 @@ describe('the panel an operator lives in', () => {
     expect(banner).not.toContain('tienda_08')
     expect(banner).toContain('0 % (umbral 80 %)')
     expect(banner).toContain('America/Caracas')
+    // The alert history: filtered by store in the URL, the store by name, a link to the runs behind it.
+    await page.goto(`${base}/alertas?tienda=tienda_08`)
+    const fila = page.getByRole('row').filter({ hasText: 'VALLE FRIO' })
+    await expect(fila.count()).resolves.toBe(1)
+    expect(await fila.textContent()).toContain('Activa')
+    expect(await axeViolations(page)).toEqual([])
+    const ver = fila.getByRole('link', { name: /Ejecuciones detrás de la alerta/ })
+    expect(await ver.getAttribute('href')).toMatch(
+      /^\/historial\?tipo=ventas&estado=failed%2Cpartial&desde=.*tienda=tienda_08$/,
+    )
+    await ver.click()
+    await poll(() => page.locator(`tr[data-id="${ids.failed}"]`).count()).toBe(1)
+    await page.goto(`${base}/historial`)
     const categorias = await page.getByLabel('Categoría').locator('option').allTextContents()
     expect(categorias).toContain('VPN no responde (timeout de conexión)')
     expect(categorias).not.toContain('vpn_timeout')

@@ -5,7 +5,7 @@ import { PgBoss } from 'pg-boss'
 import type { Sql } from 'postgres'
 import { type AppDeps, buildApp } from '../../history-api/src/app.ts'
 import { type AuthSettings, authSettings, type Role, signToken } from '../../history-api/src/auth.ts'
-import type { JobSender } from '../../history-api/src/runs/queue-run.ts'
+import type { JobSender } from '../../scripts/lib/queue-run.ts'
 import { type HttpMethod, spec, validateHttpResponse } from './contract.ts'
 
 export const TEST_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789'

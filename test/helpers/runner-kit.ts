@@ -5,8 +5,8 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
 import type { PgBoss } from 'pg-boss'
 import type { Sql } from 'postgres'
-import { queueRun, writeQueuedRun } from '../../history-api/src/runs/queue-run.ts'
 import { parseRunnerConfig, type RunnerConfig } from '../../runner/src/config.ts'
+import { queueRun, writeQueuedRun } from '../../scripts/lib/queue-run.ts'
 import { type KlkStore, type KlkStoreOptions, startKlkStores } from '../fakes/klk-simulator.ts'
 
 export const ROOT = path.join(import.meta.dirname, '..', '..')

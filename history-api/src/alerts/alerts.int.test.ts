@@ -112,7 +112,10 @@ describe('GET /api/etl/alerts', () => {
     for (const [query, name] of [
       ['?estado=abierta', 'estado'],
       ['?estado=', 'estado'],
-      ['?etl_name=ventas', 'etl_name'],
+      ['?etl=ventas', 'etl'],
+      ['?tipo=otra', 'tipo'],
+      ['?limit=501', 'limit'],
+      ['?tienda=TIENDA%20X', 'tienda'],
       ["?estado=activa'%20or%201=1--", 'estado'],
     ]) {
       const r = await api.call('get', `/api/etl/alerts${query}`)
@@ -120,5 +123,7 @@ describe('GET /api/etl/alerts', () => {
       expect(r.body, query).toMatchObject({ 'invalid-params': [{ name }] })
     }
     expect((await api.call('get', '/api/etl/alerts', { token: null })).status).toBe(401)
+    const unknown = await api.call('get', '/api/etl/alerts?tienda=tienda_zz')
+    expect(unknown).toMatchObject({ status: 422, body: { 'invalid-params': [{ name: 'tienda' }] } })
   })
 })

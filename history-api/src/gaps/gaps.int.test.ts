@@ -3,7 +3,7 @@
 import type { PgBoss } from 'pg-boss'
 import type { Sql } from 'postgres'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { startTestBoss, type TestApi, testApi } from '../../../test/helpers/api.ts'
+import { startTestBoss, type TestApi, testApi, tokenFor } from '../../../test/helpers/api.ts'
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/db.ts'
 import { addExecution, addTiendas, type DetailSeed, type ExecutionSeed } from '../../../test/helpers/history-seed.ts'
 import type { RunAccepted } from '../runs/runs.schemas.ts'
@@ -95,6 +95,10 @@ describe('gaps', () => {
       detected_at: '2026-01-27T10:00:10.000Z',
       recovered_at: null,
       recovered_by_execution_id: null,
+      recovery_attempts: 0,
+      last_attempt_at: null,
+      next_attempt_at: null,
+      recovery_exhausted_at: null,
     })
     expect(all[3]).toMatchObject({
       etl_name: 'inventario',
@@ -282,5 +286,58 @@ describe('gaps', () => {
     }
     expect(await executions()).toEqual([])
     expect(await jobs()).toEqual([])
+  })
+
+  it('shows what automatic recovery did: attempts, last and next try, given up', async () => {
+    const db = database.sql
+    await db`
+      insert into etl_gap_recovery (gap_id, tienda_id, attempts, last_attempt_at, next_attempt_at, last_outcome)
+      values (${partial}, 'tienda_08', 2, '2026-01-28T14:00:00Z', '2026-01-28T14:10:00Z', 'sin_respuesta')`
+    const [pending] = (await gaps('?estado=pendiente&tienda=tienda_08')).filter((g) => g.id === partial)
+    expect(pending).toMatchObject({
+      recovery_attempts: 2,
+      last_attempt_at: '2026-01-28T14:00:00.000Z',
+      next_attempt_at: '2026-01-28T14:10:00.000Z',
+      recovery_exhausted_at: null,
+    })
+    await db`update etl_gap_recovery set exhausted_at = '2026-01-28T14:20:00Z', next_attempt_at = null
+      where gap_id = ${partial}`
+    const [given] = (await gaps('?tienda=tienda_08')).filter((g) => g.id === partial)
+    expect(given).toMatchObject({
+      recovery_attempts: 2,
+      next_attempt_at: null,
+      recovery_exhausted_at: '2026-01-28T14:20:00.000Z',
+    })
+    // Never tried: zero attempts, no dates.
+    const [untried] = await gaps('?etl_name=inventario')
+    expect(untried).toMatchObject({ recovery_attempts: 0, last_attempt_at: null, next_attempt_at: null })
+    await db`delete from etl_gap_recovery`
+  })
+
+  it('pauses and resumes automatic recovery, recording who and when; bad bodies name the field', async () => {
+    const initial = await api.call('get', '/api/etl/gaps/auto-recovery')
+    expect(initial).toMatchObject({ status: 200, body: { paused: false, updated_by: null } })
+
+    const paused = await api.call('put', '/api/etl/gaps/auto-recovery', { body: { paused: true } })
+    expect(paused.status).toBe(200)
+    expect(paused.body).toMatchObject({ paused: true, updated_by: 'super_admin@fluxion.test' })
+    expect(await database.sql`select paused, updated_by from etl_recovery_settings`).toEqual([
+      { paused: true, updated_by: 'super_admin@fluxion.test' },
+    ])
+    expect((await api.call('get', '/api/etl/gaps/auto-recovery')).body).toMatchObject({ paused: true })
+
+    for (const body of [{}, { paused: 'yes' }, { paused: true, extra: 1 }]) {
+      const bad = await api.call('put', '/api/etl/gaps/auto-recovery', { body })
+      expect(bad.status, JSON.stringify(body)).toBe(400)
+      expect(JSON.stringify(bad.body)).toMatch(/paused|extra/)
+    }
+    const resumed = await api.call('put', '/api/etl/gaps/auto-recovery', { body: { paused: false } })
+    expect(resumed.body).toMatchObject({ paused: false })
+    const viewer = await api.call('put', '/api/etl/gaps/auto-recovery', {
+      body: { paused: true },
+      token: await tokenFor('viewer'),
+    })
+    expect(viewer.status).toBe(403)
+    expect(await database.sql`select paused from etl_recovery_settings`).toEqual([{ paused: false }])
   })
 })

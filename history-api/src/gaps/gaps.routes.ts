@@ -4,16 +4,24 @@
 // the same per-ETL lock and overlap rule as POST /api/etl/run, so the two can never both queue a store.
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Sql } from 'postgres'
+import { type JobSender, lockRuns, type QUEUES, queueRun, RunConflict } from '../../../scripts/lib/queue-run.ts'
+import type { AuthVariables } from '../auth.ts'
 import { type Db, iso } from '../db.ts'
 import { ExecutionIdParam } from '../executions/executions.schemas.ts'
 import { findTienda } from '../executions/executions.sql.ts'
-import { etlErrors, NoQuery } from '../openapi.ts'
+import { bodyTooLarge, etlErrors, NoQuery } from '../openapi.ts'
 import { invalid, type OverlapMembers, PROBLEM_TYPES, problem, validationHook } from '../problem.ts'
-import { type JobSender, type QUEUES, queueRun, RunConflict } from '../runs/queue-run.ts'
 import { RunAccepted } from '../runs/runs.schemas.ts'
-import { lockRuns } from '../runs/runs.sql.ts'
-import { type Gap, Gap as GapSchema, GapsQuery } from './gaps.schemas.ts'
-import { findExecutionEtl, type GapRow, listGapStores, listGaps } from './gaps.sql.ts'
+import { AutoRecovery, AutoRecoveryUpdate, type Gap, Gap as GapSchema, GapsQuery } from './gaps.schemas.ts'
+import {
+  type AutoRecoveryRow,
+  findExecutionEtl,
+  type GapRow,
+  getAutoRecovery,
+  listGapStores,
+  listGaps,
+  setAutoRecovery,
+} from './gaps.sql.ts'
 
 const listRoute = createRoute({
   method: 'get',
@@ -47,6 +55,42 @@ const recoverRoute = createRoute({
   },
 })
 
+const getAutoRecoveryRoute = createRoute({
+  method: 'get',
+  path: '/api/etl/gaps/auto-recovery',
+  tags: ['gaps'],
+  operationId: 'getAutoRecovery',
+  summary: 'Whether automatic gap recovery is paused',
+  request: { query: NoQuery },
+  responses: {
+    200: { description: 'The setting.', content: { 'application/json': { schema: AutoRecovery } } },
+    ...etlErrors,
+  },
+})
+
+const setAutoRecoveryRoute = createRoute({
+  method: 'put',
+  path: '/api/etl/gaps/auto-recovery',
+  tags: ['gaps'],
+  operationId: 'setAutoRecovery',
+  summary: 'Pause or resume automatic gap recovery',
+  request: {
+    query: NoQuery,
+    body: { required: true, content: { 'application/json': { schema: AutoRecoveryUpdate } } },
+  },
+  responses: {
+    200: { description: 'The setting as stored.', content: { 'application/json': { schema: AutoRecovery } } },
+    ...etlErrors,
+    ...bodyTooLarge,
+  },
+})
+
+const toAutoRecovery = (r: AutoRecoveryRow) => ({
+  paused: r.paused,
+  updated_at: iso(r.updated_at)!,
+  updated_by: r.updated_by,
+})
+
 export type GapsDeps = { read: Db; write: Sql; boss: JobSender; clock: () => Date }
 
 type Outcome =
@@ -70,6 +114,10 @@ const toGap = (r: GapRow): Gap => ({
   detected_at: iso(r.detected_at)!,
   recovered_at: iso(r.recovered_at),
   recovered_by_execution_id: r.recovered_by_execution_id,
+  recovery_attempts: r.recovery_attempts,
+  last_attempt_at: iso(r.last_attempt_at),
+  next_attempt_at: iso(r.next_attempt_at),
+  recovery_exhausted_at: iso(r.recovery_exhausted_at),
 })
 
 /** Everything is read under the per-ETL lock, so a concurrent run or recovery is either seen or waits. */
@@ -118,7 +166,17 @@ async function queueRecovery(deps: GapsDeps, id: number): Promise<Outcome> {
 }
 
 export const gapsRoutes = (deps: GapsDeps) =>
-  new OpenAPIHono({ defaultHook: validationHook })
+  new OpenAPIHono<{ Variables: AuthVariables }>({ defaultHook: validationHook })
+    .openapi(getAutoRecoveryRoute, async (c) => {
+      const row = await getAutoRecovery(deps.read)
+      if (!row) throw new Error('etl_recovery_settings has no row: run `npm run migrate`')
+      return c.json(toAutoRecovery(row), 200)
+    })
+    .openapi(setAutoRecoveryRoute, async (c) => {
+      const row = await setAutoRecovery(deps.write, c.req.valid('json').paused, c.get('user').sub)
+      if (!row) throw new Error('etl_recovery_settings has no row: run `npm run migrate`')
+      return c.json(toAutoRecovery(row), 200)
+    })
     .openapi(listRoute, async (c) => {
       const q = c.req.valid('query')
       if (q.tienda && !(await findTienda(deps.read, q.tienda))) {

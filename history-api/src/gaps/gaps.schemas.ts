@@ -29,7 +29,19 @@ export const Gap = z
     detected_at: dateTime(),
     recovered_at: dateTime().nullable(),
     recovered_by_execution_id: z.int().min(1).nullable(),
+    recovery_attempts: z.int().min(0),
+    last_attempt_at: dateTime().nullable(),
+    next_attempt_at: dateTime().nullable(),
+    recovery_exhausted_at: dateTime().nullable(),
   })
   .openapi('Gap') satisfies z.ZodType<S['Gap']>
 
 export type Gap = z.infer<typeof Gap>
+
+export const AutoRecovery = z
+  .strictObject({ paused: z.boolean(), updated_at: dateTime(), updated_by: z.string().nullable() })
+  .openapi('AutoRecovery') satisfies z.ZodType<S['AutoRecovery']>
+
+export const AutoRecoveryUpdate = z
+  .strictObject({ paused: z.boolean({ error: 'must be true or false' }) })
+  .openapi('AutoRecoveryUpdate') satisfies z.ZodType<S['AutoRecoveryUpdate']>

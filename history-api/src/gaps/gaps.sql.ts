@@ -12,22 +12,33 @@ export type GapRow = {
   detected_at: Date
   recovered_at: Date | null
   recovered_by_execution_id: number | null
+  recovery_attempts: number
+  last_attempt_at: Date | null
+  next_attempt_at: Date | null
+  recovery_exhausted_at: Date | null
 }
 
 export type GapFilters = { etlName?: string; tienda?: string; estado?: GapEstado }
 
-/** The `etl_gaps` view (migration 040), the one gap definition the runner's recovery mode reads too. */
+/**
+ * The `etl_gaps` view (migration 040), the one gap definition the runner's recovery mode reads too, with
+ * what automatic recovery did about each gap (etl_gap_recovery, migration 075).
+ */
 export function listGaps(db: Db, f: GapFilters) {
   return db<GapRow[]>`
-    select id, etl_name, tienda_id, tienda_nombre, fecha_desde, fecha_hasta,
-      coalesce(error_category, 'unknown') as error_category, detected_at, recovered_at, recovered_by_execution_id
-    from etl_gaps
+    select g.id, g.etl_name, g.tienda_id, g.tienda_nombre, g.fecha_desde, g.fecha_hasta,
+      coalesce(g.error_category, 'unknown') as error_category, g.detected_at, g.recovered_at,
+      g.recovered_by_execution_id, coalesce(r.attempts, 0)::int as recovery_attempts, r.last_attempt_at,
+      case when g.recovered_at is null then r.next_attempt_at end as next_attempt_at,
+      r.exhausted_at as recovery_exhausted_at
+    from etl_gaps g
+    left join etl_gap_recovery r on r.gap_id = g.id and r.tienda_id = g.tienda_id
     where true
-      ${f.etlName ? db`and etl_name = ${f.etlName}` : db``}
-      ${f.tienda ? db`and tienda_id = ${f.tienda}` : db``}
-      ${f.estado === 'pendiente' ? db`and recovered_at is null` : db``}
-      ${f.estado === 'recuperado' ? db`and recovered_at is not null` : db``}
-    order by detected_at desc, id desc, tienda_id`
+      ${f.etlName ? db`and g.etl_name = ${f.etlName}` : db``}
+      ${f.tienda ? db`and g.tienda_id = ${f.tienda}` : db``}
+      ${f.estado === 'pendiente' ? db`and g.recovered_at is null` : db``}
+      ${f.estado === 'recuperado' ? db`and g.recovered_at is not null` : db``}
+    order by g.detected_at desc, g.id desc, g.tienda_id`
 }
 
 export function findExecutionEtl(db: Db, id: number) {
@@ -60,4 +71,17 @@ export function listGapStores(db: Db, id: number) {
     from etl_gaps g left join tiendas t on t.id = g.tienda_id
     where g.id = ${id}
     order by g.tienda_id`
+}
+
+export type AutoRecoveryRow = { paused: boolean; updated_at: Date; updated_by: string | null }
+
+export function getAutoRecovery(db: Db) {
+  return db<AutoRecoveryRow[]>`select paused, updated_at, updated_by from etl_recovery_settings`.then((r) => r[0])
+}
+
+/** Every runner reads this row before each recovery pass (runner/src/gaps/auto-recovery.ts). */
+export function setAutoRecovery(db: Db, paused: boolean, by: string) {
+  return db<AutoRecoveryRow[]>`
+    update etl_recovery_settings set paused = ${paused}, updated_at = now(), updated_by = ${by}
+    returning paused, updated_at, updated_by`.then((r) => r[0])
 }

@@ -11,15 +11,15 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import type { Sql, TransactionSql } from 'postgres'
 import { closeCancelledQueuedExecution } from '../../../runner/src/executions/close.sql.ts'
+import { bossDb, type JobSender, lockRuns, QUEUES, queueRun, RunConflict } from '../../../scripts/lib/queue-run.ts'
 import type { AuthUser } from '../auth.ts'
 import { RerunScope } from '../executions/detail.schemas.ts'
 import { ExecutionIdParam, ExecutionIdValue } from '../executions/executions.schemas.ts'
 import type { components } from '../generated/openapi.ts'
 import { bodyTooLarge, etlErrors, NoQuery } from '../openapi.ts'
 import { invalid, type OverlapMembers, PROBLEM_TYPES, problem, validationHook } from '../problem.ts'
-import { bossDb, type JobSender, QUEUES, queueRun, RunConflict } from './queue-run.ts'
 import { RunAccepted } from './runs.schemas.ts'
-import { findTiendas, lockRuns } from './runs.sql.ts'
+import { findTiendas } from './runs.sql.ts'
 
 type S = components['schemas']
 

@@ -2,10 +2,10 @@
 // job in ONE transaction — both or neither — and answers 202 with the plan's body.
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi'
 import type { Sql, TransactionSql } from 'postgres'
+import { type JobSender, queueRun, RunConflict } from '../../../scripts/lib/queue-run.ts'
 import { bodyTooLarge, etlErrors, NoQuery } from '../openapi.ts'
 import { type InvalidParam, invalid, PROBLEM_TYPES, problem, validationHook } from '../problem.ts'
 import { dateIn, dayStart, parseStoreDateTime } from '../time.ts'
-import { type JobSender, queueRun, RunConflict } from './queue-run.ts'
 import { RunAccepted, RunRequest } from './runs.schemas.ts'
 import { findTiendas, listRunnableTiendas, type TiendaRow } from './runs.sql.ts'
 

@@ -5,13 +5,13 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { CronExpressionParser } from 'cron-parser'
 import type { Sql } from 'postgres'
+import { QUEUES } from '../../../scripts/lib/queue-run.ts'
 import type { AuthUser } from '../auth.ts'
 import { type Db, iso } from '../db.ts'
 import { dateTime, EtlName, ExecutionIdValue, ExecutionStatus, nullable } from '../executions/executions.schemas.ts'
 import type { components } from '../generated/openapi.ts'
 import { etlErrors, NoQuery } from '../openapi.ts'
 import { validationHook } from '../problem.ts'
-import { QUEUES } from '../runs/queue-run.ts'
 import { listSchedules, pauseSchedule, resumeSchedule, type ScheduleRow } from './schedules.sql.ts'
 
 type S = components['schemas']

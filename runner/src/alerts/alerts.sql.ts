@@ -1,12 +1,10 @@
 import type { Sql } from 'postgres'
 import type { components } from '../generated/openapi.ts'
 
-type Alert = components['schemas']['Alert']
-
-/** A row of etl_evaluate_alerts() (migrations 041, 070): an alert it opened or resolved just now. */
+/** A row of etl_evaluate_alerts() (migrations 041, 070) or etl_evaluate_gap_alerts() (075): an alert opened or resolved just now. */
 export type AlertChange = {
   id: number
-  tipo: Alert['tipo']
+  tipo: components['schemas']['AlertTipo']
   etl_name: 'ventas' | 'inventario'
   tienda_id: string | null
   mensaje: string
@@ -15,7 +13,7 @@ export type AlertChange = {
   detectada_at: Date
   resuelta_at: Date | null
   /** What valor/umbral cannot say: store lists, expected and actual figures (contract's AlertDetalle). */
-  detalle: Alert['detalle']
+  detalle: components['schemas']['Alert']['detalle']
   cambio: 'abierta' | 'resuelta'
 }
 

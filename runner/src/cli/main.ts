@@ -2,6 +2,7 @@
 // Runs one tracked execution in this process (no queue), showing progress per store, then the
 // recorded summary. Exit: 0 success or partial (said so), 1 failed or could not run, 2 bad arguments.
 import { hostname } from 'node:os'
+import type { PgBoss } from 'pg-boss'
 import type { Logger } from 'pino'
 import type { Sql } from 'postgres'
 import { parseRunnerConfig, type RunnerConfig } from '../config.ts'
@@ -10,13 +11,21 @@ import { type FreshRunRequest, runEtl } from '../etl/run-etl.ts'
 import { listActiveTiendaIds } from '../etl/tiendas.sql.ts'
 import { withStoreLocks } from '../executions/store-locks.ts'
 import { findPendingGaps, groupGaps } from '../gaps/gaps.sql.ts'
-import type { EtlName } from '../jobs/boss.ts'
+import { createBoss, type EtlName } from '../jobs/boss.ts'
 import { createLogger } from '../logger.ts'
 import { detectTriggeredBy } from '../tracker/triggered-by.ts'
 import { type CliArgs, parseCliArgs, USAGE, UsageError } from './args.ts'
 import { createProgressView, estado, formatSummary, loadSummary } from './view.ts'
 
-type Ctx = { db: Sql; config: RunnerConfig; logger: Logger; signal: AbortSignal; out: (line?: string) => void }
+type Ctx = {
+  db: Sql
+  config: RunnerConfig
+  logger: Logger
+  signal: AbortSignal
+  out: (line?: string) => void
+  /** Send-only pg-boss when a webhook is configured: the run's alert deliveries go to the runners' queue. */
+  boss?: PgBoss
+}
 type RunRequest = Omit<FreshRunRequest, 'onProgress' | 'signal'> & { tiendaIds: string[] }
 
 async function main(argv: string[]): Promise<number> {
@@ -45,13 +54,23 @@ async function main(argv: string[]): Promise<number> {
   const abort = new AbortController()
   const out = (line = '') => process.stdout.write(`${line}\n`)
   onInterrupt(abort, out)
+  let boss: PgBoss | undefined
   try {
     const unknown = await unknownStores(db, args.tiendaIds ?? [])
     if (unknown.length > 0) {
       process.stderr.write(`etl: --tiendas: ${unknown.join(', ')} is not an active store\n${USAGE}\n`)
       return 2
     }
-    const ctx: Ctx = { db, config, logger, signal: abort.signal, out }
+    // Deliveries are retried by whichever runner works the alert-delivery queue, after this process exits.
+    if (config.ALERT_WEBHOOK_URL) {
+      boss = createBoss(config.DATABASE_URL, {
+        schedule: false,
+        supervise: false,
+        applicationName: 'fluxion-etl-cli-boss',
+      })
+      await boss.start()
+    }
+    const ctx: Ctx = { db, config, logger, signal: abort.signal, out, boss }
     const triggeredBy = detectTriggeredBy(process.env, { recoveryMode: args.recoveryMode })
     if (args.recoveryMode) return await recover(ctx, args)
     const tiendaIds = args.tiendaIds ?? (await listActiveTiendaIds(db, args.etlName))
@@ -70,6 +89,7 @@ async function main(argv: string[]): Promise<number> {
     })
     return row.status === 'failed' ? 1 : 0
   } finally {
+    await boss?.stop({ graceful: false }).catch(() => {})
     await db.end({ timeout: 5 })
   }
 }
@@ -118,7 +138,7 @@ async function recover(ctx: Ctx, args: CliArgs): Promise<number> {
 }
 
 async function runOnce(ctx: Ctx, request: RunRequest) {
-  const { db, config, logger, signal, out } = ctx
+  const { db, config, logger, signal, out, boss } = ctx
   const onWait = (busy: string[]) =>
     out(`esperando: otra ejecución de ${request.etlName} está cargando ${busy.join(', ')}…`)
   const row = await withStoreLocks(db, request.etlName, request.tiendaIds, { signal, onWait }, async () => {
@@ -126,7 +146,7 @@ async function runOnce(ctx: Ctx, request: RunRequest) {
     try {
       // worker_id names this process, so a reaped CLI run says whose it was.
       const workerId = `cli@${hostname()}:${process.pid}`
-      return await runEtl({ db, config, logger, workerId }, { ...request, onProgress: view.onProgress, signal })
+      return await runEtl({ db, config, logger, workerId, boss }, { ...request, onProgress: view.onProgress, signal })
     } finally {
       view.stop()
     }

@@ -3,6 +3,7 @@
 // classified and recorded, never thrown: the run always ends with a finished execution row. It
 // throws only before writing anything (bad request) or when the execution itself cannot be
 // recorded (then the reaper closes it once its heartbeat stops).
+import type { PgBoss } from 'pg-boss'
 import type { Logger } from 'pino'
 import type { Sql } from 'postgres'
 import { evaluateAlertsAfterRun } from '../alerts/evaluate-alerts.ts'
@@ -28,6 +29,8 @@ export type RunEtlDeps = {
   config: RunnerConfig
   logger: Logger
   workerId?: string
+  /** The alert-delivery queue; absent → alerts of this run are posted once, right away. */
+  boss?: Pick<PgBoss, 'send'>
   /** A source per system. Missing ones are created from `config` for this run and closed after it. */
   sources?: Sources
 }
@@ -77,7 +80,12 @@ export async function runEtl(deps: RunEtlDeps, request: RunEtlRequest): Promise<
     tracker.stopHeartbeat()
   }
   // Plan §8.3, after every finished execution; bounded and never throws (alerts/evaluate-alerts.ts).
-  await evaluateAlertsAfterRun({ db: deps.db, config, logger: deps.logger.child({ execution_id: summary.id }) })
+  await evaluateAlertsAfterRun({
+    db: deps.db,
+    config,
+    logger: deps.logger.child({ execution_id: summary.id }),
+    boss: deps.boss,
+  })
   return summary
 }
 

@@ -11,6 +11,7 @@ import type { Logger } from 'pino'
 import type { Db } from '../db.ts'
 import { deleteOrphanStaging } from '../etl/load.sql.ts'
 import { BOSS_SCHEMA, QUEUES } from '../jobs/boss.ts'
+import { reaperClosures } from '../metrics.ts'
 import { closeAbandonedQueuedExecutions, closeStaleExecutions } from './close.sql.ts'
 import type { ExecutionRow } from './execution-row.ts'
 
@@ -40,6 +41,7 @@ export function startReaper({ db, logger, intervalS, staleAfterS }: ReaperOption
       logger.error({ err: error }, 'reaper could not close abandoned queued executions')
       return []
     })
+    if (closed.length) reaperClosures.inc({ reason: 'queued_without_job' }, closed.length)
     for (const c of closed) {
       logger.warn(
         { execution_id: c.id, etl_name: c.etl_name, job_id: c.job_id },
@@ -54,6 +56,7 @@ export function startReaper({ db, logger, intervalS, staleAfterS }: ReaperOption
       .then(async (reaped) => {
         await deleteOrphanStaging(db)
         await closeQueued()
+        if (reaped.length) reaperClosures.inc({ reason: 'worker_lost' }, reaped.length)
         for (const r of reaped) {
           logger.warn(
             { execution_id: r.id, etl_name: r.etl_name, worker_id: r.worker_id, status: r.status },

@@ -17,6 +17,32 @@ export const QUEUES = { ventas: 'etl-ventas', inventario: 'etl-inventario' } as 
 /** The stores of fanned-out runs, one job each, any runner (migrations/047; jobs/tienda-job.ts). */
 export const STORE_QUEUE = 'etl-tienda' satisfies components['schemas']['EtlQueue']
 
+/** The automatic gap recovery passes, one at a time across all runners (migrations/075; gaps/recovery-job.ts). */
+export const RECOVERY_QUEUE = 'etl-recovery' satisfies components['schemas']['EtlQueue']
+
+/** Webhook deliveries of alerts, any runner, retried with backoff (migrations/076; jobs/alert-delivery-job.ts). */
+export const ALERT_DELIVERY_QUEUE = 'alert-delivery' satisfies components['schemas']['EtlQueue']
+
+export function deliveryQueueOptions(config: RunnerConfig) {
+  return {
+    policy: 'standard',
+    retryLimit: config.ALERT_DELIVERY_ATTEMPTS - 1,
+    retryDelay: config.ALERT_DELIVERY_RETRY_DELAY_S,
+    retryBackoff: true,
+    retryDelayMax: 600,
+    expireInSeconds: 120,
+    deleteAfterSeconds: 7 * 24 * 3600,
+  } as const satisfies Omit<Queue, 'name'>
+}
+
+/** A pass is a few statements and TCP probes; one that fails or hangs is simply the next occurrence's to redo. */
+export const recoveryQueueOptions = {
+  policy: 'singleton',
+  retryLimit: 0,
+  expireInSeconds: 600,
+  deleteAfterSeconds: 24 * 3600,
+} as const satisfies Omit<Queue, 'name'>
+
 /**
  * Queue settings, inherited by every job sent to the queue (the API sends without options).
  *
@@ -85,6 +111,8 @@ export async function syncQueueSettings(boss: PgBoss, config: RunnerConfig): Pro
   const queues = [
     ...Object.values(QUEUES).map((name) => ({ name, ...queueOptions(config) })),
     { name: STORE_QUEUE, ...queueOptions(config), policy: 'standard' as const },
+    { name: RECOVERY_QUEUE, ...recoveryQueueOptions },
+    { name: ALERT_DELIVERY_QUEUE, ...deliveryQueueOptions(config) },
   ]
   for (const { name, policy, ...settings } of queues) {
     const existing = await boss.getQueue(name)

@@ -39,8 +39,8 @@ const payloadSchema = z.union([scheduledJob, runJob])
 
 export type JobDeps = {
   db: Sql
-  /** To fan executions out (insert their store jobs in the transaction that starts them). */
-  boss: Pick<PgBoss, 'insert'>
+  /** To fan executions out (insert their store jobs in the transaction that starts them) and queue alert deliveries. */
+  boss: Pick<PgBoss, 'insert' | 'send'>
   config: RunnerConfig
   logger: Logger
   workerId: string

@@ -90,7 +90,7 @@ export function workTiendas(boss: PgBoss, deps: PartDeps) {
           },
           'last part finished: execution closed',
         )
-        await evaluateAlertsAfterRun({ db: deps.db, config: deps.config, logger })
+        await evaluateAlertsAfterRun({ db: deps.db, config: deps.config, logger, boss: deps.boss })
         return { ...part, status: 'last', worker_id: deps.workerId }
       } finally {
         trackers.release(execution.id)

@@ -8,6 +8,7 @@ import type { Logger } from 'pino'
 import type { Db } from '../db.ts'
 import { closeFinishedExecution, type ExecutionError } from '../executions/close.sql.ts'
 import { type ExecutionRow, selectExecution } from '../executions/execution-row.ts'
+import { runsClosed, trackerWriteErrors } from '../metrics.ts'
 import { createRedactor, type Redactor } from './redact.ts'
 import { DETAIL_MAX, MESSAGE_MAX, type TiendaInfo, TiendaTracker, truncate } from './tienda-tracker.ts'
 import {
@@ -116,9 +117,19 @@ export class ExecutionTracker {
       sourceSystem: tienda.sourceSystem,
       serverIp: isIP(tienda.host) ? tienda.host : null,
       serverPort: tienda.port,
+    }).catch((error: unknown) => {
+      trackerWriteErrors.inc({ operation: 'start_tienda' })
+      throw error
     })
     if (!started) return null
-    return new TiendaTracker({ db: this.#db, executionId, tienda, redact: this.redact, attempt: started.attempts })
+    return new TiendaTracker({
+      db: this.#db,
+      executionId,
+      etlName: this.#execution?.etl_name,
+      tienda,
+      redact: this.redact,
+      attempt: started.attempts,
+    })
   }
 
   /** An execution-level error (not tied to one store), kept when no store failed. Redacted and cut here. */
@@ -136,8 +147,14 @@ export class ExecutionTracker {
   async finishExecution(): Promise<ExecutionRow> {
     const id = this.executionId
     try {
-      const row = await closeFinishedExecution(this.#db, id, this.#error)
-      if (row) return row
+      const row = await closeFinishedExecution(this.#db, id, this.#error).catch((error: unknown) => {
+        trackerWriteErrors.inc({ operation: 'finish_execution' })
+        throw error
+      })
+      if (row) {
+        runsClosed.inc({ etl_name: row.etl_name, status: row.status })
+        return row
+      }
       // Someone else closed it (the reaper, after a heartbeat gap): report what is stored.
       const current = await selectExecution(this.#db, id)
       this.#logger.warn({ execution_id: id, status: current?.status }, 'execution was already closed elsewhere')
@@ -163,8 +180,10 @@ export class ExecutionTracker {
             this.#stop.abort(new StopRequested(id))
           }
         },
-        (error: unknown) =>
-          this.#logger.warn({ execution_id: id, err: this.redact(String(error)) }, 'heartbeat failed'),
+        (error: unknown) => {
+          trackerWriteErrors.inc({ operation: 'heartbeat' })
+          this.#logger.warn({ execution_id: id, err: this.redact(String(error)) }, 'heartbeat failed')
+        },
       )
     }, this.#heartbeatMs)
     // A heartbeat alone must not keep a finished CLI process alive.

@@ -5,6 +5,7 @@
 // that last write carries the counts, durations, diagnostics and the timeline of spans.
 import type { JSONValue } from 'postgres'
 import type { Db } from '../db.ts'
+import { storeOutcomes, trackerWriteErrors } from '../metrics.ts'
 import type { NetworkDiagnostics } from '../sources/source.ts'
 import type { ClassifiedError, Phase, SourceSystem } from './classify-error.ts'
 import { type Redactor, redactJson } from './redact.ts'
@@ -49,7 +50,18 @@ export class TiendaTracker {
   readonly #failedAttempts: string[] = []
 
   /** `attempt` > 1: a store taken over from a worker that died (a retried part job of a fanned-out run). */
-  constructor(init: { db: Db; executionId: number; tienda: TiendaInfo; redact: Redactor; attempt?: number }) {
+  readonly #etlName: string
+
+  constructor(init: {
+    db: Db
+    executionId: number
+    /** For the runner's metrics (store outcomes by ETL). */
+    etlName?: string
+    tienda: TiendaInfo
+    redact: Redactor
+    attempt?: number
+  }) {
+    this.#etlName = init.etlName ?? 'unknown'
     this.tienda = init.tienda
     this.#db = init.db
     this.#executionId = init.executionId
@@ -258,7 +270,11 @@ export class TiendaTracker {
         finished_at: finished_at.toISOString(),
         duration_seconds: round2(seconds),
       })),
+    }).catch((e: unknown) => {
+      trackerWriteErrors.inc({ operation: 'finish_tienda' })
+      throw e
     })
+    if (written) storeOutcomes.inc({ etl_name: this.#etlName, status, error_category: error?.category ?? 'none' })
     // Nothing written: the store or its execution was closed elsewhere (the reaper) meanwhile.
     return { remaining: written ? written.remaining : null }
   }

@@ -12,12 +12,13 @@ export const ULTIMAS = 10
 
 export async function loadEtlTab(event: RequestEvent, etl: Etl) {
   const client = api(event)
-  const [ultimas, stats, tiendas, gaps, frescura] = await Promise.all([
+  const [ultimas, stats, tiendas, gaps, frescura, auto] = await Promise.all([
     must(event, client.GET('/api/etl/history', { params: { query: { etl_name: etl, limit: ULTIMAS } } })),
     must(event, client.GET('/api/etl/stats', { params: { query: { etl_name: etl, dias: 7 } } })),
     must(event, client.GET('/api/etl/tiendas')),
     reach(client.GET('/api/etl/gaps', { params: { query: { etl_name: etl, estado: 'pendiente' } } })),
     reach(client.GET('/api/etl/freshness', { params: { query: { etl_name: etl } } })),
+    reach(client.GET('/api/etl/gaps/auto-recovery')),
   ])
   // Gaps and freshness are aids, not the tab's purpose: if they cannot be read the rest still shows.
   guardAuth(event, gaps.response.status)
@@ -29,6 +30,7 @@ export async function loadEtlTab(event: RequestEvent, etl: Etl) {
     tiendas: tiendas.data,
     gaps: gaps.data ?? null,
     frescura: frescura.data ?? null,
+    autoRecuperacion: auto.data ?? null,
   }
 }
 
@@ -90,4 +92,15 @@ export async function recoverGap(event: RequestEvent) {
     nombres: await nombresTiendas(event),
   })
   return fail(result.response.status, { accion: 'recuperar' as const, problema: problema.message, gap: id })
+}
+
+/** Pauses or resumes automatic gap recovery for every runner (PUT /api/etl/gaps/auto-recovery). */
+export async function toggleAutoRecovery(event: RequestEvent) {
+  const form = await event.request.formData()
+  const paused = form.get('paused') === 'true'
+  const result = await reach(api(event).PUT('/api/etl/gaps/auto-recovery', { body: { paused } }))
+  if (result.data) return { accion: 'autorecuperacion' as const, pausada: result.data.paused }
+  guardAuth(event, result.response.status)
+  const problema = describeProblem(result.error, result.response.status, {})
+  return fail(result.response.status, { accion: 'autorecuperacion' as const, problema: problema.message })
 }

@@ -1,4 +1,4 @@
-import { loadEtlTab, recoverGap, runEtl } from '#lib/server/etl-tab.ts'
+import { loadEtlTab, recoverGap, runEtl, toggleAutoRecovery } from '#lib/server/etl-tab.ts'
 import type { Actions, PageServerLoad } from './$types'
 
 export const load: PageServerLoad = (event) => loadEtlTab(event, 'inventario')
@@ -6,4 +6,5 @@ export const load: PageServerLoad = (event) => loadEtlTab(event, 'inventario')
 export const actions = {
   ejecutar: (event) => runEtl(event, 'inventario'),
   recuperar: (event) => recoverGap(event),
+  autorecuperacion: (event) => toggleAutoRecovery(event),
 } satisfies Actions

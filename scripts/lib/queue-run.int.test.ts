@@ -2,10 +2,10 @@
 // (test/helpers/runner-kit.ts queueManualRun) write the same queued row and the same pg-boss job.
 import type { PgBoss } from 'pg-boss'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { startTestBoss, type TestApi, testApi } from '../../../test/helpers/api.ts'
-import { createTestDatabase, type TestDatabase } from '../../../test/helpers/db.ts'
-import { addExecution, addTiendas } from '../../../test/helpers/history-seed.ts'
-import { queueManualRun } from '../../../test/helpers/runner-kit.ts'
+import { startTestBoss, type TestApi, testApi } from '../../test/helpers/api.ts'
+import { createTestDatabase, type TestDatabase } from '../../test/helpers/db.ts'
+import { addExecution, addTiendas } from '../../test/helpers/history-seed.ts'
+import { queueManualRun } from '../../test/helpers/runner-kit.ts'
 
 let database: TestDatabase
 let boss: PgBoss
