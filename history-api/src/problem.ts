@@ -7,29 +7,13 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { Logger } from 'pino'
 import type { z } from 'zod'
 import { allowedMethods } from './contract.ts'
+import { InvalidParamCodeSchema } from './openapi.ts'
 
 /**
  * Why a field was refused, as a stable token (openapi.yaml `InvalidParamCode`), so a client can
  * word it in its own language; `reason` is the English sentence for people reading raw responses.
  */
-export type InvalidParamCode =
-  | 'required'
-  | 'unknown'
-  | 'one_of'
-  | 'out_of_range'
-  | 'type'
-  | 'format'
-  | 'size'
-  | 'duplicate'
-  | 'after_end'
-  | 'window_too_long'
-  | 'unknown_store'
-  | 'inactive_store'
-  | 'no_inventario_feed'
-  | 'no_active_store'
-  | 'stores_unrunnable'
-  | 'no_failed_store'
-  | 'invalid'
+export type InvalidParamCode = z.infer<typeof InvalidParamCodeSchema>
 export type InvalidParam = { name: string; reason: string; code: InvalidParamCode }
 
 /**
@@ -127,17 +111,7 @@ const valueAt = (input: unknown, path: readonly PropertyKey[]) =>
     input,
   )
 
-const CODES = new Set<string>([
-  'required',
-  'unknown',
-  'one_of',
-  'out_of_range',
-  'type',
-  'format',
-  'size',
-  'duplicate',
-  'invalid',
-])
+const isCode = (code: string): code is InvalidParamCode => InvalidParamCodeSchema.safeParse(code).success
 
 /** The code of a zod issue: by its kind, or the `params.code` a custom check gave it. */
 function codeOf(issue: z.core.$ZodIssue): InvalidParamCode {
@@ -155,7 +129,7 @@ function codeOf(issue: z.core.$ZodIssue): InvalidParamCode {
       return 'format'
     case 'custom': {
       const code = String(issue.params?.code ?? '')
-      return CODES.has(code) ? (code as InvalidParamCode) : 'invalid'
+      return isCode(code) ? code : 'invalid'
     }
     default:
       return 'invalid'

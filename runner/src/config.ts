@@ -1,15 +1,9 @@
 // The runner's configuration, read once from the environment by main.ts / cli.ts and passed
 // down as a value. A bad variable stops the process with a message that names it.
+import { IANAZone } from 'luxon'
 import { z } from 'zod'
 
-const isTimeZone = (tz: string) => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz })
-    return true
-  } catch {
-    return false
-  }
-}
+const isTimeZone = (tz: string) => IANAZone.isValidZone(tz)
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback)
 

@@ -31,6 +31,11 @@ export type Runner = {
 export async function startRunner({ config, logger, db, bossTiming, workerId: wid }: RunnerOptions): Promise<Runner> {
   const workerId = wid ?? `${hostname()}:${process.pid}`
   const { schedule = true, ...timing } = bossTiming ?? {}
+  // pg-boss fails a job whose heartbeat stopped only in a supervision pass's monitor step (both
+  // every 60 s by default): run them at the tracker's heartbeat so a killed runner's parts go back
+  // to the queue within one heartbeat of being declared dead, not a minute or two later.
+  timing.superviseIntervalSeconds ??= config.RUNNER_HEARTBEAT_S
+  timing.monitorIntervalSeconds ??= config.RUNNER_HEARTBEAT_S
   const boss = createBoss(config.DATABASE_URL, { schedule, timing, applicationName: `fluxion-runner-boss ${workerId}` })
   // pg-boss reports background trouble (a maintenance pass during a PostgreSQL restart…) as
   // events; unhandled they would crash the process, logged they are retried on the next pass.

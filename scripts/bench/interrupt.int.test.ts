@@ -15,7 +15,10 @@ afterAll(() => admin.end())
 const benchDatabases = async (pid: number) =>
   (
     await admin<{ datname: string }[]>`
-      select datname from pg_database where datname like ${`fluxion\\_bench\\_%\\_${pid}\\_%`}`
+      select datname from pg_database
+      where datname like ${`fluxion\\_bench\\_%\\_${pid}\\_%`}
+        -- labelled with its owner: the bench comments on its database right after creating it
+        and shobj_description(oid, 'pg_database') is not null`
   ).map((r) => r.datname)
 
 /** A bench process at small scale, and the name of its throwaway database once it exists. */

@@ -6,6 +6,7 @@
 // its own stand-ins at the simulated moment of each run (the window's scheduled time), while the
 // live stand-ins of `npm start` live at real time — so re-extracting a window that failed in the
 // story (a recovery from the panel) succeeds, as it would once a real store is back.
+import { DateTime } from 'luxon'
 import type { KlkFault } from '../../test/fakes/klk-simulator.ts'
 import { hash } from '../../test/fakes/sales-data.ts'
 import type { TdsFault } from '../../test/fakes/tds-server.ts'
@@ -85,40 +86,20 @@ export function storyFault(tiendaId: string, m: Moment): StoryFault | null {
 
 // ── Time in TZ_TIENDAS ─────────────────────────────────────────────────────────────────────────
 
-/** The zone's offset from UTC at `instant`, in ms (Caracas: −4 h). */
-function offsetMs(instant: Date, tz: string): number {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
-      timeZone: tz,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    })
-      .formatToParts(instant)
-      .map((p) => [p.type, Number(p.value)]),
-  )
-  const asUtc = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!)
-  return asUtc - Math.floor(instant.getTime() / 1000) * 1000
-}
-
 /** The zone's calendar day of `instant`, as YYYY-MM-DD. */
 export function localDate(instant: Date, tz: string): string {
-  return new Date(instant.getTime() + offsetMs(instant, tz)).toISOString().slice(0, 10)
+  return DateTime.fromJSDate(instant, { zone: tz }).toISODate()!
 }
 
 /** The instant of `hour`:00 on calendar day `date` (YYYY-MM-DD) in the zone. */
 export function zonedInstant(date: string, hour: number, tz: string): Date {
-  const guess = new Date(`${date}T${String(hour).padStart(2, '0')}:00:00Z`)
-  return new Date(guess.getTime() - offsetMs(guess, tz))
+  return DateTime.fromISO(date, { zone: tz }).set({ hour }).toJSDate()
 }
 
 export function momentOf(at: Date, anchor: Date, tz: string): Moment {
   const date = localDate(at, tz)
   const daysAgo = Math.round((Date.parse(localDate(anchor, tz)) - Date.parse(date)) / 86_400_000)
-  const local = new Date(at.getTime() + offsetMs(at, tz))
-  return { daysAgo, date, hour: local.getUTCHours(), weekday: local.getUTCDay(), slot: at.toISOString() }
+  const local = DateTime.fromJSDate(at, { zone: tz })
+  // Luxon numbers weekdays 1 (Monday) … 7 (Sunday); the stories use Date's 0 (Sunday) … 6.
+  return { daysAgo, date, hour: local.hour, weekday: local.weekday % 7, slot: at.toISOString() }
 }

@@ -5,8 +5,8 @@
 // filters it through the URL, opens and closes the detail modal and sees a running execution
 // finish without a reload (API LISTEN/NOTIFY → API SSE → the panel's /eventos relay). The browser
 // is the system Chromium, else the one npm installs (test/helpers/browser.ts).
-import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
+import { DateTime } from 'luxon'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { hashPassword } from '../../history-api/src/login/passwords.ts'
@@ -17,52 +17,11 @@ import { startTestBoss } from '../helpers/api.ts'
 import { launchBrowser } from '../helpers/browser.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts'
 import { addKlkStores, spawnTs, testEnv } from '../helpers/runner-kit.ts'
+import { type Service, startService, stopService, waitForHttp } from './panel-kit.ts'
 
-const ROOT = path.join(import.meta.dirname, '..', '..')
 const EMAIL = 'operador@fluxion.test'
 const PASSWORD = 'clave-de-prueba-e2e'
 const SHOTS = process.env.E2E_SCREENSHOTS ?? '/tmp'
-
-type Service = { name: string; child: ChildProcess; output: () => string }
-
-function startService(name: string, script: string, env: Record<string, string>): Service {
-  const child = spawn(process.execPath, [path.join(ROOT, script)], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  const keep = (b: Buffer) => {
-    output = (output + b.toString()).slice(-20_000)
-  }
-  child.stdout?.on('data', keep)
-  child.stderr?.on('data', keep)
-  return { name, child, output: () => output }
-}
-
-async function waitForHttp(service: Service, url: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (service.child.exitCode !== null) {
-      throw new Error(`${service.name} exited with ${service.child.exitCode}:\n${service.output()}`)
-    }
-    try {
-      const res = await fetch(url, { redirect: 'manual' })
-      if (res.status < 500) return
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`${service.name} did not answer ${url}:\n${service.output()}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
-
-async function stopService(service: Service | undefined) {
-  if (!service || service.child.exitCode !== null) return
-  const exited = new Promise((r) => service.child.once('exit', r))
-  service.child.kill('SIGTERM')
-  const timer = setTimeout(() => service.child.kill('SIGKILL'), 8_000)
-  await exited
-  clearTimeout(timer)
-}
 
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000)
 
@@ -380,22 +339,8 @@ describe('admin panel in Chromium', () => {
       const [ok] = await database.sql<
         { started_at: Date }[]
       >`select started_at from etl_executions where id = ${ids.ok}`
-      const p = Object.fromEntries(
-        new Intl.DateTimeFormat('en-US', {
-          timeZone: 'Asia/Kolkata',
-          year: 'numeric',
-          month: '2-digit',
-          day: '2-digit',
-          hour: '2-digit',
-          minute: '2-digit',
-          second: '2-digit',
-          hourCycle: 'h23',
-        })
-          .formatToParts(ok!.started_at)
-          .map((x) => [x.type, x.value]),
-      )
       await poll(() => tableRow(page, ids.ok).textContent()).toContain(
-        `${p.day}/${p.month}/${p.year} ${p.hour}:${p.minute}:${p.second}`,
+        DateTime.fromJSDate(ok!.started_at, { zone: 'Asia/Kolkata' }).toFormat('dd/MM/yyyy HH:mm:ss'),
       )
       await page.goto(`${kolkata}/ventas`)
       // Every list names the zone its times are in: the configured one, never the built-in default.

@@ -9,7 +9,7 @@ import type {
   TiendaNetworkDiagnostics,
   TimelineSpan,
 } from './diagnostics.schemas.ts'
-import { TIENDA_ID } from './executions.schemas.ts'
+import { ErrorCategory, Phase, TIENDA_ID } from './executions.schemas.ts'
 
 type Json = Record<string, unknown>
 
@@ -25,30 +25,9 @@ const instant = (v: unknown) => {
 }
 const round2 = (n: number) => Math.round(n * 100) / 100
 
-const PHASES = ['extract', 'transform', 'load'] as const
+const PHASES = Phase.options
 const SPAN_PHASES = new Set<string>([...PHASES, 'retry_wait'])
-const CATEGORIES = new Set([
-  'vpn_timeout',
-  'vpn_unreachable',
-  'api_timeout',
-  'api_error',
-  'api_auth',
-  'db_connection',
-  'db_timeout',
-  'db_error',
-  'network_error',
-  'data_validation',
-  'data_format',
-  'missing_fields',
-  'encoding_error',
-  'pg_connection',
-  'pg_timeout',
-  'constraint_violation',
-  'disk_full',
-  'deadlock',
-  'unknown',
-  'worker_lost',
-])
+const CATEGORIES = new Set<string>(ErrorCategory.options)
 
 /** A store's address part, shared by both shapes. `code` is the key rows had before migration 050. */
 function address(d: Json) {

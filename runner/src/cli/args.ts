@@ -2,6 +2,7 @@
 // [--recovery-mode]`. Every rejection names the argument at fault; the CLI prints it with the usage
 // and exits 2 (the shell convention for a usage error, apart from 1 = the run failed).
 import { parseArgs } from 'node:util'
+import { DateTime } from 'luxon'
 import type { EtlName } from '../jobs/boss.ts'
 
 export const USAGE =
@@ -92,26 +93,23 @@ export function parseInstant(name: string, text: string, tz: string, endOfDay: b
   // Date.UTC rolls 2026-02-30 over to March; a real date reads back the same.
   if (check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d) || Number(h ?? 0) > 23) throw fail()
   if (Number(mi ?? 0) > 59 || Number(s ?? 0) > 59) throw fail()
-  if (offset === undefined) return new Date(wall - zoneOffsetMs(tz, wall - zoneOffsetMs(tz, wall)))
+  if (offset === undefined) {
+    const c = check
+    return DateTime.fromObject(
+      {
+        year: c.getUTCFullYear(),
+        month: c.getUTCMonth() + 1,
+        day: c.getUTCDate(),
+        hour: c.getUTCHours(),
+        minute: c.getUTCMinutes(),
+        second: c.getUTCSeconds(),
+        millisecond: c.getUTCMilliseconds(),
+      },
+      { zone: tz },
+    ).toJSDate()
+  }
   if (/^z$/i.test(offset)) return check
   const sign = offset.startsWith('-') ? -1 : 1
   const digits = offset.slice(1).replace(':', '')
   return new Date(wall - sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000)
-}
-
-/** How far the zone's wall clock is ahead of UTC at `utcMs` (negative west of Greenwich). */
-function zoneOffsetMs(tz: string, utcMs: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: tz,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(utcMs))
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value)
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'))
-  return asUtc - Math.floor(utcMs / 1000) * 1000
 }

@@ -7,6 +7,7 @@ import postgres from 'postgres'
 import { errors as undiciErrors } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
+import { refusingPort } from '../../../scripts/lib/reserved-port.ts'
 import { classifyError, errorDetail, type Phase, type SourceSystem } from './classify-error.ts'
 
 const pick = (error: unknown, phase: Phase = 'extract', system: SourceSystem = 'klk') => {
@@ -14,13 +15,11 @@ const pick = (error: unknown, phase: Phase = 'extract', system: SourceSystem = '
   return `${c.phase}/${c.category}/${c.source}`
 }
 
-const refused = () =>
-  new Promise<Error>((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => net.connect(port, '127.0.0.1').on('error', resolve))
-    })
-  })
+// A port held with nothing listening (never released and bound again, so no other process can take it).
+const refused = async () => {
+  const port = await refusingPort()
+  return new Promise<Error>((resolve) => net.connect(port, '127.0.0.1').on('error', resolve))
+}
 
 const pgError = (code: string) => {
   const e = new postgres.PostgresError('server said no')
