@@ -14,6 +14,16 @@ import { runEtl } from './run-etl.ts'
 
 const lines = (id: string, w = WINDOW) => salesFor(id, w.desde, w.hasta).length
 
+/** Polls until `fn` returns a non-empty list (10 s at most). */
+async function waitUntil<T>(fn: () => Promise<T[]>): Promise<T[]> {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+    const rows = await fn()
+    if (rows.length) return rows
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error('timed out')
+}
+
 describe('runEtl', () => {
   pgTest(
     'plan tests 1 and 6: a CLI run records triggered_by cli and a detail row per store',
@@ -317,4 +327,41 @@ describe('runEtl', () => {
       await new Promise((r) => server.close(r))
     }
   })
+
+  pgTest(
+    'a stop asked of an in-process (CLI) run: the heartbeat reads it, stores stop at a page, the run is cancelled',
+    async ({ db, database }) => {
+      const ids = ['tienda_01', 'tienda_02', 'tienda_03']
+      // Each store ~20 pages of 1,000 lines, 200 ms apart: seconds per store, one store at a time.
+      const stores = await Promise.all(
+        ids.map((tiendaId) => addStore(db, { tiendaId, invoicesPerHour: 300, link: { rttMs: 200 } })),
+      )
+      try {
+        const config = fastConfig(database.url, {
+          ETL_CONCURRENCY: '1',
+          RUNNER_HEARTBEAT_S: '1',
+          SOURCE_REQUEST_TIMEOUT_MS: '10000',
+        })
+        const window = { desde: new Date('2026-11-02T00:00:00Z'), hasta: new Date('2026-11-02T23:59:59Z') }
+        const running = runVentas(db, config, ids, window)
+        const [started] = await waitUntil(
+          async () =>
+            db<{ id: number }[]>`select execution_id as id from etl_execution_details where status = 'running'`,
+        )
+        // What POST /api/etl/executions/{id}/cancel writes for a running run.
+        await db`update etl_executions set cancel_requested_at = now(), cancel_requested_by = 'test' where id = ${started!.id}`
+        const run = await running
+        expect(run.status).toBe('cancelled')
+        await expectStoresAccountedFor(db, run.id)
+        const details =
+          await db`select tienda_id, status from etl_execution_details where execution_id = ${run.id} order by 1`
+        expect(details).toEqual(ids.map((tienda_id) => ({ tienda_id, status: 'skipped' })))
+        expect(await db`select count(*)::int as n from ventas`).toEqual([{ n: 0 }])
+        const [row] = await db`select error_message from etl_executions where id = ${run.id}`
+        expect(row!.error_message).toMatch(/stopped \(cancel requested\) before 2 store\(s\) started/)
+      } finally {
+        await Promise.all(stores.map((s) => s.close()))
+      }
+    },
+  )
 })
