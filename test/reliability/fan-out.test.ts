@@ -49,6 +49,12 @@ async function runAndWait(db: Sql, boss: Awaited<ReturnType<typeof sender>>, ids
 }
 
 async function partsByWorker(db: Sql, executionId: number) {
+  // The last part closes the run before pg-boss marks its job completed (the handler returns after).
+  await waitFor('pg-boss to complete every part', async () => {
+    const [live] = await db<{ n: number }[]>`select count(*)::int as n from pgboss.job
+      where name = 'etl-tienda' and state <> 'completed' and data @> ${db.json({ execution_id: executionId })}`
+    return live!.n === 0
+  })
   const rows = await db<{ worker: string; n: number }[]>`
     select output->>'worker_id' as worker, count(*)::int as n from pgboss.job
     where name = 'etl-tienda' and state = 'completed' and data @> ${db.json({ execution_id: executionId })}

@@ -103,8 +103,12 @@ pgTest(
     expect(job.data).toEqual({ execution_id: executionId })
     // The execution job fans the run out (one etl-tienda job per store) and is done; the part closes it.
     expect(job.output).toEqual({ execution_id: executionId, status: 'running' })
-    const parts = await db`select data, state, output from pgboss.job
-      where name = 'etl-tienda' and data @> ${db.json({ execution_id: executionId })}`
+    // The part closes the run before pg-boss marks its job completed (the handler returns after).
+    const parts = await waitFor('pg-boss to complete the part', async () => {
+      const rows = await db`select data, state, output from pgboss.job
+        where name = 'etl-tienda' and data @> ${db.json({ execution_id: executionId })}`
+      return rows.every((p) => p.state === 'completed') && rows
+    })
     expect(parts).toEqual([
       {
         data: { execution_id: executionId, tienda_id: 'tienda_01' },

@@ -237,12 +237,14 @@ export function closeStaleExecutions(db: Db, f: StaleFilter) {
         and coalesce(e.heartbeat_at, e.started_at) < now() - make_interval(secs => ${f.staleAfterS})
         ${f.executionId === undefined ? db`` : db`and e.id = ${f.executionId}`}
         ${f.workerId === undefined ? db`` : db`and e.worker_id = ${f.workerId}`}
-        -- A fanned-out run lives while pg-boss still has a part of it to hand out or to retry (its
-        -- supervisor moves a dead worker's part back to retry); only when none is left is it lost.
-        and not (e.parts_pending > 0 and exists (
+        -- A fanned-out run lives while pg-boss still has a part of it to hand out, to retry (its
+        -- supervisor moves a dead worker's part back to retry) or in hand — the last part counts
+        -- parts_pending down to 0 before it closes the run, and a retry of it closes it (fan-in);
+        -- only when no part is left is the run lost.
+        and not exists (
           select 1 from ${db(BOSS_SCHEMA)}.job j
           where j.name = ${STORE_QUEUE} and j.state in ('created', 'retry', 'active')
-            and j.data @> jsonb_build_object('execution_id', e.id)))`,
+            and j.data @> jsonb_build_object('execution_id', e.id))`,
     from: ['running'],
     status: 'failed',
     lostStores: {
