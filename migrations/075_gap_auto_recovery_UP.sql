@@ -60,11 +60,9 @@ BEGIN
                       r.tienda_id, count(*), e.etl_name, max_attempts) AS mensaje
         FROM etl_gap_recovery r
         JOIN etl_executions e ON e.id = r.gap_id
-        -- One gap looked up per row (LIMIT keeps the planner from computing the whole view: its
-        -- "recovered since?" test over every failure ever recorded takes seconds on a long history).
-        CROSS JOIN LATERAL (SELECT g.recovered_at FROM etl_gaps g
-                            WHERE g.id = r.gap_id AND g.tienda_id = r.tienda_id LIMIT 1) g
-        WHERE r.exhausted_at IS NOT NULL AND g.recovered_at IS NULL
+        WHERE r.exhausted_at IS NOT NULL
+          AND EXISTS (SELECT 1 FROM etl_gaps g
+                      WHERE g.id = r.gap_id AND g.tienda_id = r.tienda_id AND g.recovered_at IS NULL)
         GROUP BY e.etl_name, r.tienda_id
     ),
     refreshed AS (
