@@ -68,6 +68,8 @@ export const runnerConfigSchema = z
     // RECOVERY_BACKOFF_MAX_S) between attempts and is given up on after RECOVERY_MAX_ATTEMPTS.
     RECOVERY_CRON: z.string().default('* * * * *'),
     RECOVERY_BATCH: positiveInt(20),
+    /** Failures older than this (hours) are left to operators: the pass reads only recent history. */
+    RECOVERY_MAX_AGE_H: positiveInt(7 * 24),
     RECOVERY_MAX_ATTEMPTS: positiveInt(8),
     RECOVERY_BACKOFF_BASE_S: positiveInt(300),
     RECOVERY_BACKOFF_MAX_S: positiveInt(6 * 3600),

@@ -245,7 +245,7 @@ describe('the panel an operator lives in', () => {
     await expect(fila.count()).resolves.toBe(1)
     expect(await fila.textContent()).toContain('Activa')
     expect(await axeViolations(page)).toEqual([])
-    const ver = fila.getByRole('link', { name: /Ejecuciones detrás de la alerta/ })
+    const ver = fila.getByRole('link', { name: /^Ver ejecuciones de la alerta/ })
     expect(await ver.getAttribute('href')).toMatch(
       /^\/historial\?tipo=ventas&estado=failed%2Cpartial&desde=.*tienda=tienda_08$/,
     )

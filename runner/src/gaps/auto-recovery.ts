@@ -2,7 +2,8 @@
 // cron job (recovery-job.ts) on whichever runner takes it:
 //  1. nothing when operators paused it (etl_recovery_settings, PUT /api/etl/gaps/auto-recovery);
 //  2. gaps whose last allowed attempt was a run that finished without loading them are given up on;
-//  3. at most RECOVERY_BATCH due gaps, oldest failure first (auto-recovery.sql.ts selectDueGaps);
+//  3. at most RECOVERY_BATCH due gaps of the last RECOVERY_MAX_AGE_H hours, oldest failure first
+//     (auto-recovery.sql.ts selectDueGaps);
 //  4. each of their stores is probed once with a bare TCP connect (cheap, RECOVERY_PROBE_TIMEOUT_MS):
 //     a store that does not answer costs its gaps an attempt and nothing else — no execution row;
 //  5. the stores that answer get one recovery run per gap (triggered_by `recovery`, recovered_gap_id),
@@ -34,6 +35,7 @@ export type RecoverySettings = Pick<
   | 'RECOVERY_BACKOFF_BASE_S'
   | 'RECOVERY_BACKOFF_MAX_S'
   | 'RECOVERY_PROBE_TIMEOUT_MS'
+  | 'RECOVERY_MAX_AGE_H'
 >
 
 export type RecoveryDeps = {
@@ -72,7 +74,11 @@ export async function recoveryPass(deps: RecoveryDeps): Promise<RecoveryPassResu
   const finished = await markExhaustedGaps(db, config.RECOVERY_MAX_ATTEMPTS)
   result.exhausted.push(...finished.map((g) => ({ gapId: g.gap_id, tiendaId: g.tienda_id })))
 
-  const due = await selectDueGaps(db, { maxAttempts: config.RECOVERY_MAX_ATTEMPTS, limit: config.RECOVERY_BATCH })
+  const due = await selectDueGaps(db, {
+    maxAttempts: config.RECOVERY_MAX_ATTEMPTS,
+    maxAgeH: config.RECOVERY_MAX_AGE_H,
+    limit: config.RECOVERY_BATCH,
+  })
   const answers = await probeStores(due, config.RECOVERY_PROBE_TIMEOUT_MS)
   for (const [gapId, gaps] of Map.groupBy(due, (g) => g.gap_id)) {
     const reachable = gaps.filter((g) => answers.get(g.tienda_id)?.connected)
