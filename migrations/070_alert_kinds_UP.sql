@@ -212,23 +212,27 @@ BEGIN
             SELECT d.records_loaded, d.duplicates_skipped FROM etl_execution_details d
             WHERE d.execution_id = s.ultimo_exito_id AND d.tienda_id = s.tienda_id LIMIT 1) d
     ),
-    slots AS (
-        SELECT DISTINCT c.etl_name, c.w_start, c.w_len, k.k,
-               (date_trunc('hour', c.w_start AT TIME ZONE tz) - make_interval(days => 7 * k.k)) AT TIME ZONE tz AS s_from
+    -- The distinct windows first (most stores share their latest run), then their earlier slots:
+    -- the executions are looked up once per window and week, not once per store.
+    wins AS MATERIALIZED (
+        SELECT DISTINCT c.etl_name, c.w_start, c.w_len FROM cur c
+    ),
+    cand AS MATERIALIZED (
+        SELECT w.etl_name, w.w_start, w.w_len, k.k, e.id AS execution_id
+        FROM wins w
         -- A constant series (26 weeks at most, as the runner's configuration allows): the plan does
         -- not depend on the parameter's value.
-        FROM cur c CROSS JOIN generate_series(1, 26) AS k(k)
-        WHERE k.k <= sin_datos_semanas
-    ),
-    cand AS (
-        SELECT s.etl_name, s.w_start, s.w_len, s.k, e.id AS execution_id
-        FROM slots s
+        CROSS JOIN generate_series(1, 26) AS k(k)
+        CROSS JOIN LATERAL (
+            SELECT (date_trunc('hour', w.w_start AT TIME ZONE tz) - make_interval(days => 7 * k.k)) AT TIME ZONE tz AS s_from
+        ) s
         JOIN etl_executions e
-          ON e.etl_name = s.etl_name
+          ON e.etl_name = w.etl_name
          AND coalesce(e.fecha_desde, e.started_at) >= s.s_from
          AND coalesce(e.fecha_desde, e.started_at) < s.s_from + interval '1 hour'
-        WHERE e.status IN ('success', 'partial')
-          AND (e.fecha_hasta - e.fecha_desde) IS NOT DISTINCT FROM s.w_len
+        WHERE k.k <= sin_datos_semanas
+          AND e.status IN ('success', 'partial')
+          AND (e.fecha_hasta - e.fecha_desde) IS NOT DISTINCT FROM w.w_len
     ),
     base AS (
         SELECT c.tienda_id, c.etl_name, count(DISTINCT cd.k) AS semanas, count(*) AS muestras,
