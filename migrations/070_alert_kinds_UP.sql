@@ -57,47 +57,41 @@ BEGIN
           AND x.status IN ('success', 'partial', 'failed')
         GROUP BY x.etl_name
     ),
-    -- Each active store × ETL: its latest finished rows, newest first (at most intermitente_ventana).
-    recent AS (
-        SELECT t.id AS tienda_id, t.nombre, n.etl_name, r.rn, r.status, r.execution_id
+    -- Each active store × ETL: its latest finished rows (at most intermitente_ventana, newest
+    -- first, one index range of idx_etl_details_tienda_etl_list) summed up in place: failures, the
+    -- latest success, and the islands of equal status (the longest run of failures, how many runs
+    -- of failures) — no sort or grouping across stores.
+    per_store AS (
+        SELECT t.id AS tienda_id, t.nombre, n.etl_name, a.*
         FROM tiendas t
         CROSS JOIN names n
         CROSS JOIN LATERAL (
-            SELECT d.status, d.execution_id,
-                   row_number() OVER (ORDER BY d.execution_started_at DESC, d.execution_id DESC) AS rn
-            FROM etl_execution_details d
-            WHERE d.tienda_id = t.id
-              AND d.execution_etl_name = n.etl_name
-              AND d.execution_started_at IS NOT NULL
-              AND d.status IN ('success', 'failed')
-            ORDER BY d.execution_started_at DESC, d.execution_id DESC
-            LIMIT greatest(intermitente_ventana, 1)
-        ) r
-        WHERE t.active
-    ),
-    -- Islands of equal status among those rows: the longest run of failures in the window.
-    islands AS (
-        SELECT r.tienda_id, r.etl_name, r.status, count(*) AS largo
-        FROM (
-            SELECT r.*, r.rn - row_number() OVER (PARTITION BY r.tienda_id, r.etl_name, r.status ORDER BY r.rn) AS grp
-            FROM recent r
-        ) r
-        GROUP BY r.tienda_id, r.etl_name, r.status, r.grp
-    ),
-    per_store AS (
-        SELECT r.tienda_id, min(r.nombre) AS nombre, r.etl_name,
-               count(*) AS corridas,
-               count(*) FILTER (WHERE r.status = 'failed') AS fallos,
-               min(r.rn) FILTER (WHERE r.status = 'success') AS primer_exito_rn,
-               (array_agg(r.execution_id ORDER BY r.rn) FILTER (WHERE r.status = 'success'))[1] AS ultimo_exito_id,
-               array_agg(r.execution_id ORDER BY r.rn) FILTER (WHERE r.status = 'failed') AS fallidas_ids,
-               coalesce(min(ra.racha), 0) AS racha_max,
-               coalesce(min(ra.islas), 0) AS islas
-        FROM recent r
-        LEFT JOIN (SELECT i.tienda_id, i.etl_name, max(i.largo) AS racha, count(*) AS islas FROM islands i
-                   WHERE i.status = 'failed' GROUP BY i.tienda_id, i.etl_name) ra
-               ON ra.tienda_id = r.tienda_id AND ra.etl_name = r.etl_name
-        GROUP BY r.tienda_id, r.etl_name
+            SELECT count(*) AS corridas,
+                   count(*) FILTER (WHERE x.status = 'failed') AS fallos,
+                   min(x.rn) FILTER (WHERE x.status = 'success') AS primer_exito_rn,
+                   (array_agg(x.execution_id ORDER BY x.rn) FILTER (WHERE x.status = 'success'))[1] AS ultimo_exito_id,
+                   array_agg(x.execution_id ORDER BY x.rn) FILTER (WHERE x.status = 'failed') AS fallidas_ids,
+                   coalesce(max(x.largo) FILTER (WHERE x.status = 'failed'), 0) AS racha_max,
+                   count(DISTINCT x.grp) FILTER (WHERE x.status = 'failed') AS islas
+            FROM (
+                SELECT y.*, count(*) OVER (PARTITION BY y.status, y.grp) AS largo
+                FROM (
+                    SELECT z.*, z.rn - row_number() OVER (PARTITION BY z.status ORDER BY z.rn) AS grp
+                    FROM (
+                        SELECT d.status, d.execution_id,
+                               row_number() OVER (ORDER BY d.execution_started_at DESC, d.execution_id DESC) AS rn
+                        FROM etl_execution_details d
+                        WHERE d.tienda_id = t.id
+                          AND d.execution_etl_name = n.etl_name
+                          AND d.execution_started_at IS NOT NULL
+                          AND d.status IN ('success', 'failed')
+                        ORDER BY d.execution_started_at DESC, d.execution_id DESC
+                        LIMIT greatest(intermitente_ventana, 1)
+                    ) z
+                ) y
+            ) x
+        ) a
+        WHERE t.active AND a.corridas > 0
     ),
     -- Consecutive failures counted back from the latest row; past the window only for stores that
     -- failed all of it, and then at most 100 rows deep (as migration 041 did).
