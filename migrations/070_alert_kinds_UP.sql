@@ -220,13 +220,18 @@ BEGIN
         CROSS JOIN LATERAL (
             SELECT (date_trunc('hour', w.w_start AT TIME ZONE tz) - make_interval(days => 7 * k.k)) AT TIME ZONE tz AS s_from
         ) s
-        JOIN etl_executions e
-          ON e.etl_name = w.etl_name
-         AND coalesce(e.fecha_desde, e.started_at) >= s.s_from
-         AND coalesce(e.fecha_desde, e.started_at) < s.s_from + interval '1 hour'
+        -- One range of idx_etl_executions_window_start per slot (LIMIT keeps it a probe: joined
+        -- flat, the planner may hash the whole table instead); 50 runs of one hour is plenty.
+        CROSS JOIN LATERAL (
+            SELECT e.id FROM etl_executions e
+            WHERE e.etl_name = w.etl_name
+              AND coalesce(e.fecha_desde, e.started_at) >= s.s_from
+              AND coalesce(e.fecha_desde, e.started_at) < s.s_from + interval '1 hour'
+              AND e.status IN ('success', 'partial')
+              AND (e.fecha_hasta - e.fecha_desde) IS NOT DISTINCT FROM w.w_len
+            LIMIT 50
+        ) e
         WHERE k.k <= sin_datos_semanas
-          AND e.status IN ('success', 'partial')
-          AND (e.fecha_hasta - e.fecha_desde) IS NOT DISTINCT FROM w.w_len
     ),
     base AS (
         SELECT c.tienda_id, c.etl_name, count(DISTINCT cd.k) AS semanas, count(*) AS muestras,
