@@ -42,7 +42,9 @@ CREATE FUNCTION etl_evaluate_alerts(
 ) RETURNS TABLE (id INTEGER, tipo VARCHAR, etl_name VARCHAR, tienda_id VARCHAR, mensaje TEXT,
                  valor NUMERIC, umbral NUMERIC, detectada_at TIMESTAMPTZ, resuelta_at TIMESTAMPTZ,
                  detalle JSONB, cambio TEXT)
-LANGUAGE plpgsql AS $$
+-- No JIT: on a long history the planner's estimates cross jit_above_cost and compiling the
+-- expressions costs ~300 ms per call, far more than the statement (measured: 400 → 20 ms).
+LANGUAGE plpgsql SET jit = off AS $$
 DECLARE
     tz TEXT := coalesce((SELECT c.tz FROM etl_stats_config c LIMIT 1), 'America/Caracas');
 BEGIN
