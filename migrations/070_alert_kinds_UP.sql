@@ -329,6 +329,11 @@ BEGIN
           AND NOT EXISTS (
             SELECT 1 FROM firing f
             WHERE a.tipo = f.tipo AND a.etl_name = f.etl_name AND coalesce(a.tienda_id, '') = coalesce(f.tienda_id, ''))
+          -- Missing rows are cleared by a run that loads them, not by runs that fail: a store with
+          -- no success among its latest runs keeps its tienda_sin_datos open.
+          AND NOT (a.tipo = 'tienda_sin_datos' AND EXISTS (
+            SELECT 1 FROM per_store p
+            WHERE p.tienda_id = a.tienda_id AND p.etl_name = a.etl_name AND p.ultimo_exito_id IS NULL))
         RETURNING a.id, a.tipo, a.etl_name, a.tienda_id, a.mensaje, a.valor, a.umbral, a.detectada_at, a.resuelta_at, a.detalle
     )
     SELECT o.*, 'abierta'::text FROM opened o
