@@ -23,3 +23,24 @@ it('names every bad variable, the time zone included', () => {
     /ETL_CONCURRENCY[\s\S]*TZ_TIENDAS: must be an IANA time zone/,
   )
 })
+
+it('alert thresholds of issue 11: defaults, and a flapping or baseline window that cannot be met is named', () => {
+  expect(parseRunnerConfig({})).toMatchObject({
+    ALERT_NETWORK_MIN_STORES: 3,
+    ALERT_NETWORK_MIN_PCT: 30,
+    ALERT_NO_DATA_MIN_PCT: 20,
+    ALERT_NO_DATA_WEEKS: 8,
+    ALERT_NO_DATA_MIN_WEEKS: 4,
+    ALERT_FLAPPING_FAILURES: 4,
+    ALERT_FLAPPING_RUNS: 10,
+  })
+  expect(() => parseRunnerConfig({ ALERT_FLAPPING_FAILURES: '11' })).toThrow(
+    /ALERT_FLAPPING_FAILURES: must not exceed ALERT_FLAPPING_RUNS/,
+  )
+  expect(() => parseRunnerConfig({ ALERT_NO_DATA_MIN_WEEKS: '9' })).toThrow(
+    /ALERT_NO_DATA_MIN_WEEKS: must not exceed ALERT_NO_DATA_WEEKS/,
+  )
+  expect(() => parseRunnerConfig({ ALERT_NETWORK_MIN_PCT: '0', ALERT_NO_DATA_WEEKS: '27' })).toThrow(
+    /ALERT_NETWORK_MIN_PCT[\s\S]*ALERT_NO_DATA_WEEKS/,
+  )
+})

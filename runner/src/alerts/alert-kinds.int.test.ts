@@ -260,6 +260,18 @@ describe('tienda_sin_datos', () => {
           'La tienda TIENDA_ZERO cargó 0 filas en ventas; lo normal para ese día y hora es 1003.00 (mediana de 8 semanas)',
         )
 
+        // Failing runs say nothing about the missing rows: the alert stays open through them.
+        for (let i = 0; i < 10; i++) {
+          await addExecution(db, { status: 'failed' }, [
+            { tienda_id: 'tienda_zero', status: 'failed', error_phase: 'extract', error_category: 'api_error' },
+          ])
+        }
+        await evaluateAlerts({ db, config, logger: pino({ level: 'silent' }) })
+        expect((await alertsOf(db, ['tienda_sin_datos'])).map((a) => [a.tienda_id, a.activa])).toEqual([
+          ['tienda_thin', true],
+          ['tienda_zero', true],
+        ])
+
         // The POS exports again and the baseline is what the store now sells: resolved.
         await stores[0]!.setFault(null)
         const zeroLines = salesFor('tienda_zero', MONDAY_10.desde, MONDAY_10.hasta).length
