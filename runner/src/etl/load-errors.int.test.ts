@@ -110,8 +110,9 @@ describe('load errors, classified and stored', () => {
     const loadDb = postgres(database.url, { max: 2, onnotice: () => {}, connection: { deadlock_timeout: '300ms' } })
     let stop = false
     let victims = 0
+    // Held before the run starts: a load reaching the trigger first would take both locks and succeed.
+    await other`select pg_advisory_lock(4242, 2)`
     const antagonist = (async () => {
-      await other`select pg_advisory_lock(4242, 2)`
       while (!stop) {
         const [waiting] = await other`
           select 1 from pg_locks held join pg_locks wants on wants.pid = held.pid
