@@ -17,7 +17,7 @@ import { startTestBoss } from '../helpers/api.ts'
 import { launchBrowser } from '../helpers/browser.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts'
 import { addKlkStores, spawnTs, testEnv } from '../helpers/runner-kit.ts'
-import { type Service, startService, stopService, waitForHttp } from './panel-kit.ts'
+import { poll, type Service, startService, stopService, waitForHttp } from './panel-kit.ts'
 
 const EMAIL = 'operador@fluxion.test'
 const PASSWORD = 'clave-de-prueba-e2e'
@@ -70,7 +70,6 @@ async function seed(db: TestDatabase['sql']) {
 }
 
 // Server round trips (a cold API, scrypt on login) can take longer than expect.poll's 1 s default.
-const poll = <T>(fn: () => T | Promise<T>, timeout = 10_000) => expect.poll(fn, { timeout })
 
 const tableRow = (page: Page, id: number) => page.locator(`tr[data-id="${id}"]`)
 

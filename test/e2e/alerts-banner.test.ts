@@ -12,14 +12,13 @@ import {
   hydrated,
   launchChromium,
   login,
+  poll,
   type Service,
   seedPanel,
   startAdmin,
   startApi,
   stopService,
 } from './panel-kit.ts'
-
-const poll = <T>(fn: () => T | Promise<T>, timeout = 10_000) => expect.poll(fn, { timeout })
 
 describe('alert banners', () => {
   let database: TestDatabase

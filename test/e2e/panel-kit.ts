@@ -7,10 +7,16 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import type { Sql } from 'postgres'
+import { expect } from 'vitest'
 import { hashPassword } from '../../history-api/src/login/passwords.ts'
 import { reservePort } from '../../scripts/lib/reserved-port.ts'
 import { ensureAdminBuild } from '../helpers/admin-build.ts'
 import { launchBrowser } from '../helpers/browser.ts'
+
+/** Polls until the assertion holds, 10 s by default (pages hydrate and stream). */
+export const poll = <T>(fn: () => T | Promise<T>, timeout = 10_000) => expect.poll(fn, { timeout })
+export const DESKTOP = { width: 1440, height: 900 }
+export const PHONE = { width: 390, height: 844 }
 
 export const ROOT = path.join(import.meta.dirname, '..', '..')
 export const EMAIL = 'operador@fluxion.test'

@@ -12,11 +12,14 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.ts'
 import {
   axeViolations,
   buildAdmin,
+  DESKTOP,
   heldPort,
   horizontalOverflow,
   hydrated,
   launchChromium,
   login,
+  PHONE,
+  poll,
   type Service,
   seedPanel,
   startAdmin,
@@ -24,9 +27,6 @@ import {
   stopService,
 } from './panel-kit.ts'
 
-const poll = <T>(fn: () => T | Promise<T>, timeout = 10_000) => expect.poll(fn, { timeout })
-const DESKTOP = { width: 1440, height: 900 }
-const PHONE = { width: 390, height: 844 }
 /** English the API words its problems with; none of it may reach the screen. */
 const ENGLISH = /\b(must|does not|already includes|is not a|Execution \d|not later|at most)\b/
 

@@ -16,12 +16,15 @@ import { testConfig, waitFor } from '../helpers/runner-kit.ts'
 import {
   axeViolations,
   buildAdmin,
+  DESKTOP,
   EMAIL,
   heldPort,
   horizontalOverflow,
   hydrated,
   launchChromium,
   login,
+  PHONE,
+  poll,
   type Service,
   seedPanel,
   startAdmin,
@@ -29,11 +32,8 @@ import {
   stopService,
 } from './panel-kit.ts'
 
-const poll = <T>(fn: () => T | Promise<T>, timeout = 10_000) => expect.poll(fn, { timeout })
 /** The page's text as it reads (rendered whitespace, one space between words). */
 const texto = async (page: Page) => ((await page.locator('main').textContent()) ?? '').replace(/\s+/g, ' ')
-const DESKTOP = { width: 1440, height: 900 }
-const PHONE = { width: 390, height: 844 }
 
 const T0 = Date.parse('2026-11-02T10:00:00Z')
 const at = (s: number) => new Date(T0 + s * 1000).toISOString()
