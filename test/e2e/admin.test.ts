@@ -128,6 +128,8 @@ describe('admin panel in Chromium', () => {
     // Unauthenticated → /login; wrong password → a Spanish error; right one → back to the history.
     await page.goto(`${base}/historial`)
     await poll(() => new URL(page.url()).pathname).toBe('/login')
+    // Typed before hydration, the fields would be reset by it (as panel-kit's login waits).
+    await page.waitForLoadState('networkidle')
     await page.getByLabel('Correo').fill(EMAIL)
     await page.getByLabel('Contraseña').fill('equivocada')
     await page.getByRole('button', { name: 'Entrar' }).click()

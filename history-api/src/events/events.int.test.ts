@@ -83,6 +83,10 @@ describe('GET /api/etl/events', () => {
       triggeredBy: 'scheduler',
       tiendaIds: ['tienda_01', 'tienda_02'],
     })
+    const seen = (event: string, match: Record<string, unknown>) =>
+      events.some((e) => e.event === event && Object.entries(match).every(([k, v]) => e.data[k] === v))
+    // The hub reads the execution when notified, so `running` is only seen while it still runs: wait for it.
+    await sse.until(() => seen('execution', { id, status: 'running' }), 10_000)
     const store = (tiendaId: string) =>
       tracker.startTienda({
         id: tiendaId,
@@ -103,8 +107,6 @@ describe('GET /api/etl/events', () => {
     })
     await tracker.finishExecution()
 
-    const seen = (event: string, match: Record<string, unknown>) =>
-      events.some((e) => e.event === event && Object.entries(match).every(([k, v]) => e.data[k] === v))
     // Each notification is read and sent on its own, so the three may arrive in any order.
     await sse.until(
       () =>
@@ -129,7 +131,6 @@ describe('GET /api/etl/events', () => {
       tiendas_fallidas: 1,
       error_category: 'vpn_timeout',
     })
-    expect(events.some((e) => e.event === 'execution' && e.data.status === 'running')).toBe(true)
   })
 
   it('sends keep-alive pings and needs a super_admin token', async () => {
