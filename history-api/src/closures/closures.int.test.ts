@@ -10,7 +10,7 @@ import type { RunnerConfig } from '../../../runner/src/config.ts'
 import type { KlkStore } from '../../../test/fakes/klk-simulator.ts'
 import { type TestApi, testApi } from '../../../test/helpers/api.ts'
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/db.ts'
-import { addStore, closedPort, fastConfig, registerStore, runVentas, WINDOW } from '../../../test/helpers/etl-kit.ts'
+import { addStore, closedPort, fastConfig, registerStore, runVentas } from '../../../test/helpers/etl-kit.ts'
 import { expectStoresAccountedFor } from '../../../test/helpers/invariants.ts'
 import { rollupsMatchRebuild } from '../../../test/helpers/rollups.ts'
 

@@ -1,6 +1,5 @@
 // /api/etl/stats against the plan's §6.2 verification SQL on the same data, number by number
 // (test/helpers/plan-stats.ts says how the plan's queries are adapted to `dias` and DESIGN §12).
-import type { Sql } from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TestApi, testApi } from '../../../test/helpers/api.ts'
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/db.ts'
