@@ -10,6 +10,7 @@ import type { Sql } from 'postgres'
 import { pendingMigrations, schemaBehindMessage } from '../../scripts/lib/migrations.ts'
 import { buildApp } from './app.ts'
 import { authSettings } from './auth.ts'
+import { realignCierres } from './closures/closures.sql.ts'
 import { type ApiConfig, parseApiConfig } from './config.ts'
 import { connect } from './db.ts'
 import { ignorePostgresJsSocketBug } from './driver-guard.ts'
@@ -32,12 +33,13 @@ ignorePostgresJsSocketBug(logger)
 const db = connect(config.DATABASE_URL, { max: 10 })
 const readDb = config.DATABASE_READ_URL ? connect(config.DATABASE_READ_URL, { max: 10 }) : undefined
 
-/** Daily statistics buckets follow TZ_TIENDAS (migration 036 keeps them per zone). */
+/** Daily statistics buckets and store closures follow TZ_TIENDAS (migrations 036, 080). */
 async function syncStatsTimeZone(sql: Sql, tz: string) {
   const [row] = await sql<{ tz: string }[]>`select tz from etl_stats_config`
   if (row?.tz === tz) return
   logger.info({ from: row?.tz, to: tz }, 're-bucketing daily statistics for TZ_TIENDAS')
   await sql`select etl_stats_set_timezone(${tz})`
+  await realignCierres(sql, tz)
 }
 
 /** Stops at once, with the instruction, when the schema is behind (it is `npm run migrate`'s, pg-boss's included). */

@@ -13,6 +13,7 @@ import { createTestDatabase, type TestDatabase } from '../../../test/helpers/db.
 import { addStore, closedPort, fastConfig, registerStore, runVentas } from '../../../test/helpers/etl-kit.ts'
 import { expectStoresAccountedFor } from '../../../test/helpers/invariants.ts'
 import { rollupsMatchRebuild } from '../../../test/helpers/rollups.ts'
+import { realignCierres } from './closures.sql.ts'
 
 type Detail = {
   status: string
@@ -174,6 +175,16 @@ describe('store closures (GET/POST/DELETE /api/etl/closures)', () => {
       hasta: new Date('2026-11-02T02:30:00Z'),
     })
     expect(await detail(late.id)).toMatchObject({ status: 'success', tiendas_exitosas: 0, tiendas_cerradas: 1 })
+  })
+
+  it('a change of TZ_TIENDAS moves the closures’ days to the new zone', async () => {
+    const db = database.sql
+    const span = () =>
+      db`select lower(periodo) as desde, upper(periodo) as hasta from tienda_cierres where tienda_id = 'tienda_52'`
+    expect(await span()).toEqual([{ desde: new Date('2026-11-02T04:00:00Z'), hasta: new Date('2026-11-03T04:00:00Z') }])
+    await realignCierres(db, 'UTC')
+    expect(await span()).toEqual([{ desde: new Date('2026-11-02T00:00:00Z'), hasta: new Date('2026-11-03T00:00:00Z') }])
+    await realignCierres(db, 'America/Caracas')
   })
 
   it('lists closures newest first, filtered by store and by overlapping dates', async () => {

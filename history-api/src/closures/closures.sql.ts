@@ -72,3 +72,12 @@ export function deleteCierre(sql: Sql, id: number) {
     return { reclasificadas: r!.n }
   })
 }
+
+/**
+ * After TZ_TIENDAS changed (main.ts re-buckets the statistics): the closures' days become instants of
+ * the new zone, for the runs from now on. What the history already holds stays as it was classified.
+ */
+export function realignCierres(sql: Sql, tz: string) {
+  return sql`update tienda_cierres set periodo = tstzrange(fecha_desde::timestamp at time zone ${tz},
+    (fecha_hasta + 1)::timestamp at time zone ${tz})`
+}
