@@ -16,7 +16,7 @@ import { errorDetail } from '../tracker/classify-error.ts'
 import { ExecutionTracker } from '../tracker/execution-tracker.ts'
 import { configuredSecrets } from '../tracker/redact.ts'
 import { type EtlProgressEvent, runTienda, type StoreJob } from './run-tienda.ts'
-import { selectTiendas, type TiendaRow } from './tiendas.sql.ts'
+import { selectTiendas, slowestFirst, type TiendaRow } from './tiendas.sql.ts'
 
 type Schemas = components['schemas']
 
@@ -166,7 +166,21 @@ async function track(
   try {
     // A stop asked of the run (cancel, read by the heartbeat) starts no further store, like a shutdown.
     const stop = request.signal ? AbortSignal.any([request.signal, tracker.stopSignal]) : tracker.stopSignal
-    const notStarted = await forEachLimited(tiendas, config.ETL_CONCURRENCY, stop, async (t) => {
+    // The slowest stores start first (their recent durations), so a slow one never starts last.
+    const order = await slowestFirst(
+      deps.db,
+      started.etl_name,
+      tiendas.map((t) => t.id),
+    ).catch((error: unknown) => {
+      log.warn(
+        { err_message: tracker.redact(String(error)) },
+        'could not read the stores’ durations; running in id order',
+      )
+      return tiendas.map((t) => t.id)
+    })
+    const byId = new Map(tiendas.map((t) => [t.id, t]))
+    const ordered = order.map((id) => byId.get(id)!)
+    const notStarted = await forEachLimited(ordered, config.ETL_CONCURRENCY, stop, async (t) => {
       // A source per store, as a fanned-out part has (jobs/tienda-job.ts): a fresh connect whose
       // latency is the store's diagnostics, and nothing of a store kept once it is done (memory
       // stays flat however many stores the run has).

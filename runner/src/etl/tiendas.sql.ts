@@ -34,3 +34,26 @@ export async function listActiveTiendaIds(db: Db, etlName: string): Promise<stri
     where t.active order by t.id`
   return rows.map((r) => r.id)
 }
+
+/**
+ * The stores in the order a run should start them: the slowest first, by the mean duration of each
+ * store's last three finished runs of this ETL (success or failure: a store that times out is slow
+ * too); stores without history first (they may be slow), ties in the order given. Longest first is
+ * what keeps a run's wall time near its slowest store's when there are more stores than lanes: the
+ * slow one no longer starts last, behind a queue of quick ones. Three index probes a store
+ * (idx_etl_details_tienda_etl_list).
+ */
+export async function slowestFirst(db: Db, etlName: string, ids: readonly string[]): Promise<string[]> {
+  if (ids.length < 2) return [...ids]
+  const rows = await db<{ id: string; seconds: number | null }[]>`
+    select t.id, (
+      select avg(x.duration_seconds)::float8 from (
+        select d.duration_seconds from etl_execution_details d
+        where d.tienda_id = t.id and d.execution_etl_name = ${etlName} and d.execution_started_at is not null
+          and d.status in ('success', 'failed') and d.duration_seconds is not null
+        order by d.execution_started_at desc nulls first, d.execution_id desc
+        limit 3) x) as seconds
+    from unnest(${ids as string[]}::text[]) with ordinality as t(id, n)
+    order by seconds desc nulls first, t.n`
+  return rows.map((r) => r.id)
+}

@@ -4,6 +4,7 @@
 // the part that finishes last closes the execution (tracker.sql.ts finishTienda counts them down).
 import type { PgBoss } from 'pg-boss'
 import type { Sql, TransactionSql } from 'postgres'
+import { slowestFirst } from '../etl/tiendas.sql.ts'
 import type { ExecutionRow } from '../executions/execution-row.ts'
 import type { components } from '../generated/openapi.ts'
 import { claimQueuedExecution, insertExecution, type NewExecution } from '../tracker/tracker.sql.ts'
@@ -34,10 +35,14 @@ export function fanOut(db: Sql, boss: Pick<PgBoss, 'insert'>, start: FanOutStart
     if (!row) return undefined
     await tx`update etl_executions set parts_pending = ${row.tienda_ids.length} where id = ${row.id}`
     if (row.tienda_ids.length > 0) {
+      // Runners take parts by priority: the slowest stores first (etl/tiendas.sql.ts), so with more
+      // stores than lanes a slow one never waits behind the quick ones.
+      const order = await slowestFirst(tx, row.etl_name, row.tienda_ids)
       await boss.insert(
         STORE_QUEUE,
-        row.tienda_ids.map((tienda_id) => ({
+        order.map((tienda_id, i) => ({
           data: { execution_id: row.id, tienda_id } satisfies StoreJob,
+          priority: order.length - i,
           // pg-boss hands out one part of a given (ETL, store) at a time across all runners, so two
           // runs of one store never hold two workers (the store locks still exclude CLI runs).
           group: { id: `${row.etl_name}:${tienda_id}` },
