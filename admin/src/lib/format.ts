@@ -134,8 +134,17 @@ export function formatRelative(iso: string | null | undefined, now: Date = new D
   return SIN_DATO
 }
 
-export function formatTiendas(exitosas: number, fallidas: number, total: number): string {
-  return `${exitosas} ✓ / ${fallidas} ✗ / ${total} total`
+export type ConteoTiendas = {
+  tiendas_exitosas: number
+  tiendas_fallidas: number
+  tiendas_cerradas: number
+  tiendas_count: number
+}
+
+/** `18 ✓ / 1 ✗ / 19 total`; stores closed that day are named only when there are some. */
+export function formatTiendas(c: ConteoTiendas): string {
+  const cerradas = c.tiendas_cerradas > 0 ? ` / ${plural(c.tiendas_cerradas, 'cerrada')}` : ''
+  return `${c.tiendas_exitosas} ✓ / ${c.tiendas_fallidas} ✗${cerradas} / ${c.tiendas_count} total`
 }
 
 /**

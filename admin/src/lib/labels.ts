@@ -25,6 +25,7 @@ export const estadoTienda: Record<Schemas['TiendaStatus'], { label: string; tone
   failed: { label: 'Fallido', tone: 'bad' },
   running: { label: 'Ejecutando', tone: 'info' },
   skipped: { label: 'Omitida', tone: 'muted' },
+  closed: { label: 'Cerrada', tone: 'info' },
 }
 
 export const etlNombre: Record<Schemas['EtlName'], string> = {
