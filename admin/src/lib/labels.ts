@@ -28,6 +28,14 @@ export const estadoTienda: Record<Schemas['TiendaStatus'], { label: string; tone
   closed: { label: 'Cerrada', tone: 'info' },
 }
 
+/** Why a store is closed (store calendar, GET /api/etl/closures). */
+export const motivoCierre: Record<Schemas['CierreMotivo'], string> = {
+  feriado: 'Feriado',
+  inventario: 'Inventario',
+  obras: 'Obras',
+  otro: 'Otro',
+}
+
 export const etlNombre: Record<Schemas['EtlName'], string> = {
   ventas: 'Ventas',
   inventario: 'Inventario',
