@@ -123,6 +123,7 @@ describe('describeProblem', () => {
     expect(describeProblem(problem(404), 404, { cierre: { id: 7 } }).message).toBe(
       'El cierre #7 ya no existe: quizás alguien más lo eliminó.',
     )
+    expect(describeProblem(problem(404), 404, { cierre: {} }).message).toBe('No existe lo que se buscaba.')
     // Outside the calendar the history filters keep their wording.
     expect(
       describeProblem(

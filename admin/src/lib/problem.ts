@@ -18,7 +18,7 @@ export type ProblemContext = {
   nombres?: Record<string, string>
   /** The execution the request was about (detail, recovery). */
   ejecucion?: number
-  /** The request was about the store calendar (a closure, by id once it exists). */
+  /** The request was about the store calendar (removing a closure: its id). */
   cierre?: { id?: number }
 }
 
@@ -206,9 +206,8 @@ export function describeProblem(problem: unknown, status: number, ctx: ProblemCo
   const lead = porEstado[status] ?? (status >= 500 ? porEstado[500]! : `Error ${status} de la API de historial.`)
   const byType = p ? typeMessage(p, ctx) : null
   if (byType) return { message: byType, fields: [] }
-  if (ctx.cierre && status === 404 && !p?.['invalid-params']) {
-    const numero = ctx.cierre.id ? ` #${ctx.cierre.id}` : ''
-    return { message: `El cierre${numero} ya no existe: quizás alguien más lo eliminó.`, fields: [] }
+  if (ctx.cierre?.id && status === 404 && !p?.['invalid-params']) {
+    return { message: `El cierre #${ctx.cierre.id} ya no existe: quizás alguien más lo eliminó.`, fields: [] }
   }
   const fields = (p?.['invalid-params'] ?? []).map((param) => ({
     name: param.name,
