@@ -8,6 +8,7 @@ import { pendingMigrations } from '../../scripts/lib/migrations.ts'
 import type { JobSender } from '../../scripts/lib/queue-run.ts'
 import { alertsRoutes } from './alerts/alerts.routes.ts'
 import { type AuthSettings, requireSuperAdmin } from './auth.ts'
+import { closuresRoutes } from './closures/closures.routes.ts'
 import { etlConfigRoutes } from './etl-config/etl-config.routes.ts'
 import { createEventHub, type EventHub } from './events/event-hub.ts'
 import { eventsRoutes } from './events/events.routes.ts'
@@ -93,6 +94,7 @@ export function buildApp(deps: AppDeps): App {
   app.route('/', runControlRoutes({ write: deps.db, boss: deps.boss, clock }))
   app.route('/', schedulesRoutes({ read, write: deps.db, clock }))
   app.route('/', tiendasRoutes({ read }))
+  app.route('/', closuresRoutes({ read, write: deps.db }))
   app.route('/', etlConfigRoutes({ tz }))
   app.route('/', freshnessRoutes({ read, clock }))
   app.route('/', alertsRoutes({ read }))

@@ -124,7 +124,8 @@ pgTest(
       120_000,
     )
     console.info(`kill -9 of 1 of 3 runners → run closed ${((Date.now() - killedAt) / 1000).toFixed(1)} s later`)
-    const failed = await db`select tienda_id, status, error_phase, error_category, error_message, started_at, finished_at
+    const failed =
+      await db`select tienda_id, status, error_phase, error_category, error_message, started_at, finished_at
       from etl_execution_details where execution_id = ${executionId} and status <> 'success'`
     expect(closed, `stores not loaded: ${JSON.stringify(failed)}`).toMatchObject({
       status: 'success',

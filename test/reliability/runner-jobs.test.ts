@@ -9,6 +9,7 @@ import { withStoreLocks } from '../../runner/src/executions/store-locks.ts'
 import { createBoss, QUEUES } from '../../runner/src/jobs/boss.ts'
 import { type Runner, startRunner } from '../../runner/src/runner.ts'
 import { pgTest } from '../helpers/db.ts'
+import { expectStoresAccountedFor } from '../helpers/invariants.ts'
 import { addKlkStores, queueManualRun, testConfig, waitFor } from '../helpers/runner-kit.ts'
 
 const logger = pino({ level: 'silent' })
@@ -246,5 +247,44 @@ pgTest(
     expect(row.error_message).toMatch(/cannot run: a ventas run needs a window/)
     const [neverJob] = await r.boss.findJobs(QUEUES.ventas, { id: never.jobId })
     expect(neverJob).toMatchObject({ state: 'completed', retryCount: 0 })
+  },
+)
+
+pgTest(
+  'a fanned-out run whose stores are closed for its window: their parts record them closed without contacting them, and the last one closes the run',
+  async ({ db, database }) => {
+    const stores = await addKlkStores(db, [{ tiendaId: 'tienda_01' }, { tiendaId: 'tienda_02' }])
+    cleanups.push(() => Promise.all(stores.map((s) => s.close())))
+    await db`delete from tienda_cierres`
+    // A holiday on the window's store-local day (2 November in America/Caracas), as POST /api/etl/closures writes it.
+    for (const id of ['tienda_01', 'tienda_02']) {
+      await db`insert into tienda_cierres (tienda_id, fecha_desde, fecha_hasta, periodo, motivo)
+        values (${id}, '2026-11-02', '2026-11-02',
+          tstzrange('2026-11-02 00:00 America/Caracas', '2026-11-03 00:00 America/Caracas'), 'feriado')`
+    }
+    const sender = createBoss(database.url, { schedule: false, supervise: false })
+    await sender.start()
+    cleanups.push(() => sender.stop({ graceful: false }))
+    await runner(database.url)
+    const { executionId } = await queueManualRun(db, sender, {
+      etlName: 'ventas',
+      tiendaIds: ['tienda_01', 'tienda_02'],
+      ...window,
+    })
+    const final = await waitFor('the run to close', async () => {
+      const [row] =
+        await db`select * from etl_executions where id = ${executionId} and status not in ('queued', 'running')`
+      return row
+    })
+    expect(final).toMatchObject({ status: 'success', tiendas_count: 2, tiendas_exitosas: 0, tiendas_cerradas: 2 })
+    expect(
+      await db`select tienda_id, status from etl_execution_details where execution_id = ${executionId}
+      order by tienda_id`,
+    ).toEqual([
+      { tienda_id: 'tienda_01', status: 'closed' },
+      { tienda_id: 'tienda_02', status: 'closed' },
+    ])
+    expect(stores.map((s) => s.requests)).toEqual([0, 0])
+    await expectStoresAccountedFor(db, executionId)
   },
 )

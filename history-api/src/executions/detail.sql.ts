@@ -46,7 +46,7 @@ export function findExecution(db: Db, id: number) {
   return db<ExecutionDetailRow[]>`
     select e.id, e.etl_name, e.etl_type, e.started_at, e.finished_at, e.duration_seconds::float8 as duration_seconds,
       e.status, e.records_extracted, e.records_loaded, e.duplicates_skipped, e.tiendas_count, e.tiendas_exitosas,
-      e.tiendas_fallidas, e.error_phase, e.error_category, coalesce(e.triggered_by, 'cli') as triggered_by,
+      e.tiendas_fallidas, e.tiendas_cerradas, e.error_phase, e.error_category, coalesce(e.triggered_by, 'cli') as triggered_by,
       e.fecha_desde, e.fecha_hasta, e.gaps_recovered,
       e.extract_duration_seconds::float8 as extract_duration_seconds,
       e.transform_duration_seconds::float8 as transform_duration_seconds,

@@ -76,6 +76,7 @@ describe('GET /api/etl/history and /history/{id}', () => {
         'tiendas_count',
         'tiendas_exitosas',
         'tiendas_fallidas',
+        'tiendas_cerradas',
         'error_phase',
         'error_category',
         'triggered_by',

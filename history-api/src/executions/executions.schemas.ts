@@ -13,7 +13,7 @@ export const EtlType = enumOf(['scheduled', 'manual', 'recovery']).openapi('EtlT
 export const ExecutionStatus = enumOf(['queued', 'running', 'success', 'partial', 'failed', 'cancelled']).openapi(
   'ExecutionStatus',
 ) satisfies z.ZodType<S['ExecutionStatus']>
-export const TiendaStatus = enumOf(['running', 'success', 'failed', 'skipped']).openapi(
+export const TiendaStatus = enumOf(['running', 'success', 'failed', 'skipped', 'closed']).openapi(
   'TiendaStatus',
 ) satisfies z.ZodType<S['TiendaStatus']>
 export const TriggeredBy = enumOf(['eventbridge', 'fluxion_admin', 'cli', 'recovery', 'scheduler']).openapi(
@@ -164,6 +164,7 @@ export const ExecutionSummary = z
     tiendas_count: count(),
     tiendas_exitosas: count(),
     tiendas_fallidas: count(),
+    tiendas_cerradas: count(),
     error_phase: nullable(Phase),
     error_category: nullable(ErrorCategory),
     triggered_by: TriggeredBy,

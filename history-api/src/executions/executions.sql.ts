@@ -44,7 +44,7 @@ const utc = (db: Db, column: string) =>
 const summaryColumns = (db: Db) => db`
   e.id, e.etl_name, e.etl_type, ${utc(db, 'e.started_at')} as started_at, ${utc(db, 'e.finished_at')} as finished_at,
   e.duration_seconds, e.status, e.records_extracted, e.records_loaded, e.duplicates_skipped, e.tiendas_count,
-  e.tiendas_exitosas, e.tiendas_fallidas, e.error_phase, e.error_category,
+  e.tiendas_exitosas, e.tiendas_fallidas, e.tiendas_cerradas, e.error_phase, e.error_category,
   coalesce(e.triggered_by, 'cli') as triggered_by`
 
 /**

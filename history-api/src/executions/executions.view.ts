@@ -25,6 +25,7 @@ export function toSummary(r: ExecutionRow): ExecutionSummary {
     tiendas_count: r.tiendas_count,
     tiendas_exitosas: r.tiendas_exitosas,
     tiendas_fallidas: r.tiendas_fallidas,
+    tiendas_cerradas: r.tiendas_cerradas,
     error_phase: r.error_phase,
     error_category: r.error_category,
     triggered_by: r.triggered_by,

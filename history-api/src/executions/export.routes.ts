@@ -25,6 +25,7 @@ export const CSV_COLUMNS = [
   'tiendas_count',
   'tiendas_exitosas',
   'tiendas_fallidas',
+  'tiendas_cerradas',
   'error_phase',
   'error_category',
   'triggered_by',

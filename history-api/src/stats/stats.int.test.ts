@@ -1,34 +1,12 @@
 // /api/etl/stats against the plan's §6.2 verification SQL on the same data, number by number
 // (test/helpers/plan-stats.ts says how the plan's queries are adapted to `dias` and DESIGN §12).
-import type { Sql } from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TestApi, testApi } from '../../../test/helpers/api.ts'
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/db.ts'
 import { planNumbers } from '../../../test/helpers/plan-stats.ts'
+import { rollupsMatchRebuild } from '../../../test/helpers/rollups.ts'
 import { seedStatsDataset } from '../../../test/helpers/stats-dataset.ts'
 import type { EtlStats } from './stats.schemas.ts'
-
-/**
- * The trigger-kept rollups equal a rebuild from the raw tables (rows netted to zero aside). A
- * numeric sum may read 0 or 0.00 depending on the arithmetic that produced it: `.00` is dropped.
- */
-async function rollupsMatchRebuild(db: Sql) {
-  const dump = () =>
-    db<{ line: string }[]>`select regexp_replace(line, '\\.00\\M', '', 'g') as line from (
-    select 'c ' || dim || ' ' || val || ' ' || n as line from etl_execution_counts where n <> 0
-    union all select 'eh ' || row(h.*)::text from etl_stats_exec_hour h where n <> 0
-    union all select 'ed ' || row(h.*)::text from etl_stats_exec_day h where n <> 0
-    union all select 'th ' || row(h.*)::text from etl_stats_tienda_hour h where n <> 0
-    union all select 'td ' || row(h.*)::text from etl_stats_tienda_day h where n <> 0
-    union all select 'tm ' || row(h.*)::text from etl_stats_tienda_month h where n <> 0
-    union all select 'fd ' || row(h.*)::text from etl_stats_fallos_day h where fallos <> 0
-    union all select 'oh ' || row(h.*)::text from etl_stats_origen_hour h where n <> 0
-    union all select 'od ' || row(h.*)::text from etl_stats_origen_day h where n <> 0) x
-    order by 1`.then((rows) => rows.map((r) => r.line))
-  const kept = await dump()
-  await db`select etl_stats_rebuild()`
-  expect(kept).toEqual(await dump())
-}
 
 describe('GET /api/etl/stats equals the plan §6.2 SQL', () => {
   let database: TestDatabase

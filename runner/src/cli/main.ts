@@ -155,7 +155,8 @@ async function runOnce(ctx: Ctx, request: RunRequest) {
   out()
   out(
     `Ejecución #${row.id} ${row.etl_name} (${row.triggered_by}) — ${estado(row.status)}: ` +
-      `${row.tiendas_exitosas} ✓ / ${row.tiendas_fallidas} ✗ de ${row.tiendas_count} tiendas en ${Number(row.duration_seconds ?? 0).toFixed(2)} s`,
+      `${row.tiendas_exitosas} ✓ / ${row.tiendas_fallidas} ✗${row.tiendas_cerradas ? ` / ${row.tiendas_cerradas} cerrada(s)` : ''} ` +
+      `de ${row.tiendas_count} tiendas en ${Number(row.duration_seconds ?? 0).toFixed(2)} s`,
   )
   out(formatSummary(summary))
   if (row.status === 'partial') out(`Parcial: ${row.tiendas_fallidas} tienda(s) fallaron; el resto se cargó (exit 0).`)

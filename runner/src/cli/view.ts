@@ -19,6 +19,7 @@ const ESTADOS: Record<string, string> = {
   partial: 'Parcial',
   failed: 'Fallido',
   skipped: 'Omitido',
+  closed: 'Cerrada',
   running: 'Ejecutando',
   queued: 'En cola',
   cancelled: 'Cancelado',

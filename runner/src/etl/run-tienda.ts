@@ -23,7 +23,7 @@ import { parseVentas, type VentaLine } from './ventas.schema.ts'
 export type EtlProgressEvent = {
   kind: 'tienda_started' | 'tienda_phase' | 'tienda_finished'
   tiendaId: string
-  status?: 'success' | 'failed' | 'skipped'
+  status?: 'success' | 'failed' | 'skipped' | 'closed'
   phase?: 'transform' | 'load'
   records?: number
 }
@@ -78,6 +78,11 @@ export async function runTienda(
     return { last: false, alreadyDone: true }
   }
   const h = handle
+  if (h.closed) {
+    log.info('store closed for this window (store calendar); not run')
+    job.progress({ kind: 'tienda_finished', tiendaId: tienda.id, status: 'closed', records: 0 })
+    return { last: h.closed.remaining === 0 }
+  }
   job.progress({ kind: 'tienda_started', tiendaId: tienda.id })
 
   // A stop asked of the run (cancel) also ends retrying: no new attempt starts after it.

@@ -4,7 +4,8 @@
 // and in the error they record; everything else is this statement:
 //  - stores still `running` (their end was never recorded) become `failed`, in the phase they were in;
 //  - stores never started become `skipped` rows, so tiendas_count = exitosas + fallidas + skipped;
-//  - status from the stores: all loaded → success, some → partial, none → failed; a run asked to stop
+//  - status from the stores: all loaded (or closed: the store calendar, migration 080) → success, some →
+//    partial, none → failed; a run asked to stop
 //    (cancel_requested_at) that left stores unrun → cancelled; a queued run cancelled → cancelled;
 //  - counts, per-phase durations (sums over stores: work per phase, not wall time), source_system,
 //    request counts, the dominant error (the most frequent category among failed stores; ties: the
@@ -101,6 +102,7 @@ async function closeExecutions(db: Db, c: Close): Promise<ExecutionRow[]> {
       select execution_id, count(*)::int as total,
         count(*) filter (where status = 'success')::int as ok,
         count(*) filter (where status = 'failed')::int as failed,
+        count(*) filter (where status = 'closed')::int as closed,
         coalesce(sum(records_extracted), 0)::int as extracted, coalesce(sum(records_loaded), 0)::int as loaded,
         coalesce(sum(duplicates_skipped), 0)::int as duplicates,
         coalesce(sum(records_extracted) filter (where status = 'failed'), 0)::int as failed_records,
@@ -140,9 +142,10 @@ async function closeExecutions(db: Db, c: Close): Promise<ExecutionRow[]> {
             : c.status === 'cancelled'
               ? db`'cancelled'`
               : db`case
-                  when e.cancel_requested_at is not null and coalesce(a.total, 0) > coalesce(a.ok + a.failed, 0)
-                    then 'cancelled'
-                  when a.total > 0 and a.ok = a.total then 'success' when a.ok > 0 then 'partial' else 'failed' end`
+                  when e.cancel_requested_at is not null
+                    and coalesce(a.total, 0) > coalesce(a.ok + a.failed + a.closed, 0) then 'cancelled'
+                  when a.total > 0 and a.ok + a.closed = a.total then 'success'
+                  when a.ok > 0 then 'partial' else 'failed' end`
         },
         started_at = coalesce(e.started_at, now()), finished_at = now(), current_phase = null,
         duration_seconds = round(extract(epoch from now() - coalesce(e.started_at, now()))::numeric, 2),
@@ -151,7 +154,7 @@ async function closeExecutions(db: Db, c: Close): Promise<ExecutionRow[]> {
         records_failed = coalesce(a.failed_records, 0),
         gaps_recovered = case when e.is_recovery then coalesce(a.ok, 0) else 0 end,
         tiendas_count = coalesce(a.total, 0), tiendas_exitosas = coalesce(a.ok, 0),
-        tiendas_fallidas = coalesce(a.failed, 0),
+        tiendas_fallidas = coalesce(a.failed, 0), tiendas_cerradas = coalesce(a.closed, 0),
         extract_duration_seconds = a.extract_s, transform_duration_seconds = a.transform_s,
         load_duration_seconds = a.load_s, source_system = coalesce(a.system, e.source_system),
         api_requests_count = a.requests, api_errors_count = a.request_errors,

@@ -28,6 +28,7 @@ const CONTRACT_COLUMNS = [
   'tiendas_count',
   'tiendas_exitosas',
   'tiendas_fallidas',
+  'tiendas_cerradas',
   'extract_duration_seconds',
   'transform_duration_seconds',
   'load_duration_seconds',

@@ -106,7 +106,9 @@ export class ExecutionTracker {
 
   /**
    * Inserts the store's detail row as `running` (phase extract) and returns its handle; null when the
-   * store is already finished (a retried part of a fanned-out run whose store had completed).
+   * store is already finished (a retried part of a fanned-out run whose store had completed). A store
+   * closed for the run's window (tienda_cierres) is recorded `closed` instead: its handle's `closed`
+   * is set and there is nothing to run.
    */
   async startTienda(tienda: TiendaInfo): Promise<TiendaTracker | null> {
     const executionId = this.executionId
@@ -129,6 +131,7 @@ export class ExecutionTracker {
       tienda,
       redact: this.redact,
       attempt: started.attempts,
+      closed: started.closed ? { remaining: started.remaining } : null,
     })
   }
 

@@ -49,6 +49,12 @@ export class TiendaTracker {
   #requestErrors = 0
   readonly #failedAttempts: string[] = []
 
+  /**
+   * Set when the run's window lies inside a closure of the store (the store calendar): its row was
+   * recorded `closed` at start and there is nothing to run or finish; `remaining` as finishTienda's.
+   */
+  readonly closed: { remaining: number | null } | null
+
   /** `attempt` > 1: a store taken over from a worker that died (a retried part job of a fanned-out run). */
   readonly #etlName: string
 
@@ -60,6 +66,7 @@ export class TiendaTracker {
     tienda: TiendaInfo
     redact: Redactor
     attempt?: number
+    closed?: { remaining: number | null } | null
   }) {
     this.#etlName = init.etlName ?? 'unknown'
     this.tienda = init.tienda
@@ -67,6 +74,8 @@ export class TiendaTracker {
     this.#executionId = init.executionId
     this.#redact = init.redact
     this.#attempt = init.attempt ?? 1
+    this.closed = init.closed ?? null
+    if (this.closed) this.#finished = true
     if (this.#attempt > 1) this.#failedAttempts.push('worker_lost')
   }
 

@@ -92,23 +92,40 @@ export type TiendaStart = {
  * The store's detail row becomes `running` (phase extract) and its attempt number is returned. A store
  * of a fanned-out run whose part job pg-boss retried (its worker died) finds its row still `running`:
  * it takes it over as the next attempt. A row already finished returns nothing: that part is done.
+ * A store whose run window lies inside one of its closures (the store calendar, migration 080) is
+ * not run: its row is written `closed` at once, counted (and, fanned out, its part counted done), and
+ * `remaining` says what is left as finishTienda does. Same round trip either way.
  */
-export async function insertTiendaRunning(db: Db, v: TiendaStart): Promise<{ attempts: number } | undefined> {
-  const [row] = await db<{ attempts: number }[]>`
-    with d as (
+export async function insertTiendaRunning(
+  db: Db,
+  v: TiendaStart,
+): Promise<{ attempts: number; closed: boolean; remaining: number | null } | undefined> {
+  const [row] = await db<{ attempts: number; closed: boolean; remaining: number | null }[]>`
+    with c as (select etl_cierre_de(${v.tiendaId}, ${v.executionId}) as cierre),
+    d as (
       insert into etl_execution_details as x (execution_id, tienda_id, tienda_nombre, source_system, status,
-        started_at, current_phase, server_ip, server_port, attempts)
-      values (${v.executionId}, ${v.tiendaId}, ${v.nombre}, ${v.sourceSystem}, 'running', now(),
-        'extract', ${v.serverIp}, ${v.serverPort}, 1)
+        started_at, finished_at, duration_seconds, current_phase, server_ip, server_port, attempts, cierre_id)
+      select ${v.executionId}, ${v.tiendaId}, ${v.nombre}, ${v.sourceSystem},
+        case when c.cierre is null then 'running' else 'closed' end, now(),
+        case when c.cierre is not null then now() end, case when c.cierre is not null then 0 end,
+        case when c.cierre is null then 'extract' end, ${v.serverIp}, ${v.serverPort},
+        case when c.cierre is null then 1 else 0 end, c.cierre
+      from c
       on conflict (execution_id, tienda_id) do update set started_at = now(), current_phase = 'extract',
         attempts = x.attempts + 1
         where x.status = 'running'
-      returning execution_id, tienda_id, attempts),
-    e as (update etl_executions set current_phase = 'extract' where id = ${v.executionId})
-    select d.attempts,
-      ${etlEvent(db, db`d.execution_id`, 'tienda_started', db`jsonb_build_object('tienda_id', d.tienda_id)`)},
+      returning execution_id, tienda_id, attempts, status),
+    e as (
+      update etl_executions x set
+        current_phase = case when d.status = 'running' then 'extract' else x.current_phase end,
+        tiendas_cerradas = x.tiendas_cerradas + (d.status = 'closed')::int,
+        parts_pending = x.parts_pending - (d.status = 'closed')::int
+      from d where x.id = d.execution_id
+      returning x.parts_pending)
+    select d.attempts, d.status = 'closed' as closed, e.parts_pending as remaining,
+      ${etlEvent(db, db`d.execution_id`, 'tienda_started', db`jsonb_build_object('tienda_id', d.tienda_id, 'status', d.status)`)},
       ${asyncCommit(db)}
-    from d`
+    from d, e`
   return row
 }
 
