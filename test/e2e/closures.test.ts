@@ -273,7 +273,9 @@ describe('store calendar', () => {
       expect(await confirmar.textContent()).toContain('¿Eliminar el cierre de MATURIN, 01/03/2027 – 31/03/2027?')
       expect(await db`select 1 from tienda_cierres where tienda_id = 'tienda_12'`).toHaveLength(1)
       await confirmar.getByRole('button', { name: 'Sí, eliminar' }).click()
-      await poll(() => page.getByRole('status').textContent()).toContain('Cierre eliminado.')
+      await poll(() => page.getByRole('status').allTextContents()).toContainEqual(
+        'Cierre eliminado. Ninguna ejecución pasada de la tienda cambió.',
+      )
       expect(await db`select 1 from tienda_cierres where tienda_id = 'tienda_12'`).toHaveLength(0)
       // Still the filtered list.
       expect(await texto(page)).toContain('MATURIN no tiene cierres registrados.')
