@@ -62,13 +62,15 @@ describe('store calendar', () => {
         1800, 'klk')
       returning id`
     conCerrada = row!.id
+    // The closed row as the tracker writes it (insertTiendaRunning): at once, no attempt, its address kept.
     await db`
       insert into etl_execution_details (execution_id, tienda_id, tienda_nombre, source_system, status, started_at,
-        finished_at, duration_seconds, records_extracted, records_loaded, attempts)
+        finished_at, duration_seconds, records_extracted, records_loaded, attempts, server_ip, server_port)
       values
         (${conCerrada}, 'tienda_01', 'PERIFERICO', 'klk', 'success', now() - interval '5 hours',
-          now() - interval '5 hours' + interval '90 seconds', 90, 1800, 1800, 1),
-        (${conCerrada}, 'tienda_09', 'CATIA', 'klk', 'closed', null, null, null, 0, 0, 0)`
+          now() - interval '5 hours' + interval '90 seconds', 90, 1800, 1800, 1, '127.0.0.1', 18101),
+        (${conCerrada}, 'tienda_09', 'CATIA', 'klk', 'closed', now() - interval '5 hours', now() - interval '5 hours',
+          0, 0, 0, 0, '127.0.0.1', 18109)`
     const [apiPort, adminPort] = [await heldPort(), await heldPort()]
     api = await startApi(database.url, apiPort)
     admin = await startAdmin(`http://127.0.0.1:${apiPort}`, adminPort)
@@ -210,6 +212,8 @@ describe('store calendar', () => {
       const tiendas = page.getByRole('region', { name: 'Detalle por tienda' })
       const catia = tiendas.locator('tbody tr').filter({ hasText: 'CATIA' })
       await poll(() => catia.textContent()).toContain('Cerrada')
+      // Never contacted: no connection failure to report.
+      expect(await catia.textContent()).not.toContain('sin conexión')
       expect(await tiendas.locator('tbody tr').filter({ hasText: 'PERIFERICO' }).textContent()).toContain('Éxito')
       expect(await texto(page)).toContain('1 ✓ / 0 ✗ / 1 cerrada / 2 total')
       // Nothing to retry: the one store that did not load was closed.
