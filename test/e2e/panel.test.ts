@@ -137,12 +137,13 @@ describe('the panel an operator lives in', () => {
       '/estadisticas',
       '/programacion',
       '/alertas',
+      '/cierres',
     ]) {
       await page.goto(`${baseDown}${path}`)
       const text = (await page.locator('body').textContent()) ?? ''
       expect(text, path).toContain('La API de historial no responde')
       expect(text, path).not.toMatch(/127\.0\.0\.1|https?:\/\//)
-      await expect(page.getByRole('navigation', { name: 'Secciones' }).getByRole('link').count()).resolves.toBe(4)
+      await expect(page.getByRole('navigation', { name: 'Secciones' }).getByRole('link').count()).resolves.toBe(5)
       expect(await page.getByRole('link', { name: 'Reintentar' }).getAttribute('href'), path).toBe(path)
       expect(await axeViolations(page), path).toEqual([])
     }
@@ -165,7 +166,7 @@ describe('the panel an operator lives in', () => {
     expect(res?.status()).toBe(404)
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Página no encontrada')
     expect(await page.locator('body').textContent()).not.toMatch(/Not Found/)
-    expect(await page.getByRole('navigation', { name: 'Secciones' }).getByRole('link').count()).toBe(4)
+    expect(await page.getByRole('navigation', { name: 'Secciones' }).getByRole('link').count()).toBe(5)
     await context.close()
   })
 

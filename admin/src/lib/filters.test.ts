@@ -100,6 +100,7 @@ describe('mayMatch', () => {
     tiendas_count: 2,
     tiendas_exitosas: 1,
     tiendas_fallidas: 0,
+    tiendas_cerradas: 0,
     error_phase: null,
     error_category: null,
     triggered_by: 'cli',

@@ -59,8 +59,15 @@ describe('numbers', () => {
     expect(plural(1200, 'ejecución', 'ejecuciones')).toBe('1.200 ejecuciones')
   })
 
-  test('stores column', () => {
-    expect(formatTiendas(18, 1, 19)).toBe('18 ✓ / 1 ✗ / 19 total')
+  test('stores column: closed stores only when there are some, singular or plural', () => {
+    const conteo = { tiendas_exitosas: 18, tiendas_fallidas: 1, tiendas_cerradas: 0, tiendas_count: 19 }
+    expect(formatTiendas(conteo)).toBe('18 ✓ / 1 ✗ / 19 total')
+    expect(formatTiendas({ ...conteo, tiendas_fallidas: 0, tiendas_cerradas: 1 })).toBe(
+      '18 ✓ / 0 ✗ / 1 cerrada / 19 total',
+    )
+    expect(formatTiendas({ ...conteo, tiendas_exitosas: 16, tiendas_fallidas: 0, tiendas_cerradas: 3 })).toBe(
+      '16 ✓ / 0 ✗ / 3 cerradas / 19 total',
+    )
   })
 })
 

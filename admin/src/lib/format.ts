@@ -84,6 +84,22 @@ export function zonedDay(iso: string): string | null {
   return z ? `${z.y}-${z.mo}-${z.d}` : null
 }
 
+/** A store-local calendar day as every date of the panel reads: `2026-12-24` → `24/12/2026`. */
+export function formatFecha(fecha: string): string {
+  const [y, mo, d] = fecha.split('-')
+  return y && mo && d ? `${d}/${mo}/${y}` : fecha
+}
+
+/** Whole days from one date to another, both included: `24/12/2026 – 25/12/2026`, or the one day. */
+export function formatRangoFechas(desde: string, hasta: string): string {
+  return desde === hasta ? formatFecha(desde) : `${formatFecha(desde)} – ${formatFecha(hasta)}`
+}
+
+/** How many days a range of dates spans, both ends included (dates without time, so no DST). */
+export function diasEntre(desde: string, hasta: string): number {
+  return Math.round((Date.parse(`${hasta}T00:00:00Z`) - Date.parse(`${desde}T00:00:00Z`)) / 86_400_000) + 1
+}
+
 /** `2026-01-26` → `26/01`. */
 export function formatDay(fecha: string): string {
   const [, mo, d] = fecha.split('-')
@@ -134,8 +150,17 @@ export function formatRelative(iso: string | null | undefined, now: Date = new D
   return SIN_DATO
 }
 
-export function formatTiendas(exitosas: number, fallidas: number, total: number): string {
-  return `${exitosas} ✓ / ${fallidas} ✗ / ${total} total`
+export type ConteoTiendas = {
+  tiendas_exitosas: number
+  tiendas_fallidas: number
+  tiendas_cerradas: number
+  tiendas_count: number
+}
+
+/** `18 ✓ / 1 ✗ / 19 total`; stores closed that day are named only when there are some. */
+export function formatTiendas(c: ConteoTiendas): string {
+  const cerradas = c.tiendas_cerradas > 0 ? ` / ${plural(c.tiendas_cerradas, 'cerrada')}` : ''
+  return `${c.tiendas_exitosas} ✓ / ${c.tiendas_fallidas} ✗${cerradas} / ${c.tiendas_count} total`
 }
 
 /**

@@ -25,6 +25,15 @@ export const estadoTienda: Record<Schemas['TiendaStatus'], { label: string; tone
   failed: { label: 'Fallido', tone: 'bad' },
   running: { label: 'Ejecutando', tone: 'info' },
   skipped: { label: 'Omitida', tone: 'muted' },
+  closed: { label: 'Cerrada', tone: 'info' },
+}
+
+/** Why a store is closed (store calendar, GET /api/etl/closures). */
+export const motivoCierre: Record<Schemas['CierreMotivo'], string> = {
+  feriado: 'Feriado',
+  inventario: 'Inventario',
+  obras: 'Obras',
+  otro: 'Otro',
 }
 
 export const etlNombre: Record<Schemas['EtlName'], string> = {

@@ -81,6 +81,58 @@ describe('describeProblem', () => {
     ).toBe('Los datos de la ejecución #4 ya se recuperaron.')
   })
 
+  test('the store calendar words its own fields, the 366-day limit and a closure already gone', () => {
+    const cierre = { cierre: {}, valores: { tienda_id: 'tienda_99' }, nombres: {} }
+    const alReves = describeProblem(
+      problem(422, { 'invalid-params': [{ name: 'fecha_desde', reason: 'x', code: 'after_end' }] }),
+      422,
+      cierre,
+    )
+    expect(alReves.message).toBe(
+      'La solicitud no se puede atender. La fecha hasta no puede ser anterior a la fecha desde.',
+    )
+    expect(alReves.fields).toEqual([
+      {
+        name: 'fecha_desde',
+        label: 'Fecha desde',
+        message: 'La fecha hasta no puede ser anterior a la fecha desde.',
+      },
+    ])
+    const largo = describeProblem(
+      problem(422, { 'invalid-params': [{ name: 'fecha_hasta', reason: 'x', code: 'window_too_long' }] }),
+      422,
+      cierre,
+    )
+    expect(largo.message).toContain('Un cierre abarca como máximo 366 días.')
+    expect(largo.message).not.toContain('31')
+    const campos = describeProblem(
+      problem(422, {
+        'invalid-params': [
+          { name: 'tienda_id', reason: 'x', code: 'unknown_store' },
+          { name: 'fecha_desde', reason: 'x', code: 'format' },
+          { name: 'nota', reason: 'x', code: 'size' },
+        ],
+      }),
+      422,
+      cierre,
+    )
+    expect(campos.message).toBe(
+      'La solicitud no se puede atender. Tienda: la tienda tienda_99 no existe. ' +
+        'Fecha desde: no es una fecha válida. Nota: admite como máximo 500 caracteres.',
+    )
+    expect(describeProblem(problem(404), 404, { cierre: { id: 7 } }).message).toBe(
+      'El cierre #7 ya no existe: quizás alguien más lo eliminó.',
+    )
+    expect(describeProblem(problem(404), 404, { cierre: {} }).message).toBe('No existe lo que se buscaba.')
+    // Outside the calendar the history filters keep their wording.
+    expect(
+      describeProblem(
+        problem(422, { 'invalid-params': [{ name: 'fecha_desde', reason: 'x', code: 'after_end' }] }),
+        422,
+      ).message,
+    ).toContain('Desde: no puede ser posterior a Hasta.')
+  })
+
   test('labels keep array items under their field', () => {
     expect(fieldLabel('tienda_ids[1]')).toBe('Tiendas')
     expect(fieldLabel('unknown_field')).toBe('unknown_field')

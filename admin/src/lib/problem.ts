@@ -18,6 +18,8 @@ export type ProblemContext = {
   nombres?: Record<string, string>
   /** The execution the request was about (detail, recovery). */
   ejecucion?: number
+  /** The request was about the store calendar (removing a closure: its id). */
+  cierre?: { id?: number }
 }
 
 const porEstado: Record<number, string> = {
@@ -60,13 +62,46 @@ export const etiquetasCampo: Record<string, string> = {
   scope: 'Alcance',
 }
 
+/** The store calendar's form speaks of whole days, under its own field labels. */
+const etiquetasCierre: Record<string, string> = {
+  tienda_id: 'Tienda',
+  fecha_desde: 'Fecha desde',
+  fecha_hasta: 'Fecha hasta',
+  motivo: 'Motivo',
+  nota: 'Nota',
+}
+
+/** A closure's own wording of a refused field, or null where the general wording fits. */
+function cierreMessage(param: Schemas['InvalidParam'], ctx: ProblemContext): string | null {
+  const label = etiquetasCierre[param.name]
+  if (!label) return null
+  switch (param.code) {
+    case 'required':
+      return `${label}: es obligatorio.`
+    case 'format':
+      return param.name.startsWith('fecha') ? `${label}: no es una fecha válida.` : null
+    case 'after_end':
+      return 'La fecha hasta no puede ser anterior a la fecha desde.'
+    case 'window_too_long':
+      return 'Un cierre abarca como máximo 366 días.'
+    case 'size':
+      return param.name === 'nota' ? 'Nota: admite como máximo 500 caracteres.' : null
+    case 'one_of':
+      return param.name === 'motivo' ? 'Motivo: elija Feriado, Inventario, Obras u Otro.' : null
+    case 'unknown_store':
+      return `${label}: la tienda ${tiendaDe(param.name, ctx)} no existe.`
+    default:
+      return null
+  }
+}
+
 /** The other end of a window, for "no puede ser posterior a …". */
 const finDe: Record<string, string> = { fecha_desde: 'fecha_hasta', fecha_inicio: 'fecha_fin' }
 
 const base = (name: string) => name.replace(/\[\d+\]$/, '')
 
-export function fieldLabel(name: string): string {
-  return etiquetasCampo[base(name)] ?? name
+export function fieldLabel(name: string, ctx: ProblemContext = {}): string {
+  return (ctx.cierre ? etiquetasCierre[name] : undefined) ?? etiquetasCampo[base(name)] ?? name
 }
 
 export function isProblem(value: unknown): value is Schemas['Problem'] {
@@ -85,7 +120,9 @@ function tiendaDe(name: string, ctx: ProblemContext): string {
 
 /** One sentence per refused field, from its code (InvalidParamCode in openapi.yaml). */
 function fieldMessage(param: Schemas['InvalidParam'], ctx: ProblemContext): string {
-  const label = fieldLabel(param.name)
+  const propio = ctx.cierre ? cierreMessage(param, ctx) : null
+  if (propio) return propio
+  const label = fieldLabel(param.name, ctx)
   switch (param.code) {
     case 'required':
       return finDe[param.name] || Object.values(finDe).includes(param.name)
@@ -169,9 +206,12 @@ export function describeProblem(problem: unknown, status: number, ctx: ProblemCo
   const lead = porEstado[status] ?? (status >= 500 ? porEstado[500]! : `Error ${status} de la API de historial.`)
   const byType = p ? typeMessage(p, ctx) : null
   if (byType) return { message: byType, fields: [] }
+  if (ctx.cierre?.id && status === 404 && !p?.['invalid-params']) {
+    return { message: `El cierre #${ctx.cierre.id} ya no existe: quizás alguien más lo eliminó.`, fields: [] }
+  }
   const fields = (p?.['invalid-params'] ?? []).map((param) => ({
     name: param.name,
-    label: fieldLabel(param.name),
+    label: fieldLabel(param.name, ctx),
     message: fieldMessage(param, ctx),
   }))
   if (fields.length === 0) return { message: lead, fields }
