@@ -13,6 +13,7 @@ import {
   axeViolations,
   buildAdmin,
   DESKTOP,
+  EMAIL,
   heldPort,
   horizontalOverflow,
   hydrated,
@@ -303,6 +304,36 @@ describe('the panel an operator lives in', () => {
     await database.sql`select pg_notify('etl_events', ${JSON.stringify({ execution_id: row!.id })})`
     await poll(() => tile.textContent(), 15_000).toBe(`${before[0]! + 1} / ${before[1]}`)
     expect(await page.evaluate(() => (globalThis as unknown as { sinRecarga?: boolean }).sinRecarga)).toBe(true)
+    await context.close()
+  })
+
+  test('automatic recovery: a gap shows its attempts and next try; pause and resume from Datos pendientes', async () => {
+    await database.sql`
+      insert into etl_gap_recovery (gap_id, tienda_id, attempts, last_attempt_at, next_attempt_at, last_outcome)
+      values (${ids.partial}, 'tienda_17', 2, now() - interval '10 minutes', now() + interval '30 minutes', 'sin_respuesta')
+      on conflict (gap_id, tienda_id) do update set attempts = 2, next_attempt_at = excluded.next_attempt_at`
+    const paused = async () => (await database.sql`select paused, updated_by from etl_recovery_settings`)[0]
+    const { context, page, errors } = await session()
+    await page.goto(`${base}/ventas`)
+    await hydrated(page)
+    const fila = page
+      .getByRole('region', { name: 'Tabla de datos pendientes' })
+      .getByRole('row')
+      .filter({ hasText: 'CUMANA' })
+    await poll(() => fila.textContent()).toContain('2 intentos; próximo')
+    const estado = page.getByText('Recuperación automática:')
+    expect(await estado.textContent()).toContain('activa')
+    await page.getByRole('button', { name: 'Pausar recuperación automática' }).click()
+    await poll(() => estado.textContent()).toContain('en pausa')
+    expect(await estado.textContent()).toContain(`pausada por ${EMAIL}`)
+    expect(await paused()).toEqual({ paused: true, updated_by: EMAIL })
+    // Kept across a reload: it is the runners' setting, not the page's.
+    await page.reload()
+    await poll(() => page.getByText('Recuperación automática:').textContent()).toContain('en pausa')
+    await page.getByRole('button', { name: 'Reanudar recuperación automática' }).click()
+    await poll(() => page.getByText('Recuperación automática:').textContent()).toContain('activa')
+    expect((await paused())?.paused).toBe(false)
+    expect(errors).toEqual([])
     await context.close()
   })
 
