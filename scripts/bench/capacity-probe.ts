@@ -55,6 +55,16 @@ export async function holdWal(sql: Sql): Promise<{ release: () => Promise<void> 
 export const currentLsn = (sql: Sql) =>
   sql<{ lsn: string }[]>`select pg_current_wal_lsn()::text as lsn`.then((r) => r[0]!.lsn)
 
+/** The insert position, once flushed: pg_walinspect refuses to read past the flush position. */
+export async function flushedLsn(sql: Sql): Promise<string> {
+  const lsn = await currentLsn(sql)
+  for (;;) {
+    const [r] = await sql<{ flushed: boolean }[]>`select pg_current_wal_flush_lsn() >= ${lsn}::pg_lsn as flushed`
+    if (r!.flushed) return lsn
+    await new Promise((done) => setTimeout(done, 50))
+  }
+}
+
 export async function walCost(sql: Sql, from: string, to: string, inspect: boolean): Promise<WalCost> {
   const cluster = await sql<{ cluster: number }[]>`
     select pg_wal_lsn_diff(${to}::pg_lsn, ${from}::pg_lsn)::float8 as cluster`.then((r) => r[0]!.cluster)

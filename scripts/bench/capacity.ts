@@ -20,6 +20,7 @@ import {
   backendCpu,
   cpuBetween,
   currentLsn,
+  flushedLsn,
   historySizes,
   holdWal,
   runnerConnections,
@@ -201,7 +202,7 @@ async function measureRun(
   const wall = (performance.now() - started) / 1000
   const cpu = (await cpuSeconds(runner.pid!)) - cpuBefore
   const pgCpu = cpuBetween(pgBefore, await backendCpu(sql, cpuSeconds))
-  const lsnAfter = await currentLsn(sql)
+  const lsnAfter = await flushedLsn(sql)
   const wal = await walCost(sql, lsnBefore, lsnAfter, r.inspect)
   await held?.release()
   const sizesAfter = await historySizes(sql)
