@@ -8,11 +8,11 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import path from 'node:path'
 import { parseRunnerConfig } from '../runner/src/config.ts'
-import { queueOptions } from '../runner/src/jobs/boss.ts'
 import { benchAlerts } from './bench/alerts.ts'
 import { type BenchArgs, parseBenchArgs, USAGE, UsageError } from './bench/args.ts'
-import { benchCapacity, type CapacityRun, storeRunCost } from './bench/capacity.ts'
-import { cronStepMinutes, projectCapacity } from './bench/capacity-model.ts'
+import { benchCapacity } from './bench/capacity.ts'
+import { cronStepMinutes } from './bench/capacity-model.ts'
+import { reportCapacity } from './bench/capacity-report.ts'
 import { benchFanOut } from './bench/fan-out.ts'
 import { exitOnError, onInterrupt } from './bench/interrupt.ts'
 import { benchLoad, type LoadFn } from './bench/load.ts'
@@ -217,9 +217,6 @@ async function alerts(a: BenchArgs) {
   return measures
 }
 
-/** Seconds a store was in flight: the run's wall over the stores one runner held at once. */
-const storeWall = (r: CapacityRun) => Math.round(((r.wall_s * r.etl_concurrency) / r.stores) * 100) / 100
-
 async function capacity(a: BenchArgs) {
   const config = parseRunnerConfig({})
   const cadence = cronStepMinutes(config.VENTAS_CRON) ?? 30
@@ -233,100 +230,7 @@ async function capacity(a: BenchArgs) {
     addressBase: a.addressBase,
     log: out,
   })
-  const kib = (b: number) => Math.round(b / 102.4) / 10
-  table(
-    result.runs.map((r) => {
-      const c = storeRunCost(r)
-      return {
-        ETL: r.etl,
-        stores: r.stores,
-        'wall s': r.wall_s,
-        status: r.status,
-        'rows loaded': Math.round(c.rows_loaded * 10) / 10,
-        'WAL KiB': kib(c.wal_bytes),
-        'of it FPI': `${Math.round((r.wal.full_page_image_bytes / (r.wal.bytes || 1)) * 100)}%`,
-        'server WAL KiB': kib(r.wal.cluster_bytes / r.stores),
-        'rows written': Math.round(c.row_writes * 10) / 10,
-        commits: Math.round(c.commits * 10) / 10,
-        'history B': Math.round(c.history_bytes),
-        'pgboss.job B': Math.round(c.job_bytes),
-        'B / loaded row': Math.round(c.bytes_per_loaded_row),
-        'runner CPU ms': Math.round(c.runner_cpu_s * 10_000) / 10,
-        'PostgreSQL CPU ms': Math.round(c.postgres_cpu_s * 10_000) / 10,
-        'store wall s': storeWall(r),
-        'runner conns (peak)': r.runner_connections_peak,
-      }
-    }),
-  )
-  out(
-    'per store-run (the run divided by its stores); WAL: this database’s records (pg_walinspect), server WAL: every database; bytes after VACUUM',
-  )
-  const largest = Math.max(...a.capacityStores)
-  const at = (etl: string) => result.runs.find((r) => r.etl === etl && r.stores === largest)
-  const [ventas, inventario] = [at('ventas'), at('inventario')]
-  if (!ventas || !inventario) return result
-  const everyDay = (cron: string) => 1440 / (cronStepMinutes(cron) ?? 1440)
-  const deployment = {
-    stores: 1000,
-    runsPerDay: { ventas: everyDay(config.VENTAS_CRON), inventario: everyDay(config.INVENTARIO_CRON) },
-    years: 10,
-    jobRetentionDays: (queueOptions(config).deleteAfterSeconds ?? 0) / 86_400,
-    // A store's successful runs of one ETL: 24 hourly rows, 1 daily, a month row every ~30 days.
-    rollupRowsPerStoreDay: 24 + 1 + 12 / 365.25,
-    rollupBytesPerRow: result.store_rollups.bytes / result.store_rollups.rows,
-    etlConcurrency: config.ETL_CONCURRENCY,
-    cadenceMin: cadence,
-    // runner/src/main.ts: 2 × ETL_CONCURRENCY + 4, plus createBoss's max 4; history-api/src/main.ts: 10 + pg-boss 2.
-    connectionsPerRunner: 2 * config.ETL_CONCURRENCY + 4 + 4,
-    connectionsPerApi: 10 + 2,
-  }
-  const p = projectCapacity({ ventas: storeRunCost(ventas), inventario: storeRunCost(inventario) }, deployment)
-  const pct = (x: number) => `${Math.round(x * 1000) / 10}%`
-  const gb = (b: number) => `${Math.round(b / 1e8) / 10} GB`
-  out(
-    `\n1,000 stores × ${deployment.runsPerDay.ventas} ventas + ${deployment.runsPerDay.inventario} inventario runs/day × 10 years, at the ${largest}-store figures`,
-  )
-  table([
-    {
-      figure: 'executions',
-      value: `${p.executions_per_day}/day, ${p.executions_total.toLocaleString('en')} in 10 years`,
-    },
-    { figure: 'store rows (etl_execution_details)', value: p.detail_rows_total.toLocaleString('en') },
-    { figure: 'history heap + indexes', value: gb(p.history_bytes_total) },
-    {
-      figure: 'per-store rollups',
-      value: `${gb(p.rollup_bytes_total)} (${Math.round(deployment.rollupBytesPerRow)} B/row)`,
-    },
-    {
-      figure: 'ventas rows',
-      value: `${p.ventas_rows_per_day.toLocaleString('en')}/day, ${p.ventas_rows_total.toLocaleString('en')} in 10 years`,
-    },
-    { figure: 'ventas heap + indexes', value: gb(p.ventas_bytes_total) },
-    { figure: 'WAL', value: `${gb(p.wal_bytes_per_day)}/day` },
-    {
-      figure: 'rows written, commits',
-      value: `${p.row_writes_per_day.toLocaleString('en')}/day, ${p.commits_per_day.toLocaleString('en')}/day`,
-    },
-    { figure: `pgboss.job (kept ${deployment.jobRetentionDays} days)`, value: gb(p.job_bytes_steady) },
-    {
-      figure: 'runner CPU per ventas run',
-      value: `${Math.round(p.runner_cpu_s_per_ventas_run)} s; with inventario ${pct(p.runner_cores_busy)} of a core over ${cadence} min`,
-    },
-    { figure: 'PostgreSQL backends CPU', value: `${pct(p.postgres_cores_busy)} of a core` },
-    {
-      figure: `one runner at ETL_CONCURRENCY=${config.ETL_CONCURRENCY} ends a run within ${cadence} min`,
-      value: `while a store takes ≤ ${Math.round(p.max_store_wall_s_one_runner * 10) / 10} s (here, at loopback speed: ${storeWall(ventas)} s)`,
-    },
-    ...[storeWall(ventas), 30, 60].map((w) => ({
-      figure: `runners at ${w} s a store`,
-      value: `${p.runners_for(w)} (${p.stores_in_flight_for(w)} stores in flight), ${p.connections_for(p.runners_for(w), 1)} connections with 1 API`,
-    })),
-  ])
-  return {
-    ...result,
-    deployment,
-    projection: { ...p, stores_in_flight_for: undefined, runners_for: undefined, connections_for: undefined },
-  }
+  return { ...result, ...reportCapacity(result, { config, cadenceMin: cadence, out, table }) }
 }
 
 /** bench-api.ts in its own process (it seeds millions of rows); a signal is passed on and awaited. */

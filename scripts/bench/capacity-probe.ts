@@ -158,16 +158,49 @@ export const runnerConnections = (sql: Sql) =>
     select count(*)::int as n from pg_stat_activity
     where datname = current_database() and application_name like 'fluxion-runner%'`.then((r) => r[0]!.n)
 
-/** Rows and bytes (after VACUUM) of the per-store rollups, which grow per store and hour/day/month, not per run. */
-export async function storeRollups(sql: Sql) {
-  await sql`vacuum etl_stats_tienda_hour, etl_stats_tienda_day, etl_stats_tienda_month`
-  const [r] = await sql<{ rows: number; bytes: number }[]>`
-    select
-      ((select count(*) from etl_stats_tienda_hour) + (select count(*) from etl_stats_tienda_day)
-        + (select count(*) from etl_stats_tienda_month))::float8 as rows,
-      (pg_total_relation_size('etl_stats_tienda_hour') + pg_total_relation_size('etl_stats_tienda_day')
-        + pg_total_relation_size('etl_stats_tienda_month'))::float8 as bytes`
-  return r!
+export const FOOTPRINT_GROUPS = [
+  'etl_executions',
+  'etl_execution_details',
+  'store_rollups',
+  'pgboss_job',
+  'ventas',
+] as const
+export type Footprint = Record<(typeof FOOTPRINT_GROUPS)[number], { rows: number; bytes: number }>
+
+/**
+ * Rows and bytes (heap + indexes + TOAST, after VACUUM) of each growing table group. Two readings
+ * around many runs give the marginal bytes per row, free of the fixed pages (metapages, roots) a
+ * small table's average carries and finer than one run's page-sized delta. The per-store rollups
+ * (etl_stats_tienda_hour/day/month) grow per store and bucket, not per run.
+ */
+export async function footprint(sql: Sql): Promise<Footprint> {
+  await sql`vacuum etl_executions, etl_execution_details, etl_stats_tienda_hour, etl_stats_tienda_day,
+    etl_stats_tienda_month, pgboss.job, ventas`
+  const rows = await sql<{ g: keyof Footprint; rows: number; bytes: number }[]>`
+    select 'etl_executions' as g, (select count(*) from etl_executions)::float8 as rows,
+      pg_total_relation_size('etl_executions')::float8 as bytes
+    union all select 'etl_execution_details', (select count(*) from etl_execution_details),
+      pg_total_relation_size('etl_execution_details')
+    union all select 'store_rollups',
+      (select count(*) from etl_stats_tienda_hour) + (select count(*) from etl_stats_tienda_day)
+        + (select count(*) from etl_stats_tienda_month),
+      pg_total_relation_size('etl_stats_tienda_hour') + pg_total_relation_size('etl_stats_tienda_day')
+        + pg_total_relation_size('etl_stats_tienda_month')
+    union all select 'pgboss_job', (select count(*) from pgboss.job),
+      (select sum(pg_total_relation_size(relid)) from pg_partition_tree('pgboss.job') where isleaf)
+    union all select 'ventas', (select count(*) from ventas), pg_total_relation_size('ventas')`
+  return Object.fromEntries(rows.map((r) => [r.g, { rows: r.rows, bytes: r.bytes }])) as Footprint
+}
+
+/** Bytes per row added between two footprints (0 where no row was added). */
+export function bytesPerRowAdded(before: Footprint, after: Footprint) {
+  return Object.fromEntries(
+    FOOTPRINT_GROUPS.map((g) => {
+      const rows = after[g].rows - before[g].rows
+      const bytes = after[g].bytes - before[g].bytes
+      return [g, { rows, bytes, bytes_per_row: rows > 0 ? Math.round(bytes / rows) : 0 }]
+    }),
+  ) as Record<keyof Footprint, { rows: number; bytes: number; bytes_per_row: number }>
 }
 
 /**

@@ -18,15 +18,16 @@ import { queueRun } from '../lib/queue-run.ts'
 import type { StoreRunCost } from './capacity-model.ts'
 import {
   backendCpu,
+  bytesPerRowAdded,
   cpuBetween,
   currentLsn,
   flushedLsn,
+  footprint,
   historySizes,
   holdWal,
   runnerConnections,
   type Sizes,
   sizeDelta,
-  storeRollups,
   type WalCost,
   walCost,
   walinspectAvailable,
@@ -69,22 +70,25 @@ const DAY = 86_400_000
 export type CapacityResult = {
   walinspect: boolean
   runs: CapacityRun[]
-  /** The per-store rollups at the end: one row per store, ETL and hour/day/month bucket. */
-  store_rollups: { rows: number; bytes: number }
+  /** Bytes per row each table group gained over the largest chain's three runs (its stores' first ones). */
+  marginal: ReturnType<typeof bytesPerRowAdded>
 }
 
-/** A measured run's costs divided by its stores. */
-export function storeRunCost(run: CapacityRun): StoreRunCost {
+/**
+ * A measured run's costs divided by its stores. Bytes come from the marginal bytes per row (one
+ * store row, its share of the execution row and of the run's job, one job per store, the loaded
+ * lines), the run's own page-sized deltas being too coarse at a few hundred stores.
+ */
+export function storeRunCost(run: CapacityRun, m: CapacityResult['marginal'], storesPerRun: number): StoreRunCost {
   const per = (x: number) => x / run.stores
-  const loadedBytes = run.etl === 'ventas' ? run.bytes_added.ventas : run.bytes_added.inventario
   return {
     wal_bytes: per(run.wal.bytes || run.wal.cluster_bytes),
     row_writes: per(run.wal.row_inserts + run.wal.row_updates + run.wal.row_deletes),
     commits: per(run.wal.commits),
-    history_bytes: per(run.bytes_added.etl_executions + run.bytes_added.etl_execution_details),
-    job_bytes: per(run.bytes_added.pgboss_job),
+    history_bytes: m.etl_execution_details.bytes_per_row + m.etl_executions.bytes_per_row / storesPerRun,
+    job_bytes: m.pgboss_job.bytes_per_row * (1 + 1 / storesPerRun),
     rows_loaded: per(run.rows_loaded),
-    bytes_per_loaded_row: run.rows_loaded > 0 ? loadedBytes / run.rows_loaded : 0,
+    bytes_per_loaded_row: run.etl === 'ventas' ? m.ventas.bytes_per_row : 0,
     runner_cpu_s: per(run.runner_cpu_s),
     postgres_cpu_s: per(run.postgres_cpu_s),
   }
@@ -110,6 +114,8 @@ export async function benchCapacity(o: CapacityOptions): Promise<CapacityResult>
   }
   const unregister = onInterrupt(stopRunner)
   const runs: CapacityRun[] = []
+  let before: Awaited<ReturnType<typeof footprint>> | undefined
+  let marginal: CapacityResult['marginal'] | undefined
   try {
     await insertStores(db.sql, fleet.stores)
     const inspect = await walinspectAvailable(sql)
@@ -132,6 +138,8 @@ export async function benchCapacity(o: CapacityOptions): Promise<CapacityResult>
           hasta: desde && new Date(desde.getTime() + windowMs),
           inspect,
         })
+      const largest = count === Math.max(...o.storeCounts)
+      if (largest) before = await footprint(sql)
       await run('ventas', start)
       for (const measured of [await run('ventas', next), await run('inventario', null)]) {
         runs.push(measured)
@@ -140,8 +148,9 @@ export async function benchCapacity(o: CapacityOptions): Promise<CapacityResult>
             `WAL ${Math.round(measured.wal.bytes / 1024)} KiB, runner CPU ${measured.runner_cpu_s} s`,
         )
       }
+      if (largest) marginal = bytesPerRowAdded(before!, await footprint(sql))
     }
-    return { walinspect: inspect, runs, store_rollups: await storeRollups(sql) }
+    return { walinspect: inspect, runs, marginal: marginal! }
   } finally {
     await stopRunner()
     unregister()
