@@ -7,8 +7,12 @@ import { spawn } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import path from 'node:path'
+import { parseRunnerConfig } from '../runner/src/config.ts'
 import { benchAlerts } from './bench/alerts.ts'
 import { type BenchArgs, parseBenchArgs, USAGE, UsageError } from './bench/args.ts'
+import { benchCapacity } from './bench/capacity.ts'
+import { cronStepMinutes } from './bench/capacity-model.ts'
+import { reportCapacity } from './bench/capacity-report.ts'
 import { benchFanOut } from './bench/fan-out.ts'
 import { exitOnError, onInterrupt } from './bench/interrupt.ts'
 import { benchLoad, type LoadFn } from './bench/load.ts'
@@ -213,6 +217,22 @@ async function alerts(a: BenchArgs) {
   return measures
 }
 
+async function capacity(a: BenchArgs) {
+  const config = parseRunnerConfig({})
+  const cadence = cronStepMinutes(config.VENTAS_CRON) ?? 30
+  out(
+    `\n(vii) per store-run costs: ${a.capacityStores.join(' and ')} KLK stand-in stores at loopback speed, one runner ` +
+      `at ETL_CONCURRENCY=${config.ETL_CONCURRENCY}; a ventas run ${cadence} min after the previous (${config.VENTAS_WINDOW_MIN}-min window), then inventario`,
+  )
+  const result = await benchCapacity({
+    storeCounts: a.capacityStores,
+    cadenceMin: cadence,
+    addressBase: a.addressBase,
+    log: out,
+  })
+  return { ...result, ...reportCapacity(result, { config, cadenceMin: cadence, out, table }) }
+}
+
 /** bench-api.ts in its own process (it seeds millions of rows); a signal is passed on and awaited. */
 function api(a: BenchArgs) {
   out('\n(iv) history API at scale (scripts/bench-api.ts)')
@@ -255,6 +275,7 @@ async function main() {
   if (a.sections.has('fanout')) result.fanout = await fanout(a)
   if (a.sections.has('api')) result.api = await api(a)
   if (a.sections.has('alerts')) result.alerts = await alerts(a)
+  if (a.sections.has('capacity')) result.capacity = await capacity(a)
   result.total_seconds = Math.round((Date.now() - started) / 100) / 10
   const dir = path.join(import.meta.dirname, '..', '.data', 'bench')
   await mkdir(dir, { recursive: true })

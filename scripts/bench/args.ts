@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util'
 import { DEFAULT_ADDRESS_BASE } from '../../test/fakes/fleet.ts'
 
-export const SECTIONS = ['load', 'run19', 'vpn', 'fanout', 'api', 'alerts'] as const
+export const SECTIONS = ['load', 'run19', 'vpn', 'fanout', 'api', 'alerts', 'capacity'] as const
 type Section = (typeof SECTIONS)[number]
 
 export const USAGE = `npm run bench -- [options]
@@ -20,6 +20,8 @@ Ctrl-C or SIGTERM drops them before exiting; a run killed outright is cleaned up
                            fanout one run worked by 1, 2, 4 runner processes: wall, CPU vs waiting
                            api    history API at scale (scripts/bench-api.ts, BENCH_API_* variables)
                            alerts cost of evaluating every alert kind after a run, two history lengths
+                           capacity per store-run WAL, rows, bytes, runner CPU and connections, and
+                             what 1,000 stores × the default schedules × 10 years need
   --vpn-stores LIST      chain sizes of the vpn section (default 19,1000)
   --concurrency LIST     ETL_CONCURRENCY levels of the vpn section (default 1,4,8,19,50;
                            small scale: chains over 100 stores only at 19,50)
@@ -34,6 +36,7 @@ Ctrl-C or SIGTERM drops them before exiting; a run killed outright is cleaned up
   --alert-rows LIST      history lengths of the alerts section in store rows, ascending (default
                            4000000,20000000; small scale 400000,2000000); every run reaches every store
   --alert-stores LIST    chain sizes of the alerts section (default 19,1000)
+  --capacity-stores LIST chain sizes of the capacity section (default 19,200; small scale 19,100)
   --address-base IP      first loopback address of the stand-in stores (default ${DEFAULT_ADDRESS_BASE})
   -h, --help             this text
 
@@ -62,6 +65,7 @@ export type BenchArgs = {
   apiEnv: Record<string, string>
   alertRows: number[]
   alertStores: number[]
+  capacityStores: number[]
 }
 
 /** A usage error: the message names the option and what it accepts. */
@@ -121,6 +125,7 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     fanoutConcurrency: positiveInt('--fanout-concurrency', values['fanout-concurrency'], 8),
     alertRows: intList('--alert-rows', values['alert-rows'], small ? [400_000, 2_000_000] : [4_000_000, 20_000_000]),
     alertStores: intList('--alert-stores', values['alert-stores'], [19, 1000]),
+    capacityStores: intList('--capacity-stores', values['capacity-stores'], small ? [19, 100] : [19, 200]),
     apiEnv: small ? { BENCH_API_EXECUTIONS: '20000', BENCH_API_ITERATIONS: '50', BENCH_API_SECONDS: '3' } : {},
   }
 }
@@ -147,6 +152,7 @@ function parse(argv: string[]) {
       'fanout-concurrency': { type: 'string' },
       'alert-rows': { type: 'string' },
       'alert-stores': { type: 'string' },
+      'capacity-stores': { type: 'string' },
     },
   })
 }

@@ -43,7 +43,8 @@ const DESDE = new Date('2026-11-02T12:00:00Z')
 const ROOT = path.join(import.meta.dirname, '..', '..')
 const TICKS = 100 // USER_HZ on Linux
 
-async function cpuSeconds(pid: number): Promise<number> {
+/** User + system CPU of a process so far, from /proc (0 once it is gone). */
+export async function cpuSeconds(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / TICKS
@@ -60,7 +61,8 @@ async function postgresCpuSeconds(): Promise<number> {
   return total
 }
 
-function startRunner(url: string, concurrency: number): Promise<ChildProcess> {
+/** A real runner process (`node runner/src/main.ts`), resolved once it logs that it started; `env` adds settings. */
+export function startRunner(url: string, concurrency: number, env: Record<string, string> = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, [path.join(ROOT, 'runner/src/main.ts')], {
     env: {
       PATH: process.env.PATH ?? '',
@@ -71,6 +73,7 @@ function startRunner(url: string, concurrency: number): Promise<ChildProcess> {
       VENTAS_CRON: 'off',
       INVENTARIO_CRON: 'off',
       LOG_LEVEL: 'info',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
