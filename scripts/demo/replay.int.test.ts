@@ -3,11 +3,11 @@
 // equal to the plan's SQL after the timestamps were moved, no second replay, an interrupted one
 // resumed without duplicates, and a replayed gap recovered from the panel by a real runner.
 import type { PgBoss } from 'pg-boss'
-import type { Sql } from 'postgres'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startTestBoss, type TestApi, testApi } from '../../test/helpers/api.ts'
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/db.ts'
 import { planNumbers } from '../../test/helpers/plan-stats.ts'
+import { rollupsMatchRebuild } from '../../test/helpers/rollups.ts'
 import { KLK_TOKEN, waitFor } from '../../test/helpers/runner-kit.ts'
 import { startRunnerProcess } from '../../test/helpers/runner-process.ts'
 import { replayDemoHistory } from './replay.ts'
@@ -27,23 +27,6 @@ async function demoDatabase(live: RunningStandIns) {
       values (${s.id}, ${s.nombre}, ${s.source_system}, ${live.host}, ${live.ports.get(s.id)!})`
   }
   return database
-}
-
-/** The trigger-kept rollups equal a rebuild from the raw tables (as in stats.int.test.ts). */
-async function rollupsMatchRebuild(db: Sql) {
-  const dump = () =>
-    db<{ line: string }[]>`
-    select 'c ' || dim || ' ' || val || ' ' || n as line from etl_execution_counts where n <> 0
-    union all select 'eh ' || row(h.*)::text from etl_stats_exec_hour h where n <> 0
-    union all select 'ed ' || row(h.*)::text from etl_stats_exec_day h where n <> 0
-    union all select 'th ' || row(h.*)::text from etl_stats_tienda_hour h where n <> 0
-    union all select 'td ' || row(h.*)::text from etl_stats_tienda_day h where n <> 0
-    union all select 'tm ' || row(h.*)::text from etl_stats_tienda_month h where n <> 0
-    union all select 'fd ' || row(h.*)::text from etl_stats_fallos_day h where fallos <> 0
-    order by 1`.then((rows) => rows.map((r) => r.line))
-  const kept = await dump()
-  await db`select etl_stats_rebuild()`
-  expect(kept).toEqual(await dump())
 }
 
 let live: RunningStandIns
