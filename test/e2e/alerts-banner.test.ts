@@ -1,30 +1,12 @@
-// Issue 11's banners in Chromium against the real history API and PostgreSQL: a network incident
-// that the runner's evaluation opened (etl_evaluate_alerts over a run whose stores timed out) is one
-// banner naming its stores by name, apart from the other alerts, which are worded in Spanish.
-import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startTestBoss } from '../helpers/api.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts'
 import { addExecution } from '../helpers/history-seed.ts'
-import {
-  buildAdmin,
-  heldPort,
-  hydrated,
-  launchChromium,
-  login,
-  poll,
-  type Service,
-  seedPanel,
-  startAdmin,
-  startApi,
-  stopService,
-} from './panel-kit.ts'
+import { buildAdmin, hydrated, openSession, type Panel, poll, seedPanel, startPanel } from './panel-kit.ts'
 
 describe('alert banners', () => {
   let database: TestDatabase
-  let api: Service | undefined
-  let admin: Service | undefined
-  let browser: Browser | undefined
+  let panel: Panel | undefined
   let base = ''
 
   beforeAll(async () => {
@@ -58,17 +40,12 @@ describe('alert banners', () => {
       insert into etl_alerts (tipo, etl_name, tienda_id, mensaje, valor, umbral, detalle)
       values ('tienda_sin_datos', 'ventas', ${stores[10]!.id}, 'La tienda cargó 0 filas', 0, 200.6,
         ${db.json({ esperado: 1003, actual: 0, fraccion: 0.2, semanas: 8, muestras: 8 })})`
-    const [apiPort, adminPort] = [await heldPort(), await heldPort()]
-    api = await startApi(database.url, apiPort)
-    admin = await startAdmin(`http://127.0.0.1:${apiPort}`, adminPort)
-    base = `http://127.0.0.1:${adminPort}`
-    browser = await launchChromium()
+    panel = await startPanel(database.url)
+    base = panel.base
   })
 
   afterAll(async () => {
-    await browser?.close()
-    await stopService(admin)
-    await stopService(api)
+    await panel?.close()
     await database?.drop()
   })
 
@@ -76,10 +53,8 @@ describe('alert banners', () => {
     const db = database.sql
     const down = await db<{ id: string; nombre: string }[]>`
       select id, nombre from tiendas where active order by id limit 6`
-    const context = await browser!.newContext({ viewport: { width: 1440, height: 900 }, locale: 'es-VE' })
+    const { context, page } = await openSession(panel!)
     try {
-      const page = await context.newPage()
-      await login(page, base)
       await page.goto(`${base}/historial`)
       await hydrated(page)
       const incident = page.getByRole('complementary', { name: 'Incidente de red' })

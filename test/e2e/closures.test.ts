@@ -3,7 +3,7 @@
 // into "Cerrada"; hasta before desde is refused in Spanish; removing it (after a confirmation, with or
 // without the page's script) brings the failure back; the list filters by store; axe-core finds
 // nothing and nothing is wider than the viewport at desktop and phone widths.
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startTestBoss } from '../helpers/api.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts'
@@ -12,18 +12,14 @@ import {
   buildAdmin,
   DESKTOP,
   EMAIL,
-  heldPort,
   horizontalOverflow,
   hydrated,
-  launchChromium,
-  login,
+  openSession,
+  type Panel,
   PHONE,
   poll,
-  type Service,
   seedPanel,
-  startAdmin,
-  startApi,
-  stopService,
+  startPanel,
 } from './panel-kit.ts'
 
 /** English the API words its problems with; none of it may reach the screen. */
@@ -38,9 +34,7 @@ const dmy = (iso: string) => iso.split('-').reverse().join('/')
 
 describe('store calendar', () => {
   let database: TestDatabase
-  let api: Service | undefined
-  let admin: Service | undefined
-  let browser: Browser | undefined
+  let panel: Panel | undefined
   let base = ''
   let ids: Awaited<ReturnType<typeof seedPanel>>
   let conCerrada = 0
@@ -71,31 +65,16 @@ describe('store calendar', () => {
           now() - interval '5 hours' + interval '90 seconds', 90, 1800, 1800, 1, '127.0.0.1', 18101),
         (${conCerrada}, 'tienda_09', 'CATIA', 'klk', 'closed', now() - interval '5 hours', now() - interval '5 hours',
           0, 0, 0, 0, '127.0.0.1', 18109)`
-    const [apiPort, adminPort] = [await heldPort(), await heldPort()]
-    api = await startApi(database.url, apiPort)
-    admin = await startAdmin(`http://127.0.0.1:${apiPort}`, adminPort)
-    base = `http://127.0.0.1:${adminPort}`
-    browser = await launchChromium()
+    panel = await startPanel(database.url)
+    base = panel.base
   })
 
   afterAll(async () => {
-    await browser?.close()
-    await stopService(admin)
-    await stopService(api)
+    await panel?.close()
     await database?.drop()
   })
 
-  async function session(
-    viewport = DESKTOP,
-    javaScriptEnabled = true,
-  ): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-    const context = await browser!.newContext({ viewport, locale: 'es-VE', javaScriptEnabled })
-    const page = await context.newPage()
-    const errors: string[] = []
-    page.on('pageerror', (e) => errors.push(e.message))
-    await login(page, base)
-    return { context, page, errors }
-  }
+  const session = (viewport = DESKTOP, javaScriptEnabled = true) => openSession(panel!, { viewport, javaScriptEnabled })
 
   const detailStatus = async (execution: number, tienda: string) => {
     const [row] = await database.sql<{ status: string }[]>`

@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
-import type { Browser, Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import type { Sql } from 'postgres'
 import { expect } from 'vitest'
 import { hashPassword } from '../../history-api/src/login/passwords.ts'
@@ -92,6 +92,47 @@ export async function startAdmin(apiUrl: string, port: number) {
 
 /** The system Chromium when one runs, else the one npm installed (test/helpers/browser.ts). */
 export const launchChromium = (): Promise<Browser> => launchBrowser()
+
+export type Panel = { base: string; browser: Browser; api: Service; admin: Service; close: () => Promise<void> }
+
+/** The history API and the built admin over `databaseUrl`, each on a held port, and Chromium. */
+export async function startPanel(databaseUrl: string): Promise<Panel> {
+  const [apiPort, adminPort] = [await heldPort(), await heldPort()]
+  const api = await startApi(databaseUrl, apiPort)
+  const admin = await startAdmin(`http://127.0.0.1:${apiPort}`, adminPort)
+  const browser = await launchChromium()
+  return {
+    base: `http://127.0.0.1:${adminPort}`,
+    browser,
+    api,
+    admin,
+    async close() {
+      await browser.close()
+      await stopService(admin)
+      await stopService(api)
+    },
+  }
+}
+
+export type Session = { context: BrowserContext; page: Page; errors: string[] }
+
+/** A logged-in page of its own (Spanish locale), collecting the page's uncaught errors. */
+export async function openSession(
+  panel: Pick<Panel, 'browser' | 'base'>,
+  o: { viewport?: { width: number; height: number }; javaScriptEnabled?: boolean; acceptDownloads?: boolean } = {},
+): Promise<Session> {
+  const context = await panel.browser.newContext({
+    viewport: o.viewport ?? DESKTOP,
+    locale: 'es-VE',
+    javaScriptEnabled: o.javaScriptEnabled ?? true,
+    acceptDownloads: o.acceptDownloads ?? false,
+  })
+  const page = await context.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  await login(page, panel.base)
+  return { context, page, errors }
+}
 
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000)
 

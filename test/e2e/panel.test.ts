@@ -5,7 +5,7 @@
 // several states and an id, and its CSV export is the filtered list; the running/queued tile
 // follows the live stream.
 import { readFile } from 'node:fs/promises'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startTestBoss } from '../helpers/api.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts'
@@ -18,7 +18,7 @@ import {
   horizontalOverflow,
   hydrated,
   launchChromium,
-  login,
+  openSession,
   PHONE,
   poll,
   type Service,
@@ -70,14 +70,7 @@ describe('the panel an operator lives in', () => {
     await database?.drop()
   })
 
-  async function session(viewport = DESKTOP): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-    const context = await browser!.newContext({ viewport, locale: 'es-VE', acceptDownloads: true })
-    const page = await context.newPage()
-    const errors: string[] = []
-    page.on('pageerror', (e) => errors.push(e.message))
-    await login(page, base)
-    return { context, page, errors }
-  }
+  const session = (viewport = DESKTOP) => openSession({ browser: browser!, base }, { viewport, acceptDownloads: true })
 
   const focusedLabel = (page: Page) =>
     page.evaluate(

@@ -4,7 +4,7 @@
 // pg-boss cron in this process). axe-core finds nothing and nothing is wider than a phone on the
 // detail (with its actions and timeline) and on /programacion.
 import pino from 'pino'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import type { Sql } from 'postgres'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { connect } from '../../runner/src/db.ts'
@@ -18,18 +18,14 @@ import {
   buildAdmin,
   DESKTOP,
   EMAIL,
-  heldPort,
   horizontalOverflow,
   hydrated,
-  launchChromium,
-  login,
+  openSession,
+  type Panel,
   PHONE,
   poll,
-  type Service,
   seedPanel,
-  startAdmin,
-  startApi,
-  stopService,
+  startPanel,
 } from './panel-kit.ts'
 
 /** The page's text as it reads (rendered whitespace, one space between words). */
@@ -116,9 +112,7 @@ async function seedRetriedRun(db: Sql): Promise<number> {
 
 describe('re-run, cancel, timeline and schedules in the panel', () => {
   let database: TestDatabase
-  let api: Service | undefined
-  let admin: Service | undefined
-  let browser: Browser | undefined
+  let panel: Panel | undefined
   let runner: Runner | undefined
   let runnerDb: Sql | undefined
   let base = ''
@@ -131,30 +125,18 @@ describe('re-run, cancel, timeline and schedules in the panel', () => {
     await boss.stop({ graceful: false })
     await seedPanel(database.sql)
     origin = await seedRetriedRun(database.sql)
-    const [apiPort, adminPort] = [await heldPort(), await heldPort()]
-    api = await startApi(database.url, apiPort)
-    admin = await startAdmin(`http://127.0.0.1:${apiPort}`, adminPort)
-    base = `http://127.0.0.1:${adminPort}`
-    browser = await launchChromium()
+    panel = await startPanel(database.url)
+    base = panel.base
   })
 
   afterAll(async () => {
-    await browser?.close()
     await runner?.stop('test over')
     await runnerDb?.end({ timeout: 2 })
-    await stopService(admin)
-    await stopService(api)
+    await panel?.close()
     await database?.drop()
   })
 
-  async function session(viewport = DESKTOP): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-    const context = await browser!.newContext({ viewport, locale: 'es-VE' })
-    const page = await context.newPage()
-    const errors: string[] = []
-    page.on('pageerror', (e) => errors.push(e.message))
-    await login(page, base)
-    return { context, page, errors }
-  }
+  const session = (viewport = DESKTOP) => openSession(panel!, { viewport })
 
   test('re-run the failed stores from the detail, then cancel the new run from its detail', async () => {
     const { context, page, errors } = await session()
