@@ -101,7 +101,7 @@ export async function insertTiendaRunning(
   v: TiendaStart,
 ): Promise<{ attempts: number; closed: boolean; remaining: number | null } | undefined> {
   const [row] = await db<{ attempts: number; closed: boolean; remaining: number | null }[]>`
-    with c as (select etl_cierre_de(${v.tiendaId}, ${v.executionId}) as cierre),
+    with c as (select (select x from etl_cierre_de(${v.tiendaId}, ${v.executionId}) x) as cierre),
     d as (
       insert into etl_execution_details as x (execution_id, tienda_id, tienda_nombre, source_system, status,
         started_at, finished_at, duration_seconds, current_phase, server_ip, server_port, attempts, cierre_id)
