@@ -109,6 +109,10 @@ describe.concurrent('npm start', () => {
     // The printed URL is the real one: a client connects with it as printed.
     const sql = postgres(block.databaseUrl, { max: 1, onnotice: () => {} })
     expect((await sql`select count(*)::int as n from tiendas`)[0]!.n).toBe(19)
+    // The store calendar has its example: a store closed for the coming Christmas.
+    expect(await sql`select tienda_id, to_char(fecha_hasta, 'MM-DD') as hasta, motivo from tienda_cierres`).toEqual([
+      { tienda_id: 'tienda_11', hasta: '12-25', motivo: 'feriado' },
+    ])
     await sql.end()
     // Service logs went to .data/logs/, one line said so, and none reached the terminal.
     expect(first.output()).toMatch(/service logs: \.data\/logs\//)
