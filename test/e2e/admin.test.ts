@@ -17,7 +17,7 @@ import { startTestBoss } from '../helpers/api.ts'
 import { launchBrowser } from '../helpers/browser.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts'
 import { addKlkStores, spawnTs, testEnv } from '../helpers/runner-kit.ts'
-import { poll, type Service, startService, stopService, waitForHttp } from './panel-kit.ts'
+import { login, poll, type Service, startService, stopService, waitForHttp } from './panel-kit.ts'
 
 const EMAIL = 'operador@fluxion.test'
 const PASSWORD = 'clave-de-prueba-e2e'
@@ -272,14 +272,7 @@ describe('admin panel in Chromium', () => {
       const page = await browser!.newPage({ viewport: { width: 1366, height: 900 }, locale: 'es-VE' })
       const errors: string[] = []
       page.on('pageerror', (e) => errors.push(e.message))
-      const logIn = async (at: string) => {
-        await page.goto(`${at}/login`)
-        await page.getByLabel('Correo').fill(EMAIL)
-        await page.getByLabel('Contraseña').fill(PASSWORD)
-        await page.getByRole('button', { name: 'Entrar' }).click()
-        await page.waitForURL(`${at}/historial`)
-      }
-      await logIn(base)
+      await login(page, base, { email: EMAIL, password: PASSWORD })
 
       // A click anywhere on the row (not its link) opens the detail; each failed store's address is there.
       await tableRow(page, run!.id).locator('td').nth(2).click()

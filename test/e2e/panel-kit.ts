@@ -285,12 +285,12 @@ export async function seedPanel(db: Sql) {
   return { ok, failed, partial, running, queued }
 }
 
-export async function login(page: Page, base: string) {
+export async function login(page: Page, base: string, user = { email: EMAIL, password: PASSWORD }) {
   await page.goto(`${base}/login`)
   // Typed before hydration, the fields would be reset by it (and `required` then blocks the submit).
   await page.waitForLoadState('networkidle')
-  await page.getByLabel('Correo').fill(EMAIL)
-  await page.getByLabel('Contraseña').fill(PASSWORD)
+  await page.getByLabel('Correo').fill(user.email)
+  await page.getByLabel('Contraseña').fill(user.password)
   await page.getByRole('button', { name: 'Entrar' }).click()
   try {
     await page.waitForURL((url) => !url.pathname.startsWith('/login'), { timeout: 20_000 })

@@ -17,12 +17,7 @@ afterEach(async () => {
 })
 
 const STORES = 50
-/**
- * Four stores at a time per runner, and a store's transient failure retried as in production: these
- * tests are about parts changing hands, and on a loaded 2-core machine the 50 stand-in stores (in this
- * process) can miss testEnv's 2 s connect with no retry (a full run once closed it partial, 49 of 50).
- */
-const RUNNER_ENV = { ETL_CONCURRENCY: '4', SOURCE_CONNECT_TIMEOUT_MS: '10000', SOURCE_RETRIES: '2' }
+const RUNNER_ENV = { ETL_CONCURRENCY: '4' }
 const window = { desde: new Date('2026-11-02T10:00:00Z'), hasta: new Date('2026-11-02T11:00:00Z') }
 
 /** 50 KLK stores on their own loopback addresses at one port, each ~150 ms away, registered as active stores. */

@@ -94,14 +94,22 @@ export class StoreLoad<L extends VentaLine | StockLine> {
   }
 
   async #stage(lines: L[]): Promise<void> {
+    // The first chunk of an attempt replaces whatever this store has staged for the execution: an
+    // attempt whose runner was killed mid-extraction (kill -9: no `discard`) leaves its chunks, and the
+    // runner that takes the part over stages the same keys (seen: 23505 on ventas_staging_pkey).
+    const fresh = !this.#touched
     this.#touched = true
     const first = this.#staged + 1
     // Autocommitted on its own: staging is scratch, and no transaction stays open across pages.
-    await inTransaction(this.#db, this.#opts, (tx) =>
-      this.#etl === 'ventas'
+    await inTransaction(this.#db, this.#opts, async (tx) => {
+      if (fresh) {
+        await tx`delete from ${tx(`${this.#etl}_staging`)}
+          where tienda_id = ${this.#tiendaId} and execution_id = ${this.#executionId}`
+      }
+      return this.#etl === 'ventas'
         ? stageVentas(tx, this.#tiendaId, this.#executionId, first, lines as VentaLine[])
-        : stageInventario(tx, this.#tiendaId, this.#executionId, first, lines as StockLine[]),
-    )
+        : stageInventario(tx, this.#tiendaId, this.#executionId, first, lines as StockLine[])
+    })
     this.#staged += lines.length
   }
 }

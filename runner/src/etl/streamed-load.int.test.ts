@@ -118,4 +118,27 @@ describe('a window streamed through staging', () => {
     expect(await count(db, 'ventas', 'tienda_rep')).toBe(lines.length)
     expect(await count(db, 'ventas_staging', 'tienda_rep')).toBe(0)
   })
+
+  pgTest(
+    'an attempt killed after staging leaves chunks; the attempt that takes the store over replaces them and loads exactly',
+    async ({ db }) => {
+      await db`insert into tiendas (id, nombre, source_system, host, port) values ('tienda_kill', 'K', 'klk', '127.0.0.1', 1)`
+      const lines = salesFor('tienda_kill', WINDOW.desde, WINDOW.hasta)
+      const options = { chunkRows: 7, statementTimeoutMs: 0 }
+      // The dead attempt: chunks staged, then its runner is gone (kill -9: no merge, no discard).
+      const dead = new StoreLoad<VentaLine>(db, 'ventas', 'tienda_kill', 2, options)
+      await dead.append(lines.slice(0, 30))
+      expect(await count(db, 'ventas_staging', 'tienda_kill')).toBe(28)
+      // The part retried on another runner: same execution, same store, the same keys staged again.
+      const takeover = new StoreLoad<VentaLine>(db, 'ventas', 'tienda_kill', 2, options)
+      try {
+        await takeover.append(lines)
+        expect(await takeover.merge()).toEqual({ loaded: lines.length, duplicates: 0 })
+      } finally {
+        await takeover.discard()
+      }
+      expect(await count(db, 'ventas', 'tienda_kill')).toBe(lines.length)
+      expect(await count(db, 'ventas_staging', 'tienda_kill')).toBe(0)
+    },
+  )
 })
