@@ -20,7 +20,7 @@ import {
 } from './closures.schemas.ts'
 import { type CierreRow, createCierre, deleteCierre, listCierres } from './closures.sql.ts'
 
-const listRoute = createRoute({
+const listClosuresRoute = createRoute({
   method: 'get',
   path: '/api/etl/closures',
   tags: ['tiendas'],
@@ -33,7 +33,7 @@ const listRoute = createRoute({
   },
 })
 
-const createRoute_ = createRoute({
+const createClosureRoute = createRoute({
   method: 'post',
   path: '/api/etl/closures',
   tags: ['tiendas'],
@@ -53,7 +53,7 @@ const createRoute_ = createRoute({
   },
 })
 
-const deleteRoute = createRoute({
+const deleteClosureRoute = createRoute({
   method: 'delete',
   path: '/api/etl/closures/{id}',
   tags: ['tiendas'],
@@ -85,7 +85,7 @@ export type ClosuresDeps = { read: Db; write: Sql }
 
 export const closuresRoutes = (deps: ClosuresDeps) =>
   new OpenAPIHono<{ Variables: AuthVariables }>({ defaultHook: validationHook })
-    .openapi(listRoute, async (c) => {
+    .openapi(listClosuresRoute, async (c) => {
       const q = c.req.valid('query')
       if (q.desde && q.hasta && q.desde > q.hasta) {
         return invalid(c, 422, [{ name: 'desde', reason: 'must not be later than hasta', code: 'after_end' }])
@@ -93,7 +93,7 @@ export const closuresRoutes = (deps: ClosuresDeps) =>
       const rows = await listCierres(deps.read, q)
       return c.json(rows.map(toCierre), 200)
     })
-    .openapi(createRoute_, async (c) => {
+    .openapi(createClosureRoute, async (c) => {
       const body = c.req.valid('json')
       if (body.fecha_desde > body.fecha_hasta) {
         return invalid(c, 422, [
@@ -125,7 +125,7 @@ export const closuresRoutes = (deps: ClosuresDeps) =>
       })
       return c.json({ cierre: toCierre(cierre), tiendas_reclasificadas: reclasificadas }, 201)
     })
-    .openapi(deleteRoute, async (c) => {
+    .openapi(deleteClosureRoute, async (c) => {
       const { id } = c.req.valid('param')
       const removed = await deleteCierre(deps.write, id)
       if (!removed) return problem(c, 404, `Closure ${id} does not exist.`)
