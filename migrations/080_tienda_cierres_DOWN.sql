@@ -2,6 +2,7 @@
 -- else skipped (their executions keep the counts and status closing gave them).
 DROP FUNCTION IF EXISTS etl_reclasificar_cierres(VARCHAR, TSTZRANGE);
 DROP FUNCTION IF EXISTS etl_cierre_de(VARCHAR, INTEGER);
+DROP FUNCTION IF EXISTS etl_estado_por_tiendas(BOOLEAN, INTEGER, INTEGER, INTEGER, INTEGER);
 DROP FUNCTION IF EXISTS etl_ventana(VARCHAR, TIMESTAMPTZ, TIMESTAMPTZ, TIMESTAMPTZ);
 UPDATE etl_execution_details
 SET status = CASE WHEN error_category IS NOT NULL THEN 'failed' ELSE 'skipped' END

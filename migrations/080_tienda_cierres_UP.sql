@@ -58,6 +58,20 @@ RETURNS SETOF INTEGER LANGUAGE sql STABLE AS $$
     LIMIT 1
 $$;
 
+-- The status of a finished run from its stores: the one rule closing (runner/src/executions/close.sql.ts)
+-- and reclassification below share. Closed stores count as neither success nor failure; a run asked to
+-- stop that left stores unrun is `cancelled`. Scalar SQL of one expression: inlined where it is called.
+CREATE FUNCTION etl_estado_por_tiendas(cancel_requested BOOLEAN, total INTEGER, ok INTEGER, failed INTEGER,
+                                       closed INTEGER)
+RETURNS VARCHAR LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN cancel_requested AND total > ok + failed + closed THEN 'cancelled'
+        WHEN total > 0 AND ok + closed = total THEN 'success'
+        WHEN ok > 0 THEN 'partial'
+        ELSE 'failed'
+    END::VARCHAR
+$$;
+
 -- Brings the finished history of one store in line with its closures over `p_periodo`: its failed
 -- (and, outside stopped runs, skipped) rows whose window lies inside a closure become `closed` (their
 -- error kept for the record); `closed` rows no closure covers any more go back to `failed` when they
@@ -96,8 +110,7 @@ BEGIN
         UPDATE etl_executions e SET
             tiendas_exitosas = s.ok, tiendas_fallidas = s.failed, tiendas_cerradas = s.closed,
             status = CASE WHEN e.status = 'cancelled' THEN 'cancelled'
-                          WHEN s.ok + s.closed = s.total THEN 'success'
-                          WHEN s.ok > 0 THEN 'partial' ELSE 'failed' END,
+                          ELSE etl_estado_por_tiendas(FALSE, s.total, s.ok, s.failed, s.closed) END,
             error_phase = CASE WHEN s.failed > 0 THEN e.error_phase END,
             error_category = CASE WHEN s.failed > 0 THEN e.error_category END,
             error_source = CASE WHEN s.failed > 0 THEN e.error_source END,

@@ -3,9 +3,9 @@
 // a queued run whose job ended without running it. They differ only in which executions they target
 // and in the error they record; everything else is this statement:
 //  - stores still `running` (their end was never recorded) become `failed`, in the phase they were in;
-//  - stores never started become `skipped` rows, so tiendas_count = exitosas + fallidas + skipped;
-//  - status from the stores: all loaded (or closed: the store calendar, migration 080) → success, some →
-//    partial, none → failed; a run asked to stop
+//  - stores never started become `skipped` rows, so tiendas_count = exitosas + fallidas + cerradas + skipped;
+//  - status from the stores (etl_estado_por_tiendas, migration 080): all loaded (or closed: the store
+//    calendar) → success, some → partial, none → failed; a run asked to stop
 //    (cancel_requested_at) that left stores unrun → cancelled; a queued run cancelled → cancelled;
 //  - counts, per-phase durations (sums over stores: work per phase, not wall time), source_system,
 //    request counts, the dominant error (the most frequent category among failed stores; ties: the
@@ -141,11 +141,8 @@ async function closeExecutions(db: Db, c: Close): Promise<ExecutionRow[]> {
             ? db`'failed'`
             : c.status === 'cancelled'
               ? db`'cancelled'`
-              : db`case
-                  when e.cancel_requested_at is not null
-                    and coalesce(a.total, 0) > coalesce(a.ok + a.failed + a.closed, 0) then 'cancelled'
-                  when a.total > 0 and a.ok + a.closed = a.total then 'success'
-                  when a.ok > 0 then 'partial' else 'failed' end`
+              : db`etl_estado_por_tiendas(e.cancel_requested_at is not null, coalesce(a.total, 0),
+                  coalesce(a.ok, 0), coalesce(a.failed, 0), coalesce(a.closed, 0))`
         },
         started_at = coalesce(e.started_at, now()), finished_at = now(), current_phase = null,
         duration_seconds = round(extract(epoch from now() - coalesce(e.started_at, now()))::numeric, 2),
