@@ -4,12 +4,11 @@
 // twice, then accepts: three posts in all, each signed, same body, same delivery id — and the record
 // the history API shows says so. A receiver that never accepts exhausts the attempts: `fallida`.
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import pino from 'pino'
 import type { Sql } from 'postgres'
 import { afterEach, describe, expect } from 'vitest'
 import { type Runner, startRunner } from '../../runner/src/runner.ts'
+import { startWebhookReceiver, type WebhookPost } from '../fakes/webhook-receiver.ts'
 import { testApi } from '../helpers/api.ts'
 import { pgTest } from '../helpers/db.ts'
 import { addStore, fastConfig, WINDOW } from '../helpers/etl-kit.ts'
@@ -34,25 +33,23 @@ function verify(secret: string, body: string, header: string | undefined): boole
 
 /** A receiver that answers 500 to its first `failures` posts, then 204 (or 500 forever with Infinity). */
 async function receiver(failures: number) {
-  const posts: Post[] = []
-  const server = createServer((req, res) => {
-    let body = ''
-    req.setEncoding('utf8')
-    req.on('data', (chunk: string) => {
-      body += chunk
-    })
-    req.on('end', () => {
-      const signed = verify(SECRET, body, req.headers['x-fluxion-signature'] as string | undefined)
-      posts.push({ at: Date.now(), body, deliveryId: req.headers['x-fluxion-delivery'] as string, signed })
-      res.writeHead(signed && posts.length > failures ? 204 : 500).end()
-    })
+  const signed = (p: WebhookPost) => verify(SECRET, p.body, p.headers['x-fluxion-signature'] as string | undefined)
+  const hook = await startWebhookReceiver({
+    path: `/hooks/${HOOK_TOKEN}`,
+    answer: (p, n) => (signed(p) && n > failures ? 204 : 500),
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  cleanups.push(() => {
-    server.closeAllConnections()
-    return new Promise<void>((resolve) => server.close(() => resolve()))
-  })
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/${HOOK_TOKEN}`, posts }
+  cleanups.push(hook.close)
+  return {
+    url: hook.url,
+    get posts(): Post[] {
+      return hook.posts.map((p) => ({
+        at: p.at,
+        body: p.body,
+        deliveryId: p.headers['x-fluxion-delivery'] as string | undefined,
+        signed: signed(p),
+      }))
+    },
+  }
 }
 
 async function runnerWith(db: Sql, url: string, extra: Record<string, string> = {}) {

@@ -1,11 +1,11 @@
 // Alerts of plan §8.3 as the runner raises them: failures produced by real runs (runEtl against
 // the KLK simulator) or seeded rows, evaluated in real PostgreSQL, posted to a real HTTP receiver
 // (node:http on an ephemeral loopback port). A receiver that refuses or stalls never fails a run.
-import { createServer, type IncomingHttpHeaders } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingHttpHeaders } from 'node:http'
 import pino from 'pino'
 import type { Sql } from 'postgres'
 import { describe, expect } from 'vitest'
+import { startWebhookReceiver } from '../../../test/fakes/webhook-receiver.ts'
 import { pgTest } from '../../../test/helpers/db.ts'
 import { addStore, closedPort, etlDeps, fastConfig, runVentas, TOKEN, WINDOW } from '../../../test/helpers/etl-kit.ts'
 import { addExecution } from '../../../test/helpers/history-seed.ts'
@@ -18,27 +18,16 @@ const HOOK_SECRET = 'T0KEN-hook-7f3a9c21'
 type Received = { path: string; headers: IncomingHttpHeaders; payload: AlertWebhookPayload }
 
 async function startWebhook(mode: 'answer' | 'stall' = 'answer') {
-  const received: Received[] = []
-  const server = createServer((req, res) => {
-    let body = ''
-    req.setEncoding('utf8')
-    req.on('data', (chunk: string) => {
-      body += chunk
-    })
-    req.on('end', () => {
-      received.push({ path: req.url ?? '', headers: req.headers, payload: JSON.parse(body) })
-      if (mode === 'answer') res.writeHead(204).end()
-    })
+  const hook = await startWebhookReceiver({
+    path: `/hooks/${HOOK_SECRET}`,
+    answer: () => (mode === 'answer' ? 204 : null),
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
   return {
-    url: `http://127.0.0.1:${port}/hooks/${HOOK_SECRET}`,
-    received,
-    close: () => {
-      server.closeAllConnections()
-      return new Promise<void>((resolve) => server.close(() => resolve()))
+    url: hook.url,
+    get received(): Received[] {
+      return hook.posts.map((p) => ({ path: p.path, headers: p.headers, payload: JSON.parse(p.body) }))
     },
+    close: hook.close,
   }
 }
 
