@@ -245,7 +245,11 @@ pgTest(
     })
     expect(row).toMatchObject({ error_category: 'unknown', triggered_by: 'fluxion_admin' })
     expect(row.error_message).toMatch(/cannot run: a ventas run needs a window/)
-    const [neverJob] = await r.boss.findJobs(QUEUES.ventas, { id: never.jobId })
+    // The job closes its execution before pg-boss marks the job completed (the handler returns after).
+    const neverJob = await waitFor('pg-boss to complete the job', async () => {
+      const [j] = await r.boss.findJobs(QUEUES.ventas, { id: never.jobId })
+      return j?.state !== 'active' && j
+    })
     expect(neverJob).toMatchObject({ state: 'completed', retryCount: 0 })
   },
 )
