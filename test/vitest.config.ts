@@ -8,6 +8,11 @@ export default defineConfig({
   root: fileURLToPath(new URL('..', import.meta.url)),
   test: {
     globalSetup: ['test/helpers/global-setup.ts'],
+    // Two files at a time. The tests mostly wait on processes, sockets and PostgreSQL, and Vitest's
+    // default (cores − 1) ran them one by one on this 2-core machine: 706 s of vitest became 531 s.
+    // Each file has its own database and ports (test/helpers/db.ts, scripts/lib/reserved-port.ts);
+    // more workers are untested against PostgreSQL's default 100 connections.
+    maxWorkers: 2,
     projects: [
       {
         extends: true,

@@ -123,8 +123,10 @@ describe('TDS stand-in link', () => {
     expect(rowsetBytes).toBeGreaterThan(900_000)
     expect(rowsetBytes).toBeLessThan(1_400_000)
     const expected = rowsetBytes / 1_000_000
-    // Decoding ~1 MB of TDS costs CPU too (seconds on a busy machine): the link's share is the time
-    // beyond the same query against a store with no link, measured side by side.
+    // The link is a floor: no byte leaves faster than the bucket allows, whatever the CPU does. The
+    // decoding of ~1 MB of TDS costs CPU too (seconds on a busy machine) and overlaps the pacing, so
+    // only the ceiling subtracts the same query against a store with no link, measured side by side.
+    expect(elapsed).toBeGreaterThan(0.8 * expected)
     const free = await startStellarStore({ tiendaId: 'tienda_19' })
     closers.push(() => free.close())
     const f = pool(free.host, free.port)
@@ -132,7 +134,6 @@ describe('TDS stand-in link', () => {
     const baseline = await seconds(async () => {
       await ventas(f, desde, hasta)
     })
-    expect(elapsed - baseline).toBeGreaterThan(0.8 * expected)
     expect(elapsed - baseline).toBeLessThan(1.6 * expected)
 
     // Every client message is answered one RTT later, the first on a connection two: count the
