@@ -229,6 +229,16 @@ async function main() {
     if (!statsOnly) {
       measures.push(await measure('detail, 200 stores', get(`/api/etl/history/${big!.id}`)))
       measures.push(await measure('freshness, every store × ETL', get('/api/etl/freshness')))
+      // The ETL tab's pending gaps name a window (dias): the cost follows it, not the history. At the
+      // seeded density (1M executions a year: 2,740 a day) one day holds what 1,000 stores × 72 runs a
+      // day write in 38 days.
+      measures.push(
+        await measure(
+          'gaps ventas pendiente dias=1 limit=201',
+          get('/api/etl/gaps?etl_name=ventas&estado=pendiente&dias=1&limit=201'),
+          Math.min(ITERATIONS, 50),
+        ),
+      )
     }
     measures.push(await measure('stats dias=7', get('/api/etl/stats?dias=7')))
     measures.push(await measure('stats dias=90', get('/api/etl/stats?dias=90')))

@@ -1,4 +1,4 @@
-// EXPLAIN of the very statements the history API runs for a list request: the request goes
+// EXPLAIN of the very statements the history API runs for a request: the request goes
 // through the real app with a pool whose `debug` hook records each statement and its
 // parameters, which are then explained one by one.
 import postgres from 'postgres'
@@ -10,6 +10,8 @@ export type PlanNode = {
   'Relation Name'?: string
   'Index Name'?: string
   'Plan Rows': number
+  /** EXPLAIN ANALYZE only. */
+  'Actual Loops'?: number
   Plans?: PlanNode[]
 }
 
@@ -25,7 +27,12 @@ export function planProblems(node: PlanNode, maxSortRows: number): string[] {
   return [...own, ...(node.Plans ?? []).flatMap((p) => planProblems(p, maxSortRows))]
 }
 
-export async function explainHistory(url: string, query: Record<string, string>, opts: { analyze?: boolean } = {}) {
+export function explainHistory(url: string, query: Record<string, string>, opts: { analyze?: boolean } = {}) {
+  return explainRequest(url, `/api/etl/history?${new URLSearchParams(query)}`, opts)
+}
+
+/** EXPLAIN of the statements a GET of `path` (with its query) runs on the executions and their store rows. */
+export async function explainRequest(url: string, path: string, opts: { analyze?: boolean } = {}) {
   const captured: { text: string; params: unknown[] }[] = []
   const sql = postgres(url, {
     max: 1,
@@ -36,14 +43,12 @@ export async function explainHistory(url: string, query: Record<string, string>,
   })
   try {
     const app = buildApp({ db: sql, auth: testAuth, boss: { send: async () => null } })
-    const res = await app.request(`/api/etl/history?${new URLSearchParams(query)}`, {
-      headers: { Authorization: `Bearer ${await tokenFor()}` },
-    })
-    if (res.status !== 200) throw new Error(`history answered ${res.status}: ${await res.text()}`)
+    const res = await app.request(path, { headers: { Authorization: `Bearer ${await tokenFor()}` } })
+    if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${await res.text()}`)
     const plans: { text: string; plan: PlanNode }[] = []
     for (const { text, params } of captured) {
       // Only the list's own statements: not the store check or the driver's type fetch.
-      if (!/etl_executions|etl_execution_details/.test(text) || /from tiendas/.test(text)) continue
+      if (!/etl_executions|etl_execution_details|etl_gaps/.test(text) || /from tiendas/.test(text)) continue
       const options = opts.analyze ? 'analyze, buffers, format json' : 'format json'
       const [row] = await sql.unsafe(`explain (${options}) ${text}`, params as never[])
       plans.push({ text, plan: (row!['QUERY PLAN'] as { Plan: PlanNode }[])[0]!.Plan })

@@ -5,7 +5,7 @@ import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadBulkHistory } from '../../../scripts/bench/history-data.ts'
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/db.ts'
-import { explainHistory, type PlanNode, planProblems } from '../../../test/helpers/explain.ts'
+import { explainHistory, explainRequest, type PlanNode, planProblems } from '../../../test/helpers/explain.ts'
 
 describe('history list query plans', () => {
   let database: TestDatabase
@@ -89,6 +89,48 @@ describe('history list query plans', () => {
           { k: number },
         ]
       expect(k).toBe(c)
+    } finally {
+      await sql.end()
+    }
+  })
+
+  // GET /api/etl/gaps decides "recovered since?" per failed store row it reads (the etl_gaps view's
+  // lateral). The panel's call names a window (dias): only the failed store rows of executions started
+  // in it may reach that test, however long the history — counted from EXPLAIN ANALYZE's loops.
+  it("the panel's pending gaps read only the window's failed store rows, not every failure ever", async () => {
+    const lateralLoops = async (path: string) => {
+      const plans = await explainRequest(database.url, path, { analyze: true })
+      expect(plans).toHaveLength(1)
+      const { plan } = plans[0]!
+      expect(planProblems(plan, Number.POSITIVE_INFINITY), path).toEqual([])
+      // The lateral is the only Limit run more than once; its loops are the store rows it judged.
+      const limits: PlanNode[] = []
+      const walk = (n: PlanNode) => {
+        if (n['Node Type'] === 'Limit' && (n['Actual Loops'] ?? 0) > 1) limits.push(n)
+        for (const c of n.Plans ?? []) walk(c)
+      }
+      walk(plan)
+      expect(limits, path).toHaveLength(1)
+      return limits[0]!['Actual Loops']!
+    }
+    const sql = postgres(database.url, { max: 1, onnotice: () => {} })
+    try {
+      const failedSince = async (days: number | null) => {
+        const [row] = await sql<{ n: number }[]>`
+          select count(*)::int as n from etl_execution_details d join etl_executions e on e.id = d.execution_id
+          where d.status = 'failed' and e.etl_name = 'ventas' and e.status in ('failed', 'partial', 'cancelled')
+            ${days ? sql`and e.started_at >= now() - make_interval(days => ${days})` : sql``}`
+        return row!.n
+      }
+      const windowed = await lateralLoops('/api/etl/gaps?etl_name=ventas&estado=pendiente&dias=7&limit=201')
+      const inWindow = await failedSince(7)
+      const ever = await failedSince(null)
+      expect(inWindow).toBeGreaterThan(0)
+      // A few rows may start or leave the window between the count and the request (a second apart).
+      expect(Math.abs(windowed - inWindow)).toBeLessThanOrEqual(10)
+      expect(ever).toBeGreaterThan(10 * inWindow)
+      // Unbounded, the same question judges every failed store row of the history.
+      expect(await lateralLoops('/api/etl/gaps?etl_name=ventas&estado=pendiente')).toBe(ever)
     } finally {
       await sql.end()
     }

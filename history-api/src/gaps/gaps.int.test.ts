@@ -122,13 +122,42 @@ describe('gaps', () => {
     expect(await pairs('?etl_name=inventario&estado=pendiente')).toEqual([])
   })
 
+  it('dias keeps the gaps of executions started in that window and limit the newest, as the full list has them', async () => {
+    const pairs = async (q: string) => (await gaps(q)).map((g) => `${g.id}/${g.tienda_id}`)
+    const started = new Map(
+      (await database.sql<{ id: number; started_at: Date }[]>`select id, started_at from etl_executions`).map((r) => [
+        r.id,
+        r.started_at.getTime(),
+      ]),
+    )
+    const all = await gaps()
+    const within = (dias: number) =>
+      all.filter((g) => started.get(g.id)! >= now.getTime() - dias * 86_400_000).map((g) => `${g.id}/${g.tienda_id}`)
+    // twoStores started 5 h before now, partial 29 h, inventarioFailed 3.4 days.
+    expect(await pairs('?dias=1')).toEqual([`${twoStores}/tienda_01`, `${twoStores}/tienda_02`])
+    expect(await pairs('?dias=2')).toEqual(within(2))
+    expect(within(2)).toHaveLength(3)
+    expect(await pairs('?dias=4')).toEqual(within(4))
+    expect(await pairs('?dias=4')).toEqual(all.map((g) => `${g.id}/${g.tienda_id}`))
+    expect(await pairs('?dias=4&estado=recuperado&etl_name=inventario')).toEqual([`${inventarioFailed}/tienda_03`])
+    expect(await pairs('?dias=2&estado=pendiente&tienda=tienda_08')).toEqual([`${partial}/tienda_08`])
+    expect(await gaps('?dias=4')).toEqual(all)
+    // limit: the newest ones, in the list's order, with or without a window.
+    expect(await pairs('?estado=pendiente&limit=2')).toEqual((await pairs('?estado=pendiente')).slice(0, 2))
+    expect(await pairs('?dias=2&limit=1')).toEqual(within(2).slice(0, 1))
+  })
+
   it('400 names a malformed filter or an unknown parameter; 422 an unknown store', async () => {
     for (const [query, status, name] of [
       ['?estado=pendientes', 400, 'estado'],
       ['?etl_name=compras', 400, 'etl_name'],
       ['?tienda=Tienda-01', 400, 'tienda'],
       ["?tienda=tienda_01'%20or%20'1'='1", 400, 'tienda'],
-      ['?limit=10', 400, 'limit'],
+      ['?offset=10', 400, 'offset'],
+      ['?limit=0', 400, 'limit'],
+      ['?limit=1001', 400, 'limit'],
+      ['?dias=0', 400, 'dias'],
+      ['?dias=1e2', 400, 'dias'],
       ['?tienda=tienda_77', 422, 'tienda'],
     ] as const) {
       const r = await api.call('get', `/api/etl/gaps${query}`)

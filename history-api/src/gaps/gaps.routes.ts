@@ -182,7 +182,13 @@ export const gapsRoutes = (deps: GapsDeps) =>
       if (q.tienda && !(await findTienda(deps.read, q.tienda))) {
         return invalid(c, 422, [{ name: 'tienda', reason: `${q.tienda} is not a known store`, code: 'unknown_store' }])
       }
-      const rows = await listGaps(deps.read, { etlName: q.etl_name, tienda: q.tienda, estado: q.estado })
+      const rows = await listGaps(deps.read, {
+        etlName: q.etl_name,
+        tienda: q.tienda,
+        estado: q.estado,
+        since: q.dias ? new Date(deps.clock().getTime() - q.dias * 86_400_000) : undefined,
+        limit: q.limit,
+      })
       return c.json(rows.map(toGap), 200)
     })
     .openapi(recoverRoute, async (c) => {

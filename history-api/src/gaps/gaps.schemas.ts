@@ -1,6 +1,6 @@
 // Schemas of GET /api/etl/gaps and POST /api/etl/gaps/{id}/recover, checked against the contract.
 import { z } from '@hono/zod-openapi'
-import { ErrorCategory, EtlName, ExecutionIdValue, TiendaId } from '../executions/executions.schemas.ts'
+import { ErrorCategory, EtlName, ExecutionIdValue, intParam, TiendaId } from '../executions/executions.schemas.ts'
 import type { components } from '../generated/openapi.ts'
 
 type S = components['schemas']
@@ -14,6 +14,8 @@ export const GapsQuery = z.strictObject({
   etl_name: EtlName.optional(),
   tienda: TiendaId.optional(),
   estado: z.enum(GAP_ESTADOS, { error: `must be one of: ${GAP_ESTADOS.join(', ')}` }).optional(),
+  dias: intParam(1, 3650).optional(),
+  limit: intParam(1, 1000).optional(),
 })
 export type GapsQuery = z.infer<typeof GapsQuery>
 

@@ -18,27 +18,40 @@ export type GapRow = {
   recovery_exhausted_at: Date | null
 }
 
-export type GapFilters = { etlName?: string; tienda?: string; estado?: GapEstado }
+export type GapFilters = {
+  etlName?: string
+  tienda?: string
+  estado?: GapEstado
+  /** Only gaps of executions started at or after this instant. */
+  since?: Date
+  limit?: number
+}
 
 /**
  * The `etl_gaps` view (migration 040), the one gap definition the runner's recovery mode reads too, with
  * what automatic recovery did about each gap (etl_gap_recovery, migration 075).
+ * The view decides "recovered?" per failed store row as it reads it. Unbounded, that is every failure
+ * ever recorded; with `since` the failed executions of the window come first, from the recent end of
+ * the status index, and only their store rows reach the view (the planner joins it on the id).
  */
 export function listGaps(db: Db, f: GapFilters) {
+  const from = f.since ? db`from etl_executions x join etl_gaps g on g.id = x.id` : db`from etl_gaps g`
   return db<GapRow[]>`
     select g.id, g.etl_name, g.tienda_id, g.tienda_nombre, g.fecha_desde, g.fecha_hasta,
       coalesce(g.error_category, 'unknown') as error_category, g.detected_at, g.recovered_at,
       g.recovered_by_execution_id, coalesce(r.attempts, 0)::int as recovery_attempts, r.last_attempt_at,
       case when g.recovered_at is null then r.next_attempt_at end as next_attempt_at,
       r.exhausted_at as recovery_exhausted_at
-    from etl_gaps g
+    ${from}
     left join etl_gap_recovery r on r.gap_id = g.id and r.tienda_id = g.tienda_id
     where true
+      ${f.since ? db`and x.status in ('failed', 'partial', 'cancelled') and x.started_at >= ${f.since}` : db``}
       ${f.etlName ? db`and g.etl_name = ${f.etlName}` : db``}
       ${f.tienda ? db`and g.tienda_id = ${f.tienda}` : db``}
       ${f.estado === 'pendiente' ? db`and g.recovered_at is null` : db``}
       ${f.estado === 'recuperado' ? db`and g.recovered_at is not null` : db``}
-    order by g.detected_at desc, g.id desc, g.tienda_id`
+    order by g.detected_at desc, g.id desc, g.tienda_id
+    ${f.limit ? db`limit ${f.limit}` : db``}`
 }
 
 export function findExecutionEtl(db: Db, id: number) {

@@ -9,6 +9,13 @@ import { api, attempt, guardAuth, must, reach } from './api.ts'
 type Etl = Schemas['EtlName']
 
 export const ULTIMAS = 10
+/**
+ * Pending gaps of the last 90 days, the newest 200: the API decides "recovered?" per failed store as
+ * it reads it, so the tab asks for a window whose cost does not grow with the history (and one more
+ * than it shows, to say when there are more).
+ */
+export const GAPS_DIAS = 90
+export const GAPS_MAX = 200
 
 export async function loadEtlTab(event: RequestEvent, etl: Etl) {
   const client = api(event)
@@ -16,7 +23,11 @@ export async function loadEtlTab(event: RequestEvent, etl: Etl) {
     must(event, client.GET('/api/etl/history', { params: { query: { etl_name: etl, limit: ULTIMAS } } })),
     must(event, client.GET('/api/etl/stats', { params: { query: { etl_name: etl, dias: 7 } } })),
     must(event, client.GET('/api/etl/tiendas')),
-    reach(client.GET('/api/etl/gaps', { params: { query: { etl_name: etl, estado: 'pendiente' } } })),
+    reach(
+      client.GET('/api/etl/gaps', {
+        params: { query: { etl_name: etl, estado: 'pendiente', dias: GAPS_DIAS, limit: GAPS_MAX + 1 } },
+      }),
+    ),
     reach(client.GET('/api/etl/freshness', { params: { query: { etl_name: etl } } })),
     reach(client.GET('/api/etl/gaps/auto-recovery')),
   ])
@@ -28,7 +39,9 @@ export async function loadEtlTab(event: RequestEvent, etl: Etl) {
     ultimas: ultimas.data,
     stats: stats.data,
     tiendas: tiendas.data,
-    gaps: gaps.data ?? null,
+    gaps: gaps.data?.slice(0, GAPS_MAX) ?? null,
+    gapsMas: (gaps.data?.length ?? 0) > GAPS_MAX,
+    gapsDias: GAPS_DIAS,
     frescura: frescura.data ?? null,
     autoRecuperacion: auto.data ?? null,
   }
