@@ -183,7 +183,9 @@ describe('admin panel in Chromium', () => {
     await dialog.waitFor()
     await poll(() => new URL(page.url()).pathname).toBe(`/historial/${ids.failed}`)
     await poll(() => dialog.getByRole('heading', { level: 2 }).textContent()).toContain(`Ejecución #${ids.failed}`)
-    await poll(() => dialog.textContent()).toContain('Detalle por Tienda')
+    // The detail arrives by a fetch through the panel's server to the API: on a 2-core machine running
+    // two test files beside other work it once took longer than the default 10 s.
+    await poll(() => dialog.textContent(), 30_000).toContain('Detalle por Tienda')
     const text = (await dialog.textContent()) ?? ''
     for (const part of ['Ventas', 'Duración Total', 'Registros Cargados', 'Duplicados Omitidos', 'Sistema Origen']) {
       expect(text).toContain(part)
