@@ -47,7 +47,7 @@ export async function explainRequest(url: string, path: string, opts: { analyze?
     if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${await res.text()}`)
     const plans: { text: string; plan: PlanNode }[] = []
     for (const { text, params } of captured) {
-      // Only the list's own statements: not the store check or the driver's type fetch.
+      // Only the request's own statements on the history: not the store check or the driver's type fetch.
       if (!/etl_executions|etl_execution_details|etl_gaps/.test(text) || /from tiendas/.test(text)) continue
       const options = opts.analyze ? 'analyze, buffers, format json' : 'format json'
       const [row] = await sql.unsafe(`explain (${options}) ${text}`, params as never[])

@@ -35,7 +35,12 @@ export type GapFilters = {
  * the status index, and only their store rows reach the view (the planner joins it on the id).
  */
 export function listGaps(db: Db, f: GapFilters) {
-  const from = f.since ? db`from etl_executions x join etl_gaps g on g.id = x.id` : db`from etl_gaps g`
+  // The window's executions, narrowed to the statuses etl_gaps keeps (its WHERE, restated here so the
+  // status index bounds the scan; a status the view adds must be added here too).
+  const from = f.since
+    ? db`from etl_executions x join etl_gaps g on g.id = x.id
+        and x.status in ('failed', 'partial', 'cancelled') and x.started_at >= ${f.since}`
+    : db`from etl_gaps g`
   return db<GapRow[]>`
     select g.id, g.etl_name, g.tienda_id, g.tienda_nombre, g.fecha_desde, g.fecha_hasta,
       coalesce(g.error_category, 'unknown') as error_category, g.detected_at, g.recovered_at,
@@ -45,7 +50,6 @@ export function listGaps(db: Db, f: GapFilters) {
     ${from}
     left join etl_gap_recovery r on r.gap_id = g.id and r.tienda_id = g.tienda_id
     where true
-      ${f.since ? db`and x.status in ('failed', 'partial', 'cancelled') and x.started_at >= ${f.since}` : db``}
       ${f.etlName ? db`and g.etl_name = ${f.etlName}` : db``}
       ${f.tienda ? db`and g.tienda_id = ${f.tienda}` : db``}
       ${f.estado === 'pendiente' ? db`and g.recovered_at is null` : db``}
