@@ -1,0 +1,71 @@
+-- Back to one plain table each, every row kept (ids unchanged: the month-encoded ones too, and the
+-- plan's sequence continues above the largest), with the plan's definitions under their names.
+DO $$
+DECLARE
+    t TEXT;
+    r RECORD;
+    fks TEXT[] := '{}';
+    fk_tables TEXT[] := '{}';
+    fk_names TEXT[] := '{}';
+    gaps_view TEXT := pg_get_viewdef('etl_gaps'::regclass);
+    i INT;
+BEGIN
+    FOR r IN
+        SELECT c.conname, c.conrelid::regclass::text AS tbl, pg_get_constraintdef(c.oid) AS def
+        FROM pg_constraint c
+        WHERE c.contype = 'f' AND c.conparentid = 0
+          AND (c.confrelid IN ('etl_executions'::regclass, 'etl_execution_details'::regclass)
+               OR c.conrelid IN ('etl_executions'::regclass, 'etl_execution_details'::regclass))
+        ORDER BY c.conname
+    LOOP
+        fks := fks || r.def; fk_tables := fk_tables || r.tbl; fk_names := fk_names || r.conname::text;
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.tbl, r.conname);
+    END LOOP;
+    DROP VIEW etl_gaps;
+
+    FOREACH t IN ARRAY ARRAY['etl_execution_details', 'etl_executions'] LOOP
+        CREATE TEMP TABLE IF NOT EXISTS _defs (tbl TEXT, kind TEXT, name TEXT, def TEXT) ON COMMIT DROP;
+        INSERT INTO _defs
+        SELECT t, 'constraint', c.conname, pg_get_constraintdef(c.oid)
+        FROM pg_constraint c WHERE c.conrelid = t::regclass AND c.contype IN ('p', 'u');
+        INSERT INTO _defs
+        SELECT t, 'index', i.relname, replace(pg_get_indexdef(i.oid), ' ON ONLY ', ' ON ')
+        FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+        WHERE x.indrelid = t::regclass
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid AND c.conrelid = t::regclass);
+        INSERT INTO _defs
+        SELECT t, 'trigger', tg.tgname, pg_get_triggerdef(tg.oid)
+        FROM pg_trigger tg WHERE tg.tgrelid = t::regclass AND NOT tg.tgisinternal;
+
+        EXECUTE format('CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE '
+                       'INCLUDING COMMENTS INCLUDING GENERATED)', t || '_plain', t);
+        -- Rows copied before any trigger exists on the copy: the rollups already count them.
+        EXECUTE format('INSERT INTO %I SELECT * FROM %I', t || '_plain', t);
+        EXECUTE format('ALTER SEQUENCE %I OWNED BY %I.id', t || '_id_seq', t || '_plain');
+        EXECUTE format('DROP TABLE %I', t);
+        EXECUTE format('ALTER TABLE %I RENAME TO %I', t || '_plain', t);
+
+        FOR r IN SELECT name, def FROM _defs WHERE tbl = t AND kind = 'constraint' LOOP
+            IF t = 'etl_execution_details' AND r.name = 'etl_execution_details_pkey' THEN
+                r.def := 'PRIMARY KEY (id)';
+            END IF;
+            EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I %s', t, r.name, r.def);
+        END LOOP;
+        FOR r IN SELECT def FROM _defs WHERE tbl = t AND kind IN ('index', 'trigger') LOOP
+            EXECUTE r.def;
+        END LOOP;
+    END LOOP;
+
+    ALTER TABLE etl_executions ALTER COLUMN id SET DEFAULT nextval('etl_executions_id_seq'::regclass);
+    PERFORM setval('etl_executions_id_seq', max(id)) FROM etl_executions HAVING max(id) IS NOT NULL;
+
+    FOR i IN 1..coalesce(array_length(fks, 1), 0) LOOP
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', fk_tables[i], fk_names[i], fks[i]);
+    END LOOP;
+    EXECUTE 'CREATE VIEW etl_gaps AS ' || gaps_view;
+END $$;
+
+DROP FUNCTION etl_execution_next_id(TIMESTAMPTZ);
+DROP FUNCTION etl_history_partition_create(TIMESTAMPTZ);
+DROP FUNCTION etl_first_id_started_since(TIMESTAMPTZ);
+DROP FUNCTION etl_month_first_id(TIMESTAMPTZ);

@@ -1,0 +1,187 @@
+-- Ten years of history without bloat (issue 12): etl_executions and etl_execution_details become
+-- monthly range partitions, and retention drops whole months (etl_history_retention) instead of
+-- deleting rows. Rollups (036, 051) are fed by row triggers, which a dropped partition does not fire:
+-- the long-term statistics outlive the raw rows.
+--
+-- The partition key is the execution id, whose high bits are the month it was allocated in
+-- (UTC): id = ((year − 2000) × 12 + month − 1) × 2^21 + n, n < 2^21 (2,097,152 executions a month;
+-- the last month an integer can hold is 2085-04). So every statement that names an execution — the
+-- runner's tracker updates, the detail, a store's rows of one execution (etl_execution_details is
+-- partitioned on execution_id with the same bounds), every foreign key — reads one partition with no
+-- change to its SQL, and a month's rows of both tables go together. Ids keep their type (integer)
+-- and their order (later executions have larger ids).
+--
+-- Rows that exist when this migration runs keep their ids (sequence numbers, far below any month's
+-- range) in one partition per table, *_legacy, bounded by the next month boundary above its largest
+-- id; retention drops it whole once its newest row is past the window. An empty legacy partition is
+-- not kept.
+--
+-- The plan's columns, indexes, constraints and triggers keep their names and definitions, with one
+-- exception PostgreSQL imposes: a partitioned table's primary key must contain the partition key, so
+-- etl_execution_details_pkey is (id, execution_id) — detail ids stay unique (one sequence).
+
+-- The first execution id of the month that contains p_at (UTC). Immutable, so a constant or a bound
+-- parameter folds at plan time and the planner prunes the partitions before it opens them.
+CREATE FUNCTION etl_month_first_id(p_at TIMESTAMPTZ) RETURNS INTEGER
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+    SELECT ((extract(YEAR FROM p_at AT TIME ZONE 'UTC')::int - 2000) * 12
+            + extract(MONTH FROM p_at AT TIME ZONE 'UTC')::int - 1) * 2097152
+$$;
+
+-- The first execution id that can have started at or after p_since: its row was created at most
+-- 14 days before it started (a queued execution older than that is never claimed: tracker.sql.ts),
+-- and created in the month of its id. Windowed reads add `id >= etl_first_id_started_since(since)`
+-- so that they read the months of their window, not ten years of partitions.
+CREATE FUNCTION etl_first_id_started_since(p_since TIMESTAMPTZ) RETURNS INTEGER
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT etl_month_first_id(to_timestamp(extract(EPOCH FROM p_since) - 14 * 86400)) $$;
+
+-- Creates the month's partition of both tables and its id sequence (the month of p_at, UTC).
+-- Idempotent; returns whether it created anything. Callers creating ahead (the runner's daily
+-- maintenance) set a lock_timeout: CREATE TABLE … PARTITION OF takes an exclusive lock on the parent.
+CREATE FUNCTION etl_history_partition_create(p_at TIMESTAMPTZ) RETURNS BOOLEAN
+LANGUAGE plpgsql AS $$
+DECLARE
+    lo BIGINT := etl_month_first_id(p_at);
+    hi BIGINT := lo + 2097152;
+    upper_bound TEXT := CASE WHEN hi > 2147483647 THEN 'MAXVALUE' ELSE hi::text END;
+    suffix TEXT := to_char(p_at AT TIME ZONE 'UTC', 'YYYY_MM');
+    created BOOLEAN := false;
+BEGIN
+    IF to_regclass('etl_executions_' || suffix) IS NULL THEN
+        EXECUTE format('CREATE TABLE %I PARTITION OF etl_executions FOR VALUES FROM (%s) TO (%s)',
+                       'etl_executions_' || suffix, lo, upper_bound);
+        EXECUTE format('CREATE SEQUENCE %I AS INTEGER MINVALUE %s MAXVALUE %s OWNED BY %I.id',
+                       'etl_executions_' || suffix || '_id_seq', lo + 1, least(hi - 1, 2147483647),
+                       'etl_executions_' || suffix);
+        created := true;
+    END IF;
+    IF to_regclass('etl_execution_details_' || suffix) IS NULL THEN
+        EXECUTE format('CREATE TABLE %I PARTITION OF etl_execution_details FOR VALUES FROM (%s) TO (%s)',
+                       'etl_execution_details_' || suffix, lo, upper_bound);
+        created := true;
+    END IF;
+    RETURN created;
+END $$;
+
+-- The next execution id of the month of p_at (default: now, the same instant as created_at's default).
+-- Rows written with a created_at in the past (seeds, imports) take etl_execution_next_id(created_at).
+CREATE FUNCTION etl_execution_next_id(p_at TIMESTAMPTZ DEFAULT now()) RETURNS INTEGER
+LANGUAGE plpgsql AS $$
+DECLARE
+    seq REGCLASS := to_regclass('etl_executions_' || to_char(p_at AT TIME ZONE 'UTC', 'YYYY_MM') || '_id_seq');
+BEGIN
+    IF seq IS NULL THEN
+        RAISE EXCEPTION 'etl_executions has no partition for % (UTC month)', to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM')
+            USING ERRCODE = '23514',
+                  HINT = 'The runner creates months ahead (daily, and when it starts); start a runner or run '
+                      || 'SELECT etl_history_partition_create(''' || p_at || ''')';
+    END IF;
+    RETURN nextval(seq);
+END $$;
+
+-- The conversion, generic over each table's definitions so that the plan's names and definitions
+-- carry over as they are: indexes and unique constraints are recreated on the parent under their
+-- names (attaching the legacy partition's matching indexes instead of building them), triggers are
+-- recreated on the parent (PostgreSQL clones them onto every partition), foreign keys and the
+-- etl_gaps view are recreated once both tables are partitioned.
+DO $$
+DECLARE
+    t TEXT;
+    key TEXT;
+    r RECORD;
+    fks TEXT[] := '{}';
+    fk_tables TEXT[] := '{}';
+    fk_names TEXT[] := '{}';
+    gaps_view TEXT := pg_get_viewdef('etl_gaps'::regclass);
+    legacy_upper BIGINT;
+    n BIGINT;
+    i INT;
+BEGIN
+    -- Every foreign key from or to either table.
+    FOR r IN
+        SELECT c.conname, c.conrelid::regclass::text AS tbl, pg_get_constraintdef(c.oid) AS def
+        FROM pg_constraint c
+        WHERE c.contype = 'f'
+          AND (c.confrelid IN ('etl_executions'::regclass, 'etl_execution_details'::regclass)
+               OR c.conrelid IN ('etl_executions'::regclass, 'etl_execution_details'::regclass))
+        ORDER BY c.conname
+    LOOP
+        fks := fks || r.def; fk_tables := fk_tables || r.tbl; fk_names := fk_names || r.conname::text;
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.tbl, r.conname);
+    END LOOP;
+    DROP VIEW etl_gaps;
+
+    SELECT coalesce(max(id), 0) + 1 INTO legacy_upper FROM etl_executions;
+    -- Up to the next month boundary, so that no month's range overlaps the legacy rows.
+    legacy_upper := ((legacy_upper + 2097151) / 2097152) * 2097152;
+
+    FOREACH t IN ARRAY ARRAY['etl_executions', 'etl_execution_details'] LOOP
+        key := CASE t WHEN 'etl_executions' THEN 'id' ELSE 'execution_id' END;
+        CREATE TEMP TABLE IF NOT EXISTS _defs (tbl TEXT, kind TEXT, name TEXT, def TEXT) ON COMMIT DROP;
+        -- Unique/primary constraints, plain indexes, triggers of the table as it is.
+        INSERT INTO _defs
+        SELECT t, 'constraint', c.conname, pg_get_constraintdef(c.oid)
+        FROM pg_constraint c WHERE c.conrelid = t::regclass AND c.contype IN ('p', 'u');
+        INSERT INTO _defs
+        SELECT t, 'index', i.relname, pg_get_indexdef(i.oid)
+        FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+        WHERE x.indrelid = t::regclass
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid AND c.conrelid = t::regclass);
+        INSERT INTO _defs
+        SELECT t, 'trigger', tg.tgname, pg_get_triggerdef(tg.oid)
+        FROM pg_trigger tg WHERE tg.tgrelid = t::regclass AND NOT tg.tgisinternal;
+
+        FOR r IN SELECT name FROM _defs WHERE tbl = t AND kind = 'trigger' LOOP
+            EXECUTE format('DROP TRIGGER %I ON %I', r.name, t);
+        END LOOP;
+        -- Free the names for the parent: the legacy partition's indexes get a suffix.
+        FOR r IN SELECT name FROM _defs WHERE tbl = t AND kind = 'constraint' LOOP
+            EXECUTE format('ALTER TABLE %I RENAME CONSTRAINT %I TO %I', t, r.name, left(r.name, 56) || '_legacy');
+        END LOOP;
+        FOR r IN SELECT name FROM _defs WHERE tbl = t AND kind = 'index' LOOP
+            EXECUTE format('ALTER INDEX %I RENAME TO %I', r.name, left(r.name, 56) || '_legacy');
+        END LOOP;
+        EXECUTE format('ALTER TABLE %I RENAME TO %I', t, t || '_legacy');
+        EXECUTE format('CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE '
+                       'INCLUDING COMMENTS INCLUDING GENERATED) PARTITION BY RANGE (%I)', t, t || '_legacy', key);
+        -- The id sequence must outlive the legacy partition (it is dropped by retention).
+        EXECUTE format('ALTER SEQUENCE %I OWNED BY %I.id', t || '_id_seq', t);
+
+        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %I LIMIT 1) s', t || '_legacy') INTO n;
+        IF n > 0 THEN
+            EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (MINVALUE) TO (%s)',
+                           t, t || '_legacy', legacy_upper);
+        ELSE
+            EXECUTE format('DROP TABLE %I', t || '_legacy');
+        END IF;
+
+        FOR r IN SELECT name, def FROM _defs WHERE tbl = t AND kind = 'constraint' LOOP
+            IF t = 'etl_execution_details' AND r.name = 'etl_execution_details_pkey' THEN
+                r.def := 'PRIMARY KEY (id, execution_id)';
+                IF n > 0 THEN
+                    EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', t || '_legacy', left(r.name, 56) || '_legacy');
+                END IF;
+            END IF;
+            EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I %s', t, r.name, r.def);
+        END LOOP;
+        FOR r IN SELECT def FROM _defs WHERE tbl = t AND kind = 'index' LOOP
+            EXECUTE r.def;
+        END LOOP;
+        FOR r IN SELECT def FROM _defs WHERE tbl = t AND kind = 'trigger' LOOP
+            EXECUTE r.def;
+        END LOOP;
+    END LOOP;
+
+    ALTER TABLE etl_executions ALTER COLUMN id SET DEFAULT etl_execution_next_id();
+    -- This month and the next three; the runner keeps creating ahead.
+    FOR i IN 0..3 LOOP
+        PERFORM etl_history_partition_create(now() + make_interval(months => i));
+    END LOOP;
+
+    FOR i IN 1..coalesce(array_length(fks, 1), 0) LOOP
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', fk_tables[i], fk_names[i], fks[i]);
+    END LOOP;
+    EXECUTE 'CREATE VIEW etl_gaps AS ' || gaps_view;
+END $$;
