@@ -1,3 +1,5 @@
+SELECT pgboss.delete_queue('etl-maintenance');
+
 -- Back to one plain table each, every row kept (ids unchanged: the month-encoded ones too, and the
 -- plan's sequence continues above the largest), with the plan's definitions under their names.
 DO $$
@@ -7,7 +9,9 @@ DECLARE
     fks TEXT[] := '{}';
     fk_tables TEXT[] := '{}';
     fk_names TEXT[] := '{}';
-    gaps_view TEXT := pg_get_viewdef('etl_gaps'::regclass);
+    -- Without what 085 added to it (its functions go below).
+    gaps_view TEXT := regexp_replace(pg_get_viewdef('etl_gaps'::regclass),
+        ' AND etl_may_have_started_since\(e2\.id, e\.started_at\) AND etl_may_have_started_since\(d2\.execution_id, e\.started_at\)', '');
     i INT;
 BEGIN
     FOR r IN
@@ -65,7 +69,10 @@ BEGIN
     EXECUTE 'CREATE VIEW etl_gaps AS ' || gaps_view;
 END $$;
 
+DROP FUNCTION etl_history_retention(INTEGER, BOOLEAN, TIMESTAMPTZ);
 DROP FUNCTION etl_execution_next_id(TIMESTAMPTZ);
 DROP FUNCTION etl_history_partition_create(TIMESTAMPTZ);
+DROP FUNCTION etl_execution_startable(INTEGER);
+DROP FUNCTION etl_may_have_started_since(INTEGER, TIMESTAMPTZ);
 DROP FUNCTION etl_first_id_started_since(TIMESTAMPTZ);
 DROP FUNCTION etl_month_first_id(TIMESTAMPTZ);

@@ -23,19 +23,32 @@
 -- The first execution id of the month that contains p_at (UTC). Immutable, so a constant or a bound
 -- parameter folds at plan time and the planner prunes the partitions before it opens them.
 CREATE FUNCTION etl_month_first_id(p_at TIMESTAMPTZ) RETURNS INTEGER
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     SELECT ((extract(YEAR FROM p_at AT TIME ZONE 'UTC')::int - 2000) * 12
             + extract(MONTH FROM p_at AT TIME ZONE 'UTC')::int - 1) * 2097152
 $$;
 
--- The first execution id that can have started at or after p_since: its row was created at most
--- 14 days before it started (a queued execution older than that is never claimed: tracker.sql.ts),
--- and created in the month of its id. Windowed reads add `id >= etl_first_id_started_since(since)`
--- so that they read the months of their window, not ten years of partitions.
+-- Whether execution p_id can have started at or after p_since. A row is created in the month of its
+-- id and starts at the latest 14 days after that month ends (a queued execution older than that is
+-- refused by the runner: etl_execution_startable), so a row started at or after p_since has an id
+-- from the month of p_since − 14 days on — or is a legacy row (ids below 2010-01's range, which no
+-- month partition uses). Windowed reads add `etl_may_have_started_since(e.id, $since)`: inlined and
+-- folded with a bound parameter, the planner reads the months of the window (and the legacy
+-- partition), not ten years of partitions.
 CREATE FUNCTION etl_first_id_started_since(p_since TIMESTAMPTZ) RETURNS INTEGER
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT etl_month_first_id(to_timestamp(extract(EPOCH FROM p_since) - 14 * 86400)) $$;
+
+-- Its body calls immutable functions only, so the planner inlines it (and folds the bound).
+CREATE FUNCTION etl_may_have_started_since(p_id INTEGER, p_since TIMESTAMPTZ) RETURNS BOOLEAN
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT p_id < 251658240 OR p_id >= etl_first_id_started_since(p_since) $$;
+
+-- Whether a queued execution may still start now (see etl_may_have_started_since).
+CREATE FUNCTION etl_execution_startable(p_id INTEGER) RETURNS BOOLEAN
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT etl_may_have_started_since(p_id, now()) $$;
 
 -- Creates the month's partition of both tables and its id sequence (the month of p_at, UTC).
 -- Idempotent; returns whether it created anything. Callers creating ahead (the runner's daily
@@ -49,6 +62,11 @@ DECLARE
     suffix TEXT := to_char(p_at AT TIME ZONE 'UTC', 'YYYY_MM');
     created BOOLEAN := false;
 BEGIN
+    IF p_at < '2010-01-01T00:00:00Z' THEN
+        -- Ids below 2010-01's range are sequence numbers of the rows from before this migration.
+        RAISE EXCEPTION 'etl_executions has no months before 2010-01 (asked for %)', to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM')
+            USING ERRCODE = '22023';
+    END IF;
     IF to_regclass('etl_executions_' || suffix) IS NULL THEN
         EXECUTE format('CREATE TABLE %I PARTITION OF etl_executions FOR VALUES FROM (%s) TO (%s)',
                        'etl_executions_' || suffix, lo, upper_bound);
@@ -113,7 +131,9 @@ BEGIN
     END LOOP;
     DROP VIEW etl_gaps;
 
-    SELECT coalesce(max(id), 0) + 1 INTO legacy_upper FROM etl_executions;
+    -- Ids from 2010-01's range on are month-encoded: rows a DOWN of this migration left in the plain
+    -- table. They go back to their months below; the others are the legacy partition.
+    SELECT coalesce(max(id), 0) + 1 INTO legacy_upper FROM etl_executions WHERE id < 251658240;
     -- Up to the next month boundary, so that no month's range overlaps the legacy rows.
     legacy_upper := ((legacy_upper + 2097151) / 2097152) * 2097152;
 
@@ -149,6 +169,9 @@ BEGIN
         -- The id sequence must outlive the legacy partition (it is dropped by retention).
         EXECUTE format('ALTER SEQUENCE %I OWNED BY %I.id', t || '_id_seq', t);
 
+        EXECUTE format('CREATE TEMP TABLE %I ON COMMIT DROP AS SELECT * FROM %I WHERE %I >= 251658240',
+                       '_monthly_' || t, t || '_legacy', key);
+        EXECUTE format('DELETE FROM %I WHERE %I >= 251658240', t || '_legacy', key);
         EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %I LIMIT 1) s', t || '_legacy') INTO n;
         IF n > 0 THEN
             EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (MINVALUE) TO (%s)',
@@ -169,9 +192,6 @@ BEGIN
         FOR r IN SELECT def FROM _defs WHERE tbl = t AND kind = 'index' LOOP
             EXECUTE r.def;
         END LOOP;
-        FOR r IN SELECT def FROM _defs WHERE tbl = t AND kind = 'trigger' LOOP
-            EXECUTE r.def;
-        END LOOP;
     END LOOP;
 
     ALTER TABLE etl_executions ALTER COLUMN id SET DEFAULT etl_execution_next_id();
@@ -179,9 +199,103 @@ BEGIN
     FOR i IN 0..3 LOOP
         PERFORM etl_history_partition_create(now() + make_interval(months => i));
     END LOOP;
+    -- Month-encoded rows back into their months (before the triggers exist: the rollups count them
+    -- already), and each month's sequence past them.
+    FOR r IN
+        SELECT DISTINCT make_timestamptz(2000 + (id / 2097152) / 12, (id / 2097152) % 12 + 1, 1, 0, 0, 0, 'UTC') AS m
+        FROM _monthly_etl_executions
+    LOOP
+        PERFORM etl_history_partition_create(r.m);
+    END LOOP;
+    INSERT INTO etl_executions SELECT * FROM _monthly_etl_executions;
+    INSERT INTO etl_execution_details SELECT * FROM _monthly_etl_execution_details;
+    FOR r IN
+        SELECT to_char(make_date(2000 + (id / 2097152) / 12, (id / 2097152) % 12 + 1, 1), 'YYYY_MM') AS suffix,
+               max(id) AS last
+        FROM _monthly_etl_executions GROUP BY 1
+    LOOP
+        PERFORM setval(format('%I', 'etl_executions_' || r.suffix || '_id_seq'), r.last);
+    END LOOP;
+    FOR r IN SELECT tbl, def FROM _defs WHERE kind = 'trigger' LOOP
+        EXECUTE r.def;
+    END LOOP;
 
     FOR i IN 1..coalesce(array_length(fks, 1), 0) LOOP
         EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', fk_tables[i], fk_names[i], fks[i]);
     END LOOP;
+    -- The same view, with one thing added: the later run that recovers a gap started after it, so it
+    -- is in the months from the gap's on (etl_may_have_started_since): per gap, the executor skips the
+    -- months before (run-time pruning) instead of probing every month ever kept.
+    gaps_view := replace(gaps_view, '(e2.started_at > e.started_at)',
+        '(e2.started_at > e.started_at) AND etl_may_have_started_since(e2.id, e.started_at) '
+        || 'AND etl_may_have_started_since(d2.execution_id, e.started_at)');
+    IF gaps_view NOT LIKE '%etl_may_have_started_since(e2.id%' THEN
+        RAISE EXCEPTION 'etl_gaps is not the view this migration knows (no "e2.started_at > e.started_at")';
+    END IF;
     EXECUTE 'CREATE VIEW etl_gaps AS ' || gaps_view;
 END $$;
+
+-- Retention: drops the months of both tables older than the newest p_keep_months (the current month
+-- counts as one), never a row at a time; the legacy partition goes once its newest row is older than
+-- the kept window. References into a dropped month from kept rows are released first (rerun_of,
+-- recovered_gap_id, the gap recovery bookkeeping), as their ON DELETE rules would. Rollups are fed by
+-- row triggers, which DROP does not fire: the statistics keep the dropped months. Returns what it
+-- dropped (or, with p_dry_run, what it would drop). Callers set a lock_timeout: dropping a partition
+-- takes an exclusive lock on its parent.
+CREATE FUNCTION etl_history_retention(p_keep_months INTEGER, p_dry_run BOOLEAN DEFAULT false, p_now TIMESTAMPTZ DEFAULT now())
+RETURNS TABLE (partition_month TEXT, executions BIGINT, store_rows BIGINT)
+LANGUAGE plpgsql AS $$
+DECLARE
+    cutoff TIMESTAMPTZ;
+    r RECORD;
+    lo BIGINT;
+    hi BIGINT;
+    whole BOOLEAN;
+BEGIN
+    IF p_keep_months IS NULL OR p_keep_months < 1 THEN
+        RAISE EXCEPTION 'keep_months must be at least 1 (got %): retention keeps the current month at least', p_keep_months
+            USING ERRCODE = '22023';
+    END IF;
+    cutoff := (date_trunc('month', p_now AT TIME ZONE 'UTC') - make_interval(months => p_keep_months - 1)) AT TIME ZONE 'UTC';
+    FOR r IN
+        SELECT c.relname AS part, substr(c.relname, length('etl_executions_') + 1) AS suffix,
+               pg_get_expr(c.relpartbound, c.oid) AS bound
+        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'etl_executions'::regclass
+        ORDER BY c.relname
+    LOOP
+        IF r.suffix = 'legacy' THEN
+            lo := -2147483648;
+            hi := substring(r.bound FROM 'TO \((\d+)\)')::bigint;
+            EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM %I WHERE greatest(created_at, started_at, finished_at) >= $1)', r.part)
+                INTO STRICT whole USING cutoff;
+            CONTINUE WHEN NOT whole;
+        ELSE
+            lo := ((split_part(r.suffix, '_', 1)::int - 2000) * 12 + split_part(r.suffix, '_', 2)::int - 1) * 2097152::bigint;
+            CONTINUE WHEN lo >= etl_month_first_id(cutoff);
+            hi := lo + 2097152;
+        END IF;
+        partition_month := r.suffix;
+        EXECUTE format('SELECT count(*) FROM %I', r.part) INTO executions;
+        EXECUTE format('SELECT count(*) FROM %I', 'etl_execution_details_' || r.suffix) INTO store_rows;
+        IF NOT p_dry_run THEN
+            UPDATE etl_executions SET rerun_of = NULL
+                WHERE rerun_of >= lo AND rerun_of < hi AND NOT (id >= lo AND id < hi);
+            UPDATE etl_executions SET recovered_gap_id = NULL
+                WHERE recovered_gap_id >= lo AND recovered_gap_id < hi AND NOT (id >= lo AND id < hi);
+            DELETE FROM etl_gap_recovery WHERE gap_id >= lo AND gap_id < hi;
+            UPDATE etl_gap_recovery SET last_execution_id = NULL WHERE last_execution_id >= lo AND last_execution_id < hi;
+            EXECUTE format('DROP TABLE %I', 'etl_execution_details_' || r.suffix);
+            EXECUTE format('ALTER TABLE etl_executions DETACH PARTITION %I', r.part);
+            EXECUTE format('DROP TABLE %I', r.part);
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+
+-- The history's daily upkeep (runner/src/jobs/maintenance-job.ts): months created ahead and
+-- RETENTION_MONTHS applied, one pass at a time across all runners; a pass that fails (a lock it could
+-- not get within its lock_timeout) is retried later the same day.
+SELECT pgboss.create_queue('etl-maintenance', '{
+  "policy": "singleton", "retryLimit": 3, "retryDelay": 600, "expireInSeconds": 900, "deleteAfterSeconds": 604800
+}'::jsonb);

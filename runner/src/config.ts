@@ -87,6 +87,13 @@ export const runnerConfigSchema = z
     // tienda_intermitente: at least this many failures among the store's last ALERT_FLAPPING_RUNS runs.
     ALERT_FLAPPING_FAILURES: positiveInt(4),
     ALERT_FLAPPING_RUNS: z.coerce.number().int().min(2).max(100).default(10),
+    // History retention (jobs/maintenance-job.ts): keep the newest N months of etl_executions and
+    // etl_execution_details (the current month counts as one), dropped as whole monthly partitions by
+    // the daily upkeep. Unset: keep everything. The statistics rollups keep the dropped months.
+    RETENTION_MONTHS: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z.coerce.number().int().min(1, 'must be at least 1 (the current month); unset keeps everything').optional(),
+    ),
   })
   .superRefine((c, ctx) => {
     if (c.ALERT_NO_DATA_MIN_WEEKS > c.ALERT_NO_DATA_WEEKS)

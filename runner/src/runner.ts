@@ -7,9 +7,11 @@ import type { Sql } from 'postgres'
 import { reportAlertChanges } from './alerts/evaluate-alerts.ts'
 import type { RunnerConfig } from './config.ts'
 import { type Reaper, startReaper } from './executions/reaper.ts'
+import { createMonthsAhead } from './history/partitions.sql.ts'
 import { workAlertDeliveries } from './jobs/alert-delivery-job.ts'
 import { type BossTiming, createBoss, syncQueueSettings } from './jobs/boss.ts'
 import { scheduleInventario, workInventario } from './jobs/inventario.ts'
+import { scheduleMaintenance, workMaintenance } from './jobs/maintenance-job.ts'
 import { scheduleRecovery, workRecovery } from './jobs/recovery-job.ts'
 import { workTiendas } from './jobs/tienda-job.ts'
 import { scheduleVentas, workVentas } from './jobs/ventas.ts'
@@ -52,10 +54,17 @@ export async function startRunner({ config, logger, db, bossTiming, workerId: wi
   const shutdown = new AbortController()
   await boss.start()
   await syncQueueSettings(boss, config)
+  // This month's partitions (and the next ones) exist before any run is written. Not fatal: the
+  // months are usually there already (migration, earlier passes) and the daily pass retries.
+  await createMonthsAhead(db).then(
+    (months) => months.length && logger.info({ months }, 'history partitions created ahead'),
+    (err) => logger.error({ err }, 'could not create the history partitions ahead; the daily upkeep retries'),
+  )
   if (schedule) {
     await scheduleVentas(boss, config)
     await scheduleInventario(boss, config)
     await scheduleRecovery(boss, { config })
+    await scheduleMaintenance(boss, config)
   }
   const deps = { db, boss, config, logger, workerId, shutdown: shutdown.signal }
   await workVentas(boss, deps)
@@ -69,6 +78,7 @@ export async function startRunner({ config, logger, db, bossTiming, workerId: wi
     onAlertChanges: (changes) => reportAlertChanges({ db, config, logger, boss }, changes),
   })
   await workAlertDeliveries(boss, { db, config, logger })
+  await workMaintenance(boss, { db, config, logger })
   if (config.ALERT_WEBHOOK_URL && !config.ALERT_WEBHOOK_SECRET) {
     logger.warn('ALERT_WEBHOOK_URL is set without ALERT_WEBHOOK_SECRET: webhook posts go unsigned')
   }

@@ -39,6 +39,7 @@ describe('migrations', () => {
     expect(await sql`select name, policy from pgboss.queue order by name`).toEqual([
       { name: 'alert-delivery', policy: 'standard' },
       { name: 'etl-inventario', policy: 'singleton' },
+      { name: 'etl-maintenance', policy: 'singleton' },
       { name: 'etl-recovery', policy: 'singleton' },
       { name: 'etl-tienda', policy: 'standard' },
       { name: 'etl-ventas', policy: 'singleton' },
@@ -93,6 +94,66 @@ describe('migrations', () => {
     await migrateDown(sql, '033')
     expect(await catalogDump(sql)).toEqual(before)
     await migrateUp(sql)
+  })
+
+  it('085 partitions a history that has rows and un-partitions it, every row and reference kept', async () => {
+    const { sql } = database
+    await migrateDown(sql, '085')
+    await sql`insert into tiendas (id, nombre, source_system, host, port) values ('t1', 'T1', 'klk', '127.0.0.1', 1)`
+    // 40 runs over 400 days, two store rows each, reruns and gap-recovery bookkeeping pointing at them.
+    await sql`
+      insert into etl_executions (etl_name, status, started_at, finished_at, created_at, triggered_by, records_loaded)
+      select 'ventas', case when g % 4 = 0 then 'failed' else 'success' end, now() - g * interval '10 days',
+        now() - g * interval '10 days' + interval '1 minute', now() - g * interval '10 days', 'scheduler', g
+      from generate_series(1, 40) g`
+    await sql`
+      insert into etl_execution_details (execution_id, tienda_id, status, error_category)
+      select e.id, 't' || k, case when e.status = 'failed' and k = 1 then 'failed' else 'success' end,
+        case when e.status = 'failed' and k = 1 then 'vpn_timeout' end
+      from etl_executions e, generate_series(1, 2) k`
+    await sql`update etl_executions set rerun_of = id - 1 where id % 5 = 0 and id > 1`
+    await sql`
+      insert into etl_gap_recovery (gap_id, tienda_id, attempts, last_attempt_at, last_outcome, last_execution_id)
+      select id, 't1', 1, now(), 'encolada', id + 1 from etl_executions where status = 'failed' and id < 40`
+    const snapshot = async () => ({
+      executions: await sql`select * from etl_executions order by id`,
+      details: await sql`select * from etl_execution_details order by id`,
+      recovery: await sql`select * from etl_gap_recovery order by gap_id`,
+      gaps: await sql`select * from etl_gaps order by id, tienda_id`,
+      rollups:
+        await sql`select * from etl_stats_exec_day order by fecha, etl_name, status, error_phase, error_category`,
+    })
+    const before = await snapshot()
+    expect(before.executions).toHaveLength(40)
+
+    await migrateUp(sql)
+    expect(await snapshot()).toEqual(before)
+    const placed = await sql`select distinct tableoid::regclass::text as part from etl_executions`
+    expect(placed).toEqual([{ part: 'etl_executions_legacy' }])
+    // New rows go to their month; the legacy ids stay referable.
+    const [fresh] = await sql<{ id: number; part: string }[]>`
+      insert into etl_executions (etl_name, status, started_at, rerun_of) values ('ventas', 'running', now(), 40)
+      returning id, tableoid::regclass::text as part`
+    expect(fresh!.part).toMatch(/^etl_executions_\d{4}_\d{2}$/)
+    await sql`insert into etl_execution_details (execution_id, tienda_id, status) values (${fresh!.id}, 't1', 'running')`
+    const withFresh = await snapshot()
+
+    await migrateDown(sql, '085')
+    expect(await snapshot()).toEqual(withFresh)
+    // The plan's sequence goes on above every id, the month-encoded one too.
+    const [next] = await sql<{ id: number }[]>`
+      insert into etl_executions (etl_name, status) values ('ventas', 'queued') returning id`
+    expect(next!.id).toBe(fresh!.id + 1)
+    // Up again: the month-encoded rows go back to their month, the others to the legacy partition.
+    const afterDown = await snapshot()
+    await migrateUp(sql)
+    expect(await snapshot()).toEqual(afterDown)
+    expect(
+      await sql`select tableoid::regclass::text as part, count(*)::int as n from etl_executions group by 1 order by 1`,
+    ).toEqual([
+      { part: fresh!.part, n: 2 },
+      { part: 'etl_executions_legacy', n: 40 },
+    ])
   })
 
   it('refuses to run when an applied migration file has changed', async () => {

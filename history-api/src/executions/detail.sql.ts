@@ -59,8 +59,9 @@ export function findExecution(db: Db, id: number) {
       coalesce((
         select jsonb_agg(jsonb_build_object('id', r.id, 'status', r.status, 'rerun_scope', r.rerun_scope,
           'tiendas_count', r.tiendas_count) order by r.id)
+        -- A rerun comes after its origin: the bound keeps the months before it out of the plan.
         from (select id, status, rerun_scope, tiendas_count from etl_executions
-          where rerun_of = e.id order by id limit 50) r), '[]'::jsonb) as reruns
+          where rerun_of = e.id and id > ${id} order by id limit 50) r), '[]'::jsonb) as reruns
     from etl_executions e where e.id = ${id}`.then((r) => r[0])
 }
 

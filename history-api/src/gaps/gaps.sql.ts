@@ -32,14 +32,17 @@ export type GapFilters = {
  * what automatic recovery did about each gap (etl_gap_recovery, migration 075).
  * The view decides "recovered?" per failed store row as it reads it. Unbounded, that is every failure
  * ever recorded; with `since` the failed executions of the window come first, from the recent end of
- * the status index, and only their store rows reach the view (the planner joins it on the id).
+ * the status index of the window's monthly partitions (migrations/085), and only their store rows
+ * reach the view (the planner joins it on the id).
  */
 export function listGaps(db: Db, f: GapFilters) {
   // The window's executions, narrowed to the statuses etl_gaps keeps (its WHERE, restated here so the
   // status index bounds the scan; a status the view adds must be added here too).
   const from = f.since
     ? db`from etl_executions x join etl_gaps g on g.id = x.id
-        and x.status in ('failed', 'partial', 'cancelled') and x.started_at >= ${f.since}`
+        and x.status in ('failed', 'partial', 'cancelled') and x.started_at >= ${f.since}
+        and etl_may_have_started_since(x.id, ${f.since}::timestamptz)
+        and etl_may_have_started_since(g.id, ${f.since}::timestamptz)`
     : db`from etl_gaps g`
   return db<GapRow[]>`
     select g.id, g.etl_name, g.tienda_id, g.tienda_nombre, g.fecha_desde, g.fecha_hasta,

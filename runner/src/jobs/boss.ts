@@ -23,6 +23,18 @@ export const RECOVERY_QUEUE = 'etl-recovery' satisfies components['schemas']['Et
 /** Webhook deliveries of alerts, any runner, retried with backoff (migrations/076; jobs/alert-delivery-job.ts). */
 export const ALERT_DELIVERY_QUEUE = 'alert-delivery' satisfies components['schemas']['EtlQueue']
 
+/** The history's daily upkeep: months created ahead, RETENTION_MONTHS applied (migrations/085; jobs/maintenance-job.ts). */
+export const MAINTENANCE_QUEUE = 'etl-maintenance' satisfies components['schemas']['EtlQueue']
+
+/** One pass at a time; one that could not get its locks (lock_timeout) is retried later the same day. */
+export const maintenanceQueueOptions = {
+  policy: 'singleton',
+  retryLimit: 3,
+  retryDelay: 600,
+  expireInSeconds: 900,
+  deleteAfterSeconds: 7 * 24 * 3600,
+} as const satisfies Omit<Queue, 'name'>
+
 export function deliveryQueueOptions(config: RunnerConfig) {
   return {
     policy: 'standard',
@@ -113,6 +125,7 @@ export async function syncQueueSettings(boss: PgBoss, config: RunnerConfig): Pro
     { name: STORE_QUEUE, ...queueOptions(config), policy: 'standard' as const },
     { name: RECOVERY_QUEUE, ...recoveryQueueOptions },
     { name: ALERT_DELIVERY_QUEUE, ...deliveryQueueOptions(config) },
+    { name: MAINTENANCE_QUEUE, ...maintenanceQueueOptions },
   ]
   for (const { name, policy, ...settings } of queues) {
     const existing = await boss.getQueue(name)

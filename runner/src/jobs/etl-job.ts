@@ -22,6 +22,7 @@ import { listActiveTiendaIds } from '../etl/tiendas.sql.ts'
 import { closeCrashedExecutions } from '../executions/close.sql.ts'
 import { selectExecution } from '../executions/execution-row.ts'
 import type { components } from '../generated/openapi.ts'
+import { isStartable } from '../tracker/tracker.sql.ts'
 import type { EtlName } from './boss.ts'
 import { fanOut } from './fan-out.ts'
 import { isSchedulePaused } from './schedule-state.sql.ts'
@@ -121,7 +122,9 @@ async function runQueued(
       ? `it is a ${row.etl_name} run sent to the ${etlName} queue`
       : etlName === 'ventas' && (!row.fecha_desde || !row.fecha_hasta)
         ? 'a ventas run needs a window (fecha_desde/fecha_hasta) and it has none'
-        : null
+        : !(await isStartable(deps.db, executionId))
+          ? `it was queued at ${row.created_at.toISOString()}, too long ago (a run starts at the latest 14 days after the month it was queued in ends); queue it again`
+          : null
   if (unrunnable) {
     await closeCrashedExecutions(
       deps.db,

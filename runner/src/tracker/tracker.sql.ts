@@ -62,10 +62,20 @@ export async function claimQueuedExecution(
     with e as (
       update etl_executions set status = 'running', started_at = now(), heartbeat_at = now(),
         worker_id = ${v.workerId}, job_id = coalesce(${v.jobId}::uuid, job_id)
-      where id = ${id} and status = 'queued'
+      where id = ${id} and status = 'queued' and etl_execution_startable(id)
       returning *)
     select ${executionColumns(db)} from e, lateral (select ${etlEvent(db, db`e.id`, 'execution_started')}) n`
   return row
+}
+
+/**
+ * Whether a queued execution may still start: until 14 days after the end of the month it was queued
+ * in (migrations/085 — windowed reads of the monthly partitions count on it). Later, the job closes
+ * it as unrunnable.
+ */
+export async function isStartable(db: Db, id: number): Promise<boolean> {
+  const [row] = await db<{ ok: boolean }[]>`select etl_execution_startable(${id}::int) as ok`
+  return row?.ok ?? false
 }
 
 /**
