@@ -59,13 +59,20 @@ export async function loadBulkHistory(db: Sql, o: BulkOptions) {
       // Store rows only for this call's executions: a second call appends a history.
       const [last] = await tx<{ id: number }[]>`select coalesce(max(id), 0)::int as id from etl_executions`
       const before = last!.id
+      // Every month of the span exists, and each execution takes an id of its month (migrations/085),
+      // as the runner's rows do when they are written at the time they record.
+      await tx`
+        select etl_history_partition_create(m)
+        from generate_series(date_trunc('month', ${o.now}::timestamptz - make_interval(secs => ${spanS + 120}::float8), 'UTC'),
+          ${o.now}::timestamptz, interval '1 month') m`
       const t0 = Date.now()
       await tx`
-      insert into etl_executions (etl_name, etl_type, status, started_at, finished_at, duration_seconds, triggered_by,
+      insert into etl_executions (id, etl_name, etl_type, status, started_at, finished_at, duration_seconds, triggered_by,
         error_phase, error_category, error_source, records_extracted, records_loaded, duplicates_skipped, tiendas_count,
         tiendas_exitosas, tiendas_fallidas, tienda_ids, source_system, extract_duration_seconds,
         transform_duration_seconds, load_duration_seconds, fecha_desde, fecha_hasta)
       select
+        etl_execution_next_id(w.at),
         case when g % 3 = 0 then 'inventario' else 'ventas' end,
         case when g % 50 = 0 then 'manual' else 'scheduled' end,
         s.status,
@@ -103,7 +110,7 @@ export async function loadBulkHistory(db: Sql, o: BulkOptions) {
         e.started_at, e.etl_name, true
       from etl_executions e
       cross join lateral (
-        select i, 1 + ((e.id * 7 + i * 13) % ${o.tiendas}) as n from generate_series(1, ${o.tiendasPerExecution}) i
+        select i, 1 + ((e.id::bigint * 7 + i * 13) % ${o.tiendas}) as n from generate_series(1, ${o.tiendasPerExecution}) i
       ) t
       where e.id > ${before}`
       log(`store rows: ${o.executions * o.tiendasPerExecution} in ${((Date.now() - t1) / 1000).toFixed(1)} s`)

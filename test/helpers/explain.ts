@@ -10,6 +10,7 @@ export type PlanNode = {
   'Relation Name'?: string
   'Index Name'?: string
   'Plan Rows': number
+  'Total Cost'?: number
   /** EXPLAIN ANALYZE only. */
   'Actual Loops'?: number
   Plans?: PlanNode[]
@@ -17,10 +18,15 @@ export type PlanNode = {
 
 const BIG_TABLES = new Set(['etl_executions', 'etl_execution_details'])
 
+/** The table a relation belongs to: a month's partition (migrations/085) is its table. */
+export const tableOf = (relation: string) => relation.replace(/_(\d{4}_\d{2}|legacy)$/, '')
+
 /** What makes a list plan unfit for scale: a full scan of a big table, or a sort of more than a page. */
 export function planProblems(node: PlanNode, maxSortRows: number): string[] {
   const own: string[] = []
-  if (node['Node Type'] === 'Seq Scan' && BIG_TABLES.has(node['Relation Name'] ?? '')) {
+  // A seq scan the planner costs at 0 is of a month's partition it knows to be empty (vacuumed, no pages).
+  const empty = node['Total Cost'] === 0
+  if (node['Node Type'] === 'Seq Scan' && !empty && BIG_TABLES.has(tableOf(node['Relation Name'] ?? ''))) {
     own.push(`sequential scan of ${node['Relation Name']}`)
   }
   if (node['Node Type'] === 'Sort' && node['Plan Rows'] > maxSortRows) own.push(`sort of ~${node['Plan Rows']} rows`)
