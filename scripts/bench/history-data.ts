@@ -53,6 +53,9 @@ export async function loadBulkHistory(db: Sql, o: BulkOptions) {
       '127.0.0.1', 18000 + n
     from generate_series(1, ${o.tiendas}) n
     on conflict (id) do nothing`
+  // A database migrated up to 080 (the bench's unpartitioned baseline) has no months: default ids there.
+  const [schema] = await db<{ monthly: boolean }[]>`select to_regproc('etl_execution_next_id') is not null as monthly`
+  const monthly = schema!.monthly
   const load = () =>
     db.begin(async (tx) => {
       await tx`set local session_replication_role = replica`
@@ -61,18 +64,19 @@ export async function loadBulkHistory(db: Sql, o: BulkOptions) {
       const before = last!.id
       // Every month of the span exists, and each execution takes an id of its month (migrations/085),
       // as the runner's rows do when they are written at the time they record.
-      await tx`
+      if (monthly)
+        await tx`
         select etl_history_partition_create(m)
         from generate_series(date_trunc('month', ${o.now}::timestamptz - make_interval(secs => ${spanS + 120}::float8), 'UTC'),
           ${o.now}::timestamptz, interval '1 month') m`
       const t0 = Date.now()
       await tx`
-      insert into etl_executions (id, etl_name, etl_type, status, started_at, finished_at, duration_seconds, triggered_by,
+      insert into etl_executions (${monthly ? tx`id,` : tx``} etl_name, etl_type, status, started_at, finished_at, duration_seconds, triggered_by,
         error_phase, error_category, error_source, records_extracted, records_loaded, duplicates_skipped, tiendas_count,
         tiendas_exitosas, tiendas_fallidas, tienda_ids, source_system, extract_duration_seconds,
         transform_duration_seconds, load_duration_seconds, fecha_desde, fecha_hasta)
       select
-        etl_execution_next_id(w.at),
+        ${monthly ? tx`etl_execution_next_id(w.at),` : tx``}
         case when g % 3 = 0 then 'inventario' else 'ventas' end,
         case when g % 50 = 0 then 'manual' else 'scheduled' end,
         s.status,

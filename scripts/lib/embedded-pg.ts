@@ -69,7 +69,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<Em
       bin.postgres,
       [
         ...['-D', dir, '-p', String(opts.port), '-c', `listen_addresses=${host}`, '-c', 'unix_socket_directories='],
-        ...Object.entries(opts.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+        // A statement over every month of a ten-year history (migrations/085) locks ~20 relations a
+        // month; the default 64 locks per transaction would run the shared lock table out.
+        ...Object.entries({ max_locks_per_transaction: '256', ...opts.settings }).flatMap(([name, value]) => [
+          '-c',
+          `${name}=${value}`,
+        ]),
       ],
       { ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}), detached: true, stdio: ['ignore', fd, fd] },
     )
