@@ -44,3 +44,11 @@ it('alert thresholds of issue 11: defaults, and a flapping or baseline window th
     /ALERT_NETWORK_MIN_PCT[\s\S]*ALERT_NO_DATA_WEEKS/,
   )
 })
+
+it('RETENTION_MONTHS: unset (or empty) keeps everything; a whole number ≥ 1 is kept; 0 is named', () => {
+  expect(parseRunnerConfig({}).RETENTION_MONTHS).toBeUndefined()
+  expect(parseRunnerConfig({ RETENTION_MONTHS: '' }).RETENTION_MONTHS).toBeUndefined()
+  expect(parseRunnerConfig({ RETENTION_MONTHS: '24' }).RETENTION_MONTHS).toBe(24)
+  expect(() => parseRunnerConfig({ RETENTION_MONTHS: '0' })).toThrow(/RETENTION_MONTHS: must be at least 1/)
+  expect(() => parseRunnerConfig({ RETENTION_MONTHS: '1.5' })).toThrow(/RETENTION_MONTHS/)
+})

@@ -239,4 +239,14 @@ describe('monthly partitions of the history', () => {
     const again = await retention(database.url, ['--keep-months', '12'])
     expect(again.out).toContain('nothing to drop')
   })
+
+  it("the runner's daily upkeep applies RETENTION_MONTHS the same way", async () => {
+    const config = parseRunnerConfig({ DATABASE_URL: database.url, RETENTION_MONTHS: '11' })
+    const pass = await maintenancePass({ db: database.sql, config, logger: pino({ level: 'silent' }) })
+    expect(pass).toEqual({
+      created: [],
+      dropped: [{ partition_month: months[11]!.key, executions: 3, store_rows: 9 }],
+    })
+    expect(await partitions(database.sql, 'etl_executions')).not.toContain(months[11]!.key)
+  })
 })
