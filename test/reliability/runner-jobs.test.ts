@@ -6,7 +6,8 @@ import { afterEach, expect } from 'vitest'
 import { connect } from '../../runner/src/db.ts'
 import { runEtl } from '../../runner/src/etl/run-etl.ts'
 import { withStoreLocks } from '../../runner/src/executions/store-locks.ts'
-import { createBoss, QUEUES } from '../../runner/src/jobs/boss.ts'
+import { createBoss, MAINTENANCE_QUEUE, QUEUES } from '../../runner/src/jobs/boss.ts'
+import { MAINTENANCE_CRON } from '../../runner/src/jobs/maintenance-job.ts'
 import { type Runner, startRunner } from '../../runner/src/runner.ts'
 import { pgTest } from '../helpers/db.ts'
 import { expectStoresAccountedFor } from '../helpers/invariants.ts'
@@ -48,6 +49,11 @@ pgTest('a cron-scheduled job records triggered_by scheduler (real pg-boss cron p
   )
   cleanups.push(() => r.boss.unschedule(QUEUES.ventas))
   expect(await r.boss.getSchedules(QUEUES.ventas)).toMatchObject([{ cron: '* * * * *', timezone: 'America/Caracas' }])
+  // The history's daily upkeep (partitions ahead, RETENTION_MONTHS) is scheduled by every runner too.
+  cleanups.push(() => r.boss.unschedule(MAINTENANCE_QUEUE))
+  expect(await r.boss.getSchedules(MAINTENANCE_QUEUE)).toMatchObject([
+    { cron: MAINTENANCE_CRON, timezone: 'America/Caracas' },
+  ])
 
   const execution = await waitFor('the scheduled execution to finish', async () => {
     const [row] = await db`select * from etl_executions where status not in ('queued', 'running') order by id limit 1`
