@@ -98,11 +98,13 @@ describe('history list query plans', () => {
   // lateral). The panel's call names a window (dias): only the failed store rows of executions started
   // in it may reach that test, however long the history — counted from EXPLAIN ANALYZE's loops.
   it("the panel's pending gaps read only the window's failed store rows, not every failure ever", async () => {
-    const lateralLoops = async (path: string) => {
+    const lateralLoops = async (path: string, opts: { indexed: boolean }) => {
       const plans = await explainRequest(database.url, path, { analyze: true })
       expect(plans).toHaveLength(1)
       const { plan } = plans[0]!
-      expect(planProblems(plan, Number.POSITIVE_INFINITY), path).toEqual([])
+      // Unbounded, the call reads every failure ever: a month small enough may rightly be scanned whole
+      // (PostgreSQL 18 does so for this test's current month); only the windowed call must stay on indexes.
+      if (opts.indexed) expect(planProblems(plan, Number.POSITIVE_INFINITY), path).toEqual([])
       // The lateral is the only Limit run more than once; its loops are the store rows it judged.
       const limits: PlanNode[] = []
       const walk = (n: PlanNode) => {
@@ -122,7 +124,9 @@ describe('history list query plans', () => {
             ${days ? sql`and e.started_at >= now() - make_interval(days => ${days})` : sql``}`
         return row!.n
       }
-      const windowed = await lateralLoops('/api/etl/gaps?etl_name=ventas&estado=pendiente&dias=7&limit=201')
+      const windowed = await lateralLoops('/api/etl/gaps?etl_name=ventas&estado=pendiente&dias=7&limit=201', {
+        indexed: true,
+      })
       const inWindow = await failedSince(7)
       const ever = await failedSince(null)
       expect(inWindow).toBeGreaterThan(0)
@@ -130,7 +134,7 @@ describe('history list query plans', () => {
       expect(Math.abs(windowed - inWindow)).toBeLessThanOrEqual(10)
       expect(ever).toBeGreaterThan(10 * inWindow)
       // Unbounded, the same question judges every failed store row of the history.
-      expect(await lateralLoops('/api/etl/gaps?etl_name=ventas&estado=pendiente')).toBe(ever)
+      expect(await lateralLoops('/api/etl/gaps?etl_name=ventas&estado=pendiente', { indexed: false })).toBe(ever)
     } finally {
       await sql.end()
     }
