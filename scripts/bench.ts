@@ -16,6 +16,7 @@ import { reportCapacity } from './bench/capacity-report.ts'
 import { benchFanOut } from './bench/fan-out.ts'
 import { exitOnError, onInterrupt } from './bench/interrupt.ts'
 import { benchLoad, type LoadFn } from './bench/load.ts'
+import { benchPartitions } from './bench/partitions.ts'
 import { benchRun19 } from './bench/run19.ts'
 import { printTable } from './bench/table.ts'
 import { reapLeftovers, SERVER_URL } from './bench/throwaway-db.ts'
@@ -233,6 +234,63 @@ async function capacity(a: BenchArgs) {
   return { ...result, ...reportCapacity(result, { config, cadenceMin: cadence, out, table }) }
 }
 
+async function partitions(a: BenchArgs) {
+  const started = Date.now()
+  out(
+    `\n(viii) history API on monthly partitions vs plain tables: ${a.partitionExecutions} executions × 20 store rows, ` +
+      `over 10 years and over 13 months, ${a.partitionIterations} requests of each kind per database`,
+  )
+  const result = await benchPartitions({
+    executions: a.partitionExecutions,
+    tiendasPerExecution: 20,
+    iterations: a.partitionIterations,
+    layouts: [
+      { label: '10 years', days: 3650 },
+      { label: '13 months', days: 395 },
+    ],
+    log: out,
+  })
+  for (const l of result.layouts) {
+    out(
+      `${l.layout}: ${l.executions} executions, ${l.store_rows} store rows; partitioned: ${l.partitions.executions} + ` +
+        `${l.partitions.details} partitions, ${l.indexes_per_partition.executions} + ${l.indexes_per_partition.details} ` +
+        `indexes each; seeded in ${l.seed_s.unpartitioned} s (unpartitioned), ${l.seed_s.partitioned} s (partitioned)`,
+    )
+  }
+  out()
+  table(
+    result.requests.map((r) => ({
+      layout: r.layout,
+      request: r.request,
+      'unpartitioned p50/p95 ms': `${r.unpartitioned.p50_ms} / ${r.unpartitioned.p95_ms}`,
+      'partitioned p50/p95 ms': `${r.partitioned.p50_ms} / ${r.partitioned.p95_ms}`,
+      'ratio p95': r.ratio_p95,
+    })),
+  )
+  out('ratio: partitioned p95 / unpartitioned p95 (same history, same process, requests alternated)')
+  out()
+  table(
+    result.statements.map((s) => ({
+      layout: s.layout,
+      statement: s.statement,
+      'planning ms': s.partitioned.planning_ms,
+      'etl_executions partitions': s.partitioned.executions_partitions,
+      'etl_execution_details partitions': s.partitioned.details_partitions,
+      locks: s.partitioned.locks,
+      'plan cache (10 runs)': s.partitioned.plans,
+      'unpartitioned planning ms / locks / plan cache': `${s.unpartitioned.planning_ms} / ${s.unpartitioned.locks} / ${s.unpartitioned.plans}`,
+    })),
+  )
+  out(
+    'partitioned databases: planning time (median of 5 EXPLAIN ANALYZE), partitions in that plan, locks held in a ' +
+      'transaction right after the statement (its 10th run on the connection, prepared as the API runs it; the count ' +
+      "includes the transaction's own virtualxid and pg_locks' lock)",
+  )
+  const wall_s = Math.round((Date.now() - started) / 100) / 10
+  out(`partitions section: ${wall_s} s wall`)
+  return { ...result, wall_s }
+}
+
 /** bench-api.ts in its own process (it seeds millions of rows); a signal is passed on and awaited. */
 function api(a: BenchArgs) {
   out('\n(iv) history API at scale (scripts/bench-api.ts)')
@@ -276,6 +334,7 @@ async function main() {
   if (a.sections.has('api')) result.api = await api(a)
   if (a.sections.has('alerts')) result.alerts = await alerts(a)
   if (a.sections.has('capacity')) result.capacity = await capacity(a)
+  if (a.sections.has('partitions')) result.partitions = await partitions(a)
   result.total_seconds = Math.round((Date.now() - started) / 100) / 10
   const dir = path.join(import.meta.dirname, '..', '.data', 'bench')
   await mkdir(dir, { recursive: true })

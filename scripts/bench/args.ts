@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util'
 import { DEFAULT_ADDRESS_BASE } from '../../test/fakes/fleet.ts'
 
-export const SECTIONS = ['load', 'run19', 'vpn', 'fanout', 'api', 'alerts', 'capacity'] as const
+export const SECTIONS = ['load', 'run19', 'vpn', 'fanout', 'api', 'alerts', 'capacity', 'partitions'] as const
 type Section = (typeof SECTIONS)[number]
 
 export const USAGE = `npm run bench -- [options]
@@ -22,6 +22,8 @@ Ctrl-C or SIGTERM drops them before exiting; a run killed outright is cleaned up
                            alerts cost of evaluating every alert kind after a run, two history lengths
                            capacity per store-run WAL, rows, bytes, runner CPU and connections, and
                              what 1,000 stores × the default schedules × 10 years need
+                           partitions history API on monthly partitions vs plain tables (ratios), the
+                             same history over 10 years and over 13 months; planning, partitions, locks
   --vpn-stores LIST      chain sizes of the vpn section (default 19,1000)
   --concurrency LIST     ETL_CONCURRENCY levels of the vpn section (default 1,4,8,19,50;
                            small scale: chains over 100 stores only at 19,50)
@@ -37,6 +39,9 @@ Ctrl-C or SIGTERM drops them before exiting; a run killed outright is cleaned up
                            4000000,20000000; small scale 400000,2000000); every run reaches every store
   --alert-stores LIST    chain sizes of the alerts section (default 19,1000)
   --capacity-stores LIST chain sizes of the capacity section (default 19,200; small scale 19,100)
+  --partition-executions N
+                         executions of each layout of the partitions section, 20 store rows each
+                           (default 200000; small scale 50000)
   --address-base IP      first loopback address of the stand-in stores (default ${DEFAULT_ADDRESS_BASE})
   -h, --help             this text
 
@@ -66,6 +71,8 @@ export type BenchArgs = {
   alertRows: number[]
   alertStores: number[]
   capacityStores: number[]
+  partitionExecutions: number
+  partitionIterations: number
 }
 
 /** A usage error: the message names the option and what it accepts. */
@@ -126,6 +133,12 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     alertRows: intList('--alert-rows', values['alert-rows'], small ? [400_000, 2_000_000] : [4_000_000, 20_000_000]),
     alertStores: intList('--alert-stores', values['alert-stores'], [19, 1000]),
     capacityStores: intList('--capacity-stores', values['capacity-stores'], small ? [19, 100] : [19, 200]),
+    partitionExecutions: positiveInt(
+      '--partition-executions',
+      values['partition-executions'],
+      small ? 50_000 : 200_000,
+    ),
+    partitionIterations: small ? 40 : 100,
     apiEnv: small ? { BENCH_API_EXECUTIONS: '20000', BENCH_API_ITERATIONS: '50', BENCH_API_SECONDS: '3' } : {},
   }
 }
@@ -153,6 +166,7 @@ function parse(argv: string[]) {
       'alert-rows': { type: 'string' },
       'alert-stores': { type: 'string' },
       'capacity-stores': { type: 'string' },
+      'partition-executions': { type: 'string' },
     },
   })
 }
