@@ -13,7 +13,7 @@ import {
   findTienda,
   type HistoryFilters,
   listExecutionsByIds,
-  listExecutionsPage,
+  listExecutionsPageByMonths,
   listQueuedIdsForTienda,
   listStartedIdsForTienda,
   type SortKey,
@@ -114,7 +114,12 @@ async function pageForTienda(db: Db, f: HistoryFilters & { tienda: string }) {
 
 async function page(db: Db, f: HistoryFilters) {
   if (f.tienda && usesTiendaIndex(f)) return pageForTienda(db, { ...f, tienda: f.tienda })
-  return listExecutionsPage(db, f, f.tienda ? totalForTienda(db, { ...f, tienda: f.tienda }) : totalOf(db, f))
+  return listExecutionsPageByMonths(
+    db,
+    f,
+    f.tienda ? totalForTienda(db, { ...f, tienda: f.tienda }) : totalOf(db, f),
+    new Date(),
+  )
 }
 
 /** 422s that need the database or compare fields: a window upside down, an unknown store. */

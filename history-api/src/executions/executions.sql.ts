@@ -26,6 +26,12 @@ export type HistoryFilters = {
   hasta?: { at: Date; inclusive: boolean }
   limit: number
   offset: number
+  /**
+   * Read only the months an execution started at or after this instant can be in (migrations/085:
+   * etl_may_have_started_since), plus rows from before partitioning. A page read this way is the
+   * true page only when it ends at or after this instant: listExecutionsPageByMonths checks that.
+   */
+  startedSince?: Date
 }
 
 /** A history row, typed by the contract's enums (ExecutionSummary) with its timestamps as Dates. */
@@ -91,6 +97,10 @@ export const tiendaFilter = (db: Db, tienda: string | undefined) =>
         or (e.status = 'queued' and ${tienda} = any(e.tienda_ids)))`
     : db``
 
+/** The months bound of `startedSince` on an execution id column. */
+const monthsBound = (db: Db, f: HistoryFilters, column = 'e.id') =>
+  f.startedSince ? db`and etl_may_have_started_since(${db.unsafe(column)}, ${f.startedSince}::timestamptz)` : db``
+
 /**
  * The ids of one page, in the sort's order. One status: an index scan of the filter's list
  * index (a deep offset skips index entries, not table rows). Several statuses: one ordered scan
@@ -99,26 +109,68 @@ export const tiendaFilter = (db: Db, tienda: string | undefined) =>
  */
 function pageIds(db: Db, f: HistoryFilters) {
   const col = db.unsafe(f.sort.key)
-  const where = (g: HistoryFilters) => db`where true ${executionFilters(db, g)} ${tiendaFilter(db, g.tienda)}`
+  const where = (g: HistoryFilters) =>
+    db`where true ${executionFilters(db, g)} ${tiendaFilter(db, g.tienda)} ${monthsBound(db, g)}`
+  // started_at only where it is the order (listExecutionsPageByMonths reads it): any other column
+  // outside the sort's index would cost the index-only scan.
+  const started = f.sort.key === 'started_at' ? db`e.started_at` : db`null::timestamptz as started_at`
   if (!f.statuses || f.statuses.length < 2) {
-    return db`select e.id from etl_executions e ${where(f)} order by ${orderBy(db, 'e', f.sort)}
+    return db`select e.id, ${started} from etl_executions e ${where(f)} order by ${orderBy(db, 'e', f.sort)}
       limit ${f.limit} offset ${f.offset}`
   }
   const branches = f.statuses.map(
-    (status) => db`(select e.id, e.${col} from etl_executions e ${where({ ...f, statuses: [status] })}
+    (
+      status,
+    ) => db`(select e.id, e.${col}${f.sort.key === 'started_at' ? db`` : db`, ${started}`} from etl_executions e ${where({ ...f, statuses: [status] })}
       order by ${orderBy(db, 'e', f.sort)} limit ${f.offset + f.limit})`,
   )
   const merged = branches.reduce((all, branch) => db`${all} union all ${branch}`)
-  return db`select u.id from (${merged}) u order by ${orderBy(db, 'u', f.sort)} limit ${f.limit} offset ${f.offset}`
+  return db`select u.id, u.started_at from (${merged}) u order by ${orderBy(db, 'u', f.sort)}
+    limit ${f.limit} offset ${f.offset}`
+}
+
+export type ExecutionsPage = {
+  body: string
+  total: number
+  /** Rows in the page, and the start of its last started row (null when none has started). */
+  n: number
+  last_started_at: Date | null
 }
 
 /** One page in the sort's order and the total; only the page's rows are read whole. */
 export function listExecutionsPage(db: Db, f: HistoryFilters, total: Fragment) {
-  return db<{ body: string; total: number }[]>`
+  return db<ExecutionsPage[]>`
     with page as (${pageIds(db, f)})
     select coalesce((select json_agg(x order by ${orderBy(db, 'x', f.sort)}) from (
-        select ${summaryColumns(db)} from page join etl_executions e on e.id = page.id) x), '[]')::text as body,
-      (${total})::int as total`.then((r) => r[0]!)
+        select ${summaryColumns(db)} from page join etl_executions e on e.id = page.id ${monthsBound(db, f)}) x),
+        '[]')::text as body,
+      (${total})::int as total, (select count(*) from page)::int as n,
+      (select min(page.started_at) from page) as last_started_at`.then((r) => r[0]!)
+}
+
+/** The first months read for the newest-first list: the last 31 days' runs. */
+const RECENT_MS = 31 * 86_400_000
+
+/**
+ * The newest-first page from the recent months only, when that gives the true page: its last row
+ * started at or after the bound (every run outside the bound started before it: a run starts at the
+ * latest 14 days after the month of its id ends), or the bounded rows are all there are. Otherwise
+ * once more from the months its last row may have started in, or from every month. A page of the
+ * recent past plans a few months, not every month ever kept. Other orders read every month.
+ */
+export async function listExecutionsPageByMonths(db: Db, f: HistoryFilters, total: Fragment, now: Date) {
+  if (!isDefaultSort(f.sort) || f.id) return listExecutionsPage(db, f, total)
+  // A lower bound of the window itself bounds the months exactly.
+  if (f.desde) return listExecutionsPage(db, { ...f, startedSince: f.desde }, total)
+  const since = new Date(now.getTime() - RECENT_MS)
+  const first = await listExecutionsPage(db, { ...f, startedSince: since }, total)
+  const known = db`${first.total}::int`
+  if (first.n === f.limit) {
+    if (first.last_started_at === null || first.last_started_at >= since) return first
+    return listExecutionsPage(db, { ...f, startedSince: first.last_started_at }, known)
+  }
+  if (f.offset + first.n === first.total) return first
+  return listExecutionsPage(db, f, known)
 }
 
 /** The store's own list index serves only the default order without an id search. */

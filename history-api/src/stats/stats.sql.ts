@@ -18,7 +18,8 @@ export function readStats(db: Db, p: { since: Date; dias: number; etlName: strin
     p.etlName ? db`and ${db(alias)}.${db(column)} = ${p.etlName}` : db``
   // The months the window's executions can be in (migrations/085), as a bound parameter the planner
   // folds: the raw reads open the window's partitions, not every month ever kept.
-  const months = (alias: string) => db`etl_may_have_started_since(${db(alias)}.id, ${p.since}::timestamptz)`
+  const months = (alias: string, column = 'id') =>
+    db`etl_may_have_started_since(${db(alias)}.${db(column)}, ${p.since}::timestamptz)`
   const rawWindow = db`e.started_at >= b.s and e.started_at < b.d0 and not (e.started_at >= b.h0 and e.started_at < b.h1)
     and ${months('e')} and e.status in ${db(FINISHED)} ${etl('e')}`
   return db<{ body: string }[]>`
@@ -74,7 +75,7 @@ export function readStats(db: Db, p: { since: Date; dias: number; etlName: strin
       from etl_executions e cross join b
       cross join lateral (
         select t.tienda_id, t.tienda_nombre, t.error_category, t.status from etl_execution_details t
-        where t.execution_id = e.id offset 0) t
+        where t.execution_id = e.id and ${months('t', 'execution_id')} offset 0) t
       where ${rawWindow}
       union all
       select (h.bucket at time zone ${tz})::date, h.tienda_id, h.tienda_nombre, h.error_category, h.n, h.fallos

@@ -184,6 +184,47 @@ describe('monthly partitions of the history', () => {
     }
   })
 
+  it('the newest-first list reads the recent months when that gives the true page, and every page is the true one', async () => {
+    const db = database.sql
+    // A run queued on the last day of last month and started 13 days later: its id is last month's.
+    const lastMonth = new Date(monthStart(now, 0).getTime() - DAY / 2)
+    await db`select etl_history_partition_create(${lastMonth})`
+    const late = new Date(Math.min(now.getTime() - 60_000, lastMonth.getTime() + 13 * DAY))
+    const [lateRow] = await db<{ id: number }[]>`
+      insert into etl_executions (id, etl_name, status, created_at, started_at, finished_at, duration_seconds, tiendas_count)
+      values (etl_execution_next_id(${lastMonth}), 'inventario', 'success', ${lastMonth}, ${late}, ${late}, 1, 0)
+      returning id`
+    const reference = (where: string) =>
+      db.unsafe(`select id from etl_executions e where true ${where}
+        order by started_at desc nulls first, id desc`) as Promise<{ id: number }[]>
+    for (const [query, where] of [
+      ['', ''],
+      ['&status=failed', "and status = 'failed'"],
+      ['&status=failed,partial', "and status in ('failed', 'partial')"],
+      ['&etl_name=ventas', "and etl_name = 'ventas'"],
+    ] as const) {
+      const all = (await reference(where)).map((r) => r.id)
+      for (let offset = 0; offset < all.length + 5; offset += 4) {
+        const r = await api.call('get', `/api/etl/history?limit=4&offset=${offset}${query}`)
+        expect(r.status).toBe(200)
+        expect(
+          (r.body as { id: number }[]).map((x) => x.id),
+          `${query} offset ${offset}`,
+        ).toEqual(all.slice(offset, offset + 4))
+      }
+    }
+    // Page 1 plans the recent months only (and those created ahead).
+    const plans = await explainRequest(database.url, '/api/etl/history?limit=4')
+    const read = new Set(
+      plans
+        .flatMap((p) => relations(p.plan))
+        .filter((r) => /^etl_executions_\d/.test(r))
+        .map((r) => r.slice('etl_executions_'.length)),
+    )
+    for (const r of read) expect(r >= monthKey(new Date(now.getTime() - 45 * DAY)), `page 1 reads ${r}`).toBe(true)
+    await db`delete from etl_executions where id = ${lateRow!.id}`
+  })
+
   it('--keep-months 0 is refused with a message, and nothing is dropped', async () => {
     const before = await partitions(database.sql, 'etl_executions')
     for (const bad of ['0', '=-3', 'twelve']) {
