@@ -223,17 +223,60 @@ BEGIN
     FOR i IN 1..coalesce(array_length(fks, 1), 0) LOOP
         EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', fk_tables[i], fk_names[i], fks[i]);
     END LOOP;
-    -- The same view, with one thing added: the later run that recovers a gap started after it, so it
-    -- is in the months from the gap's on (etl_may_have_started_since): per gap, the executor skips the
-    -- months before (run-time pruning) instead of probing every month ever kept.
-    gaps_view := replace(gaps_view, '(e2.started_at > e.started_at)',
-        '(e2.started_at > e.started_at) AND etl_may_have_started_since(e2.id, e.started_at) '
-        || 'AND etl_may_have_started_since(d2.execution_id, e.started_at)');
-    IF gaps_view NOT LIKE '%etl_may_have_started_since(e2.id%' THEN
-        RAISE EXCEPTION 'etl_gaps is not the view this migration knows (no "e2.started_at > e.started_at")';
-    END IF;
     EXECUTE 'CREATE VIEW etl_gaps AS ' || gaps_view;
 END $$;
+
+-- The gaps of the executions started since p_since (all of them when null): the etl_gaps view (065) as
+-- a function of its window, so that a window reads its months. The failed store rows, and the later
+-- successful ones that may recover them, belong to executions started since p_since: bounded with
+-- etl_may_have_started_since, which folds into partition bounds when p_since is a constant or a bound
+-- parameter (this function is inlined: one SQL SELECT, STABLE, not STRICT). etl_gaps is this function
+-- with no window: one gap definition.
+CREATE FUNCTION etl_gaps_since(p_since TIMESTAMPTZ)
+RETURNS TABLE (
+    id INTEGER, etl_name VARCHAR, tienda_id VARCHAR, tienda_nombre VARCHAR, fecha_desde TIMESTAMPTZ,
+    fecha_hasta TIMESTAMPTZ, error_category VARCHAR, detected_at TIMESTAMPTZ, recovered_at TIMESTAMPTZ,
+    recovered_by_execution_id INTEGER
+)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+SELECT
+    e.id,
+    e.etl_name,
+    d.tienda_id,
+    d.tienda_nombre,
+    e.fecha_desde,
+    e.fecha_hasta,
+    d.error_category,
+    coalesce(d.finished_at, e.finished_at) AS detected_at,
+    r.recovered_at,
+    r.recovered_by_execution_id
+FROM etl_execution_details d
+JOIN etl_executions e ON e.id = d.execution_id
+LEFT JOIN LATERAL (
+    SELECT e2.finished_at AS recovered_at, e2.id AS recovered_by_execution_id
+    FROM etl_execution_details d2
+    JOIN etl_executions e2 ON e2.id = d2.execution_id
+    WHERE d2.tienda_id = d.tienda_id
+      AND d2.status = 'success'
+      AND e2.etl_name = e.etl_name
+      AND e2.started_at > e.started_at
+      AND (e.etl_name = 'inventario' OR e.fecha_desde IS NULL OR e.fecha_hasta IS NULL
+           OR (e2.fecha_desde <= e.fecha_desde AND e2.fecha_hasta >= e.fecha_hasta))
+      AND (p_since IS NULL OR (etl_may_have_started_since(e2.id, p_since)
+                               AND etl_may_have_started_since(d2.execution_id, p_since)))
+    ORDER BY e2.started_at
+    LIMIT 1
+) r ON true
+WHERE d.status = 'failed'
+  AND e.status IN ('failed', 'partial', 'cancelled')
+  AND (p_since IS NULL OR (e.started_at >= p_since
+                           AND etl_may_have_started_since(e.id, p_since)
+                           AND etl_may_have_started_since(d.execution_id, p_since)))
+$$;
+
+DROP VIEW etl_gaps;
+CREATE VIEW etl_gaps AS SELECT * FROM etl_gaps_since(NULL);
 
 -- Retention: drops the months of both tables older than the newest p_keep_months (the current month
 -- counts as one), never a row at a time; the legacy partition goes once its newest row is older than

@@ -31,19 +31,13 @@ export type GapFilters = {
  * The `etl_gaps` view (migration 040), the one gap definition the runner's recovery mode reads too, with
  * what automatic recovery did about each gap (etl_gap_recovery, migration 075).
  * The view decides "recovered?" per failed store row as it reads it. Unbounded, that is every failure
- * ever recorded; with `since` the failed executions of the window come first, from the recent end of
- * the status index of the window's monthly partitions (migrations/085), and only their store rows
- * reach the view (the planner joins it on the id).
+ * ever recorded; with `since`, only the failed store rows of executions started in the window, read
+ * from the window's months (etl_gaps_since, migrations/085).
  */
 export function listGaps(db: Db, f: GapFilters) {
-  // The window's executions, narrowed to the statuses etl_gaps keeps (its WHERE, restated here so the
-  // status index bounds the scan; a status the view adds must be added here too).
-  const from = f.since
-    ? db`from etl_executions x join etl_gaps g on g.id = x.id
-        and x.status in ('failed', 'partial', 'cancelled') and x.started_at >= ${f.since}
-        and etl_may_have_started_since(x.id, ${f.since}::timestamptz)
-        and etl_may_have_started_since(g.id, ${f.since}::timestamptz)`
-    : db`from etl_gaps g`
+  // With a window, the gaps of its executions only (etl_gaps_since: the view's definition with its
+  // window's months as partition bounds, migrations/085).
+  const from = f.since ? db`from etl_gaps_since(${f.since}::timestamptz) g` : db`from etl_gaps g`
   return db<GapRow[]>`
     select g.id, g.etl_name, g.tienda_id, g.tienda_nombre, g.fecha_desde, g.fecha_hasta,
       coalesce(g.error_category, 'unknown') as error_category, g.detected_at, g.recovered_at,
