@@ -148,8 +148,8 @@ export function listExecutionsPage(db: Db, f: HistoryFilters, total: Fragment) {
       (select min(page.started_at) from page) as last_started_at`.then((r) => r[0]!)
 }
 
-/** The first months read for the newest-first list: the last 31 days' runs. */
-const RECENT_MS = 31 * 86_400_000
+/** The months read for the newest-first list, widening when a page is not all there: the runs of the last 31 days, then of the last 400. */
+const RECENT_MS = [31 * 86_400_000, 400 * 86_400_000]
 
 /**
  * The newest-first page from the recent months only, when that gives the true page: its last row
@@ -162,15 +162,18 @@ export async function listExecutionsPageByMonths(db: Db, f: HistoryFilters, tota
   if (!isDefaultSort(f.sort) || f.id) return listExecutionsPage(db, f, total)
   // A lower bound of the window itself bounds the months exactly.
   if (f.desde) return listExecutionsPage(db, { ...f, startedSince: f.desde }, total)
-  const since = new Date(now.getTime() - RECENT_MS)
-  const first = await listExecutionsPage(db, { ...f, startedSince: since }, total)
-  const known = db`${first.total}::int`
-  if (first.n === f.limit) {
-    if (first.last_started_at === null || first.last_started_at >= since) return first
-    return listExecutionsPage(db, { ...f, startedSince: first.last_started_at }, known)
+  let count = total
+  for (const back of RECENT_MS) {
+    const since = new Date(now.getTime() - back)
+    const page = await listExecutionsPage(db, { ...f, startedSince: since }, count)
+    if (f.offset + page.n === page.total) return page
+    count = db`${page.total}::int`
+    if (page.n === f.limit) {
+      if (page.last_started_at === null || page.last_started_at >= since) return page
+      return listExecutionsPage(db, { ...f, startedSince: page.last_started_at }, count)
+    }
   }
-  if (f.offset + first.n === first.total) return first
-  return listExecutionsPage(db, f, known)
+  return listExecutionsPage(db, f, count)
 }
 
 /** The store's own list index serves only the default order without an id search. */
