@@ -113,15 +113,15 @@ function pageIds(db: Db, f: HistoryFilters) {
     db`where true ${executionFilters(db, g)} ${tiendaFilter(db, g.tienda)} ${monthsBound(db, g)}`
   // started_at only where it is the order (listExecutionsPageByMonths reads it): any other column
   // outside the sort's index would cost the index-only scan.
-  const started = f.sort.key === 'started_at' ? db`e.started_at` : db`null::timestamptz as started_at`
+  const byStart = f.sort.key === 'started_at'
+  const started = byStart ? db`e.started_at` : db`null::timestamptz as started_at`
   if (!f.statuses || f.statuses.length < 2) {
     return db`select e.id, ${started} from etl_executions e ${where(f)} order by ${orderBy(db, 'e', f.sort)}
       limit ${f.limit} offset ${f.offset}`
   }
+  const columns = byStart ? started : db`e.${col}, ${started}`
   const branches = f.statuses.map(
-    (
-      status,
-    ) => db`(select e.id, e.${col}${f.sort.key === 'started_at' ? db`` : db`, ${started}`} from etl_executions e ${where({ ...f, statuses: [status] })}
+    (status) => db`(select e.id, ${columns} from etl_executions e ${where({ ...f, statuses: [status] })}
       order by ${orderBy(db, 'e', f.sort)} limit ${f.offset + f.limit})`,
   )
   const merged = branches.reduce((all, branch) => db`${all} union all ${branch}`)
