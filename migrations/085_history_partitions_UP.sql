@@ -195,8 +195,8 @@ BEGIN
     END LOOP;
 
     ALTER TABLE etl_executions ALTER COLUMN id SET DEFAULT etl_execution_next_id();
-    -- This month and the next three; the runner keeps creating ahead.
-    FOR i IN 0..3 LOOP
+    -- This month and the next; the runner keeps creating ahead (runner/src/history/partitions.sql.ts).
+    FOR i IN 0..1 LOOP
         PERFORM etl_history_partition_create(now() + make_interval(months => i));
     END LOOP;
     -- Month-encoded rows back into their months (before the triggers exist: the rollups count them

@@ -31,8 +31,9 @@ type TypedJson<T> = Response & TypedResponse<T, 200, 'json'>
 export const statsRoutes = (deps: StatsDeps) =>
   new OpenAPIHono({ defaultHook: validationHook }).openapi(statsRoute, async (c) => {
     const { etl_name, dias } = c.req.valid('query')
-    const since = new Date(deps.clock().getTime() - dias * 24 * 3600 * 1000)
-    const body = await readStats(deps.read, { since, dias, etlName: etl_name ?? null, tz: deps.tz })
+    const now = deps.clock()
+    const since = new Date(now.getTime() - dias * 24 * 3600 * 1000)
+    const body = await readStats(deps.read, { since, now, dias, etlName: etl_name ?? null, tz: deps.tz })
     // Built by PostgreSQL (stats.sql.ts) in the contract's shape: sent as it comes.
     return c.body(body, 200, { 'Content-Type': 'application/json' }) as unknown as TypedJson<EtlStats>
   })

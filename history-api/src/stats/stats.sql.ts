@@ -12,14 +12,14 @@ const FINISHED = ['success', 'partial', 'failed']
  * so the numbers equal the plan's §6.2 SQL over the raw tables (migration 036 keeps the
  * rollups by trigger) while reading a few thousand rows instead of millions.
  */
-export function readStats(db: Db, p: { since: Date; dias: number; etlName: string | null; tz: string }) {
+export function readStats(db: Db, p: { since: Date; now: Date; dias: number; etlName: string | null; tz: string }) {
   const tz = p.tz
   const etl = (alias: string, column = 'etl_name') =>
     p.etlName ? db`and ${db(alias)}.${db(column)} = ${p.etlName}` : db``
   // The months the window's executions can be in (migrations/085), as a bound parameter the planner
   // folds: the raw reads open the window's partitions, not every month ever kept.
-  const months = (alias: string, column = 'id') =>
-    db`etl_may_have_started_since(${db(alias)}.${db(column)}, ${p.since}::timestamptz)`
+  const months = (alias: string, column = 'id', since = p.since) =>
+    db`etl_may_have_started_since(${db(alias)}.${db(column)}, ${since}::timestamptz)`
   const rawWindow = db`e.started_at >= b.s and e.started_at < b.d0 and not (e.started_at >= b.h0 and e.started_at < b.h1)
     and ${months('e')} and e.status in ${db(FINISHED)} ${etl('e')}`
   return db<{ body: string }[]>`
@@ -136,8 +136,10 @@ export function readStats(db: Db, p: { since: Date; dias: number; etlName: strin
         order by x.fallos desc, x.tienda_id, x.tienda_nombre), '[]') from top_tiendas x),
       'running', (select count(*)::int from etl_executions e cross join b
         where e.status = 'running' and e.started_at >= b.s and ${months('e')} ${etl('e')}),
-      -- Queued runs that can still start (a run starts within 14 days of being queued: migrations/085).
-      'queued', (select count(*)::int from etl_executions e where e.status = 'queued' and ${months('e')} ${etl('e')}),
+      -- Queued runs that can still start now (migrations/085: etl_execution_startable, as a bound the
+      -- planner folds).
+      'queued', (select count(*)::int from etl_executions e
+        where e.status = 'queued' and ${months('e', 'id', p.now)} ${etl('e')}),
       'dias', ${p.dias}::int,
       'etl_name', ${p.etlName}::text,
       'tendencia_diaria', (select coalesce(json_agg(x order by x.fecha), '[]') from (

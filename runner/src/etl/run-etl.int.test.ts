@@ -187,10 +187,11 @@ describe('runEtl', () => {
     const slow = await addStore(db, { tiendaId: 'tienda_slow', fault: 'stall_headers', faultDelayMs: 1500 })
     try {
       const config = fastConfig(database.url, { SOURCE_REQUEST_TIMEOUT_MS: '5000' })
-      const running = runVentas(db, config, ['tienda_fast', 'tienda_slow'])
+      // Read before the run starts: read after, the run's own row may already be the largest id.
       const [{ last }] = (await db`select coalesce(max(id), 0) as last from etl_executions`) as unknown as [
         { last: number },
       ]
+      const running = runVentas(db, config, ['tienda_fast', 'tienda_slow'])
       await expect
         .poll(
           async () => {

@@ -119,7 +119,7 @@ describe('monthly partitions of the history', () => {
     )
   })
 
-  it('the upkeep creates this month and the next ones; RETENTION_MONTHS unset drops nothing', async () => {
+  it('the upkeep creates this month and the next; RETENTION_MONTHS unset drops nothing', async () => {
     const db = database.sql
     const ahead = monthKey(monthStart(now, -MONTHS_AHEAD))
     await db.unsafe(`drop table etl_execution_details_${ahead};

@@ -3,8 +3,13 @@
 // release first); this module is how the runner's daily upkeep and `npm run retention` call them.
 import type { Sql } from 'postgres'
 
-/** Months created ahead of the current one (UTC): a runner down for this long still finds them. */
-export const MONTHS_AHEAD = 3
+/**
+ * Months created ahead of the current one (UTC). One: the daily upkeep and every runner's start
+ * create it long before it begins, and every month that exists costs the planner of each statement
+ * that reads the newest months (an empty month too: 3 ahead instead of 1 made the gaps' planning
+ * 35 ms instead of 21 on 14 months).
+ */
+export const MONTHS_AHEAD = 1
 
 /**
  * CREATE/DROP of a partition takes an exclusive lock on its parent. Waiting behind a long read would
