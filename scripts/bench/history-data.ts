@@ -37,7 +37,9 @@ async function withoutSecondaryIndexes(db: Sql, table: string, fn: () => Promise
     await db.begin(async (tx) => {
       await tx`set local maintenance_work_mem = '1GB'`
       await tx`set local max_parallel_maintenance_workers = 2`
-      for (const i of indexes) await tx.unsafe(i.indexdef)
+      // A partitioned table's index reads back as CREATE INDEX … ON ONLY, which builds no partition's
+      // index (and leaves the parent's invalid): recreate it on the whole table.
+      for (const i of indexes) await tx.unsafe(i.indexdef.replace(' ON ONLY ', ' ON '))
       for (const c of constraints) await tx.unsafe(`alter table ${table} add constraint ${c.conname} ${c.def}`)
     })
   }
