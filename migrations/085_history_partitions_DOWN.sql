@@ -1,36 +1,6 @@
 SELECT pgboss.delete_queue('etl-maintenance');
 
--- etl_gaps as 065 wrote it, before its body moves out of etl_gaps_since (dropped below).
 DROP VIEW etl_gaps;
-CREATE VIEW etl_gaps AS
-SELECT
-    e.id,
-    e.etl_name,
-    d.tienda_id,
-    d.tienda_nombre,
-    e.fecha_desde,
-    e.fecha_hasta,
-    d.error_category,
-    coalesce(d.finished_at, e.finished_at) AS detected_at,
-    r.recovered_at,
-    r.recovered_by_execution_id
-FROM etl_execution_details d
-JOIN etl_executions e ON e.id = d.execution_id
-LEFT JOIN LATERAL (
-    SELECT e2.finished_at AS recovered_at, e2.id AS recovered_by_execution_id
-    FROM etl_execution_details d2
-    JOIN etl_executions e2 ON e2.id = d2.execution_id
-    WHERE d2.tienda_id = d.tienda_id
-      AND d2.status = 'success'
-      AND e2.etl_name = e.etl_name
-      AND e2.started_at > e.started_at
-      AND (e.etl_name = 'inventario' OR e.fecha_desde IS NULL OR e.fecha_hasta IS NULL
-           OR (e2.fecha_desde <= e.fecha_desde AND e2.fecha_hasta >= e.fecha_hasta))
-    ORDER BY e2.started_at
-    LIMIT 1
-) r ON TRUE
-WHERE d.status = 'failed'
-  AND e.status IN ('failed', 'partial', 'cancelled');
 
 -- Back to one plain table each, every row kept (ids unchanged: the month-encoded ones too, and the
 -- plan's sequence continues above the largest), with the plan's definitions under their names.
@@ -41,7 +11,6 @@ DECLARE
     fks TEXT[] := '{}';
     fk_tables TEXT[] := '{}';
     fk_names TEXT[] := '{}';
-    gaps_view TEXT := pg_get_viewdef('etl_gaps'::regclass);
     i INT;
 BEGIN
     FOR r IN
@@ -55,7 +24,6 @@ BEGIN
         fks := fks || r.def; fk_tables := fk_tables || r.tbl; fk_names := fk_names || r.conname::text;
         EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.tbl, r.conname);
     END LOOP;
-    DROP VIEW etl_gaps;
 
     FOREACH t IN ARRAY ARRAY['etl_execution_details', 'etl_executions'] LOOP
         CREATE TEMP TABLE IF NOT EXISTS _defs (tbl TEXT, kind TEXT, name TEXT, def TEXT) ON COMMIT DROP;
@@ -96,8 +64,39 @@ BEGIN
     FOR i IN 1..coalesce(array_length(fks, 1), 0) LOOP
         EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', fk_tables[i], fk_names[i], fks[i]);
     END LOOP;
-    EXECUTE 'CREATE VIEW etl_gaps AS ' || gaps_view;
 END $$;
+
+-- etl_gaps as 065 wrote it (its body was etl_gaps_since's, dropped below).
+CREATE VIEW etl_gaps AS
+SELECT
+    e.id,
+    e.etl_name,
+    d.tienda_id,
+    d.tienda_nombre,
+    e.fecha_desde,
+    e.fecha_hasta,
+    d.error_category,
+    coalesce(d.finished_at, e.finished_at) AS detected_at,
+    r.recovered_at,
+    r.recovered_by_execution_id
+FROM etl_execution_details d
+JOIN etl_executions e ON e.id = d.execution_id
+LEFT JOIN LATERAL (
+    SELECT e2.finished_at AS recovered_at, e2.id AS recovered_by_execution_id
+    FROM etl_execution_details d2
+    JOIN etl_executions e2 ON e2.id = d2.execution_id
+    WHERE d2.tienda_id = d.tienda_id
+      AND d2.status = 'success'
+      AND e2.etl_name = e.etl_name
+      AND e2.started_at > e.started_at
+      AND (e.etl_name = 'inventario' OR e.fecha_desde IS NULL OR e.fecha_hasta IS NULL
+           OR (e2.fecha_desde <= e.fecha_desde AND e2.fecha_hasta >= e.fecha_hasta))
+    ORDER BY e2.started_at
+    LIMIT 1
+) r ON TRUE
+WHERE d.status = 'failed'
+  AND e.status IN ('failed', 'partial', 'cancelled');
+
 
 DROP FUNCTION etl_gaps_since(TIMESTAMPTZ);
 DROP FUNCTION etl_history_retention(INTEGER, BOOLEAN, TIMESTAMPTZ);

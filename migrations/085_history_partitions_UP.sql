@@ -112,7 +112,6 @@ DECLARE
     fks TEXT[] := '{}';
     fk_tables TEXT[] := '{}';
     fk_names TEXT[] := '{}';
-    gaps_view TEXT := pg_get_viewdef('etl_gaps'::regclass);
     legacy_upper BIGINT;
     n BIGINT;
     i INT;
@@ -129,6 +128,7 @@ BEGIN
         fks := fks || r.def; fk_tables := fk_tables || r.tbl; fk_names := fk_names || r.conname::text;
         EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.tbl, r.conname);
     END LOOP;
+    -- etl_gaps reads both tables; it comes back below as etl_gaps_since with no window.
     DROP VIEW etl_gaps;
 
     -- Ids from 2010-01's range on are month-encoded: rows a DOWN of this migration left in the plain
@@ -223,7 +223,6 @@ BEGIN
     FOR i IN 1..coalesce(array_length(fks, 1), 0) LOOP
         EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', fk_tables[i], fk_names[i], fks[i]);
     END LOOP;
-    EXECUTE 'CREATE VIEW etl_gaps AS ' || gaps_view;
 END $$;
 
 -- The gaps of the executions started since p_since (all of them when null): the etl_gaps view (065) as
@@ -275,7 +274,6 @@ WHERE d.status = 'failed'
                            AND etl_may_have_started_since(d.execution_id, p_since)))
 $$;
 
-DROP VIEW etl_gaps;
 CREATE VIEW etl_gaps AS SELECT * FROM etl_gaps_since(NULL);
 
 -- Retention: drops the months of both tables older than the newest p_keep_months (the current month
