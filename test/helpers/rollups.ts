@@ -1,4 +1,4 @@
-// The statistics rollups (migrations 036, 051) are kept by triggers as rows change; a test that
+// The statistics rollups and list counts (migrations 036, 051, 090) are kept by triggers as rows change; a test that
 // changes history checks them against etl_stats_rebuild(), which recomputes them from the tables.
 import type { Sql } from 'postgres'
 import { expect } from 'vitest'
@@ -18,7 +18,9 @@ export async function rollupsMatchRebuild(db: Sql) {
     union all select 'tm ' || row(h.*)::text from etl_stats_tienda_month h where n <> 0
     union all select 'fd ' || row(h.*)::text from etl_stats_fallos_day h where fallos <> 0
     union all select 'oh ' || row(h.*)::text from etl_stats_origen_hour h where n <> 0
-    union all select 'od ' || row(h.*)::text from etl_stats_origen_day h where n <> 0) x
+    union all select 'od ' || row(h.*)::text from etl_stats_origen_day h where n <> 0
+    union all select 'dc ' || row(h.*)::text from etl_execution_day_counts h where n <> 0
+    union all select 'bd ' || row(h.*)::text from etl_history_backdated_months h) x
     order by 1`.then((rows) => rows.map((r) => r.line))
   const kept = await dump()
   await db`select etl_stats_rebuild()`

@@ -47,19 +47,23 @@ function startedBetween(db: Db, f: HistoryFilters) {
     : db`true`
   const loH = f.desde ? Math.ceil(f.desde.getTime() / HOUR_MS) * HOUR_MS : null
   const hiH = f.hasta ? Math.floor(f.hasta.at.getTime() / HOUR_MS) * HOUR_MS : null
+  // The months a run started at or after an instant can be in (migrations/085), so that an edge's
+  // count plans those months, not every month kept.
+  const since = (at: Date) => db`and etl_may_have_started_since(e.id, ${at}::timestamptz)`
   if (loH !== null && hiH !== null && loH >= hiH) {
-    return db`(select count(*) from etl_executions e where e.started_at >= ${f.desde!} and ${hiCond})`
+    return db`(select count(*) from etl_executions e where e.started_at >= ${f.desde!} and ${hiCond} ${since(f.desde!)})`
   }
   const hours = db`coalesce((select sum(c.n) from etl_execution_counts c where c.dim = 'hour'
     and c.val >= ${loH === null ? '' : hourKey(loH)} and c.val < ${hiH === null ? '~' : hourKey(hiH)}), 0)`
   const head =
     loH === null
       ? db`0`
-      : db`(select count(*) from etl_executions e where e.started_at >= ${f.desde!} and e.started_at < ${new Date(loH)})`
+      : db`(select count(*) from etl_executions e
+          where e.started_at >= ${f.desde!} and e.started_at < ${new Date(loH)} ${since(f.desde!)})`
   const tail =
     hiH === null
       ? db`0`
-      : db`(select count(*) from etl_executions e where e.started_at >= ${new Date(hiH)} and ${hiCond})`
+      : db`(select count(*) from etl_executions e where e.started_at >= ${new Date(hiH)} and ${hiCond} ${since(new Date(hiH))})`
   return db`(${hours} + ${head} + ${tail})`
 }
 

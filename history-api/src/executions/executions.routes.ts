@@ -6,6 +6,7 @@ import { etlErrors, NoQuery } from '../openapi.ts'
 import { invalid, PROBLEM_TYPES, problem, validationHook } from '../problem.ts'
 import { dayStart, isPlainDate, nextDayStart } from '../time.ts'
 import { countStartedForTienda, totalForTienda, totalOf } from './counts.sql.ts'
+import { listExecutionsPageByDay } from './deep-page.sql.ts'
 import { ExecutionDetail } from './detail.schemas.ts'
 import { findExecution, listTiendaDetails } from './detail.sql.ts'
 import { ExecutionIdParam, ExecutionSummary, type HistoryExportQuery, HistoryQuery } from './executions.schemas.ts'
@@ -114,6 +115,8 @@ async function pageForTienda(db: Db, f: HistoryFilters & { tienda: string }) {
 
 async function page(db: Db, f: HistoryFilters) {
   if (f.tienda && usesTiendaIndex(f)) return pageForTienda(db, { ...f, tienda: f.tienda })
+  const deep = await listExecutionsPageByDay(db, f, (tx) => totalOf(tx, f))
+  if (deep) return deep
   return listExecutionsPageByMonths(
     db,
     f,

@@ -32,6 +32,11 @@ export type HistoryFilters = {
    * true page only when it ends at or after this instant: listExecutionsPageByMonths checks that.
    */
   startedSince?: Date
+  /**
+   * Read only ids below this: the months an execution started before some instant can be in
+   * (migrations/090: etl_first_id_not_started_before), a constant the planner prunes by.
+   */
+  idBelow?: number
 }
 
 /** A history row, typed by the contract's enums (ExecutionSummary) with its timestamps as Dates. */
@@ -71,7 +76,7 @@ const ORDERS: Record<SortKey, { desc: string; asc: string }> = {
 export const orderBy = (db: Db, alias: 'e' | 'x' | 'u', sort: HistorySort) =>
   db.unsafe(`${alias}.${ORDERS[sort.key][sort.desc ? 'desc' : 'asc'].replaceAll('$', alias)}`)
 
-const isDefaultSort = (sort: HistorySort) => sort.key === 'started_at' && sort.desc
+export const isDefaultSort = (sort: HistorySort) => sort.key === 'started_at' && sort.desc
 
 /** Every filter but the store, on alias `e`; each one is a column of a list index. */
 export const executionFilters = (db: Db, f: HistoryFilters) => db`
@@ -97,9 +102,10 @@ export const tiendaFilter = (db: Db, tienda: string | undefined) =>
         or (e.status = 'queued' and ${tienda} = any(e.tienda_ids)))`
     : db``
 
-/** The months bound of `startedSince` on an execution id column. */
-const monthsBound = (db: Db, f: HistoryFilters, column = 'e.id') =>
-  f.startedSince ? db`and etl_may_have_started_since(${db.unsafe(column)}, ${f.startedSince}::timestamptz)` : db``
+/** The months bounds of `startedSince` and `idBelow` on an execution id column. */
+const monthsBound = (db: Db, f: HistoryFilters, column = 'e.id') => db`
+  ${f.startedSince ? db`and etl_may_have_started_since(${db.unsafe(column)}, ${f.startedSince}::timestamptz)` : db``}
+  ${f.idBelow === undefined ? db`` : db`and ${db.unsafe(column)} < ${f.idBelow}`}`
 
 /**
  * The ids of one page, in the sort's order. One status: an index scan of the filter's list
@@ -160,11 +166,11 @@ const RECENT_MS = [31 * 86_400_000, 400 * 86_400_000]
  */
 export async function listExecutionsPageByMonths(db: Db, f: HistoryFilters, total: Fragment, now: Date) {
   if (!isDefaultSort(f.sort) || f.id) return listExecutionsPage(db, f, total)
-  // A lower bound of the window itself bounds the months exactly.
-  if (f.desde) return listExecutionsPage(db, { ...f, startedSince: f.desde }, total)
   let count = total
   for (const back of RECENT_MS) {
     const since = new Date(now.getTime() - back)
+    // A lower bound of the window itself, when no older, bounds the months exactly.
+    if (f.desde && f.desde >= since) break
     const page = await listExecutionsPage(db, { ...f, startedSince: since }, count)
     if (f.offset + page.n === page.total) return page
     count = db`${page.total}::int`
@@ -173,7 +179,7 @@ export async function listExecutionsPageByMonths(db: Db, f: HistoryFilters, tota
       return listExecutionsPage(db, { ...f, startedSince: page.last_started_at }, count)
     }
   }
-  return listExecutionsPage(db, f, count)
+  return listExecutionsPage(db, f.desde ? { ...f, startedSince: f.desde } : f, count)
 }
 
 /** The store's own list index serves only the default order without an id search. */

@@ -191,6 +191,16 @@ describe('monthly partitions of the history', () => {
       insert into etl_executions (id, etl_name, status, created_at, started_at, finished_at, duration_seconds, tiendas_count)
       values (etl_execution_next_id(${lastMonth}), 'inventario', 'success', ${lastMonth}, ${late}, ${late}, 1, 0)
       returning id`
+    // A row written with a start months before its id's month (the demo's replayed history does it),
+    // and two not started yet: the day counts place them, the bounds still find them.
+    const backdatedAt = new Date(months[6]!.at.getTime() + 5 * 3_600_000)
+    const [backdated] = await db<{ id: number }[]>`
+      insert into etl_executions (etl_name, status, started_at, finished_at, duration_seconds, triggered_by, tiendas_count)
+      values ('ventas', 'failed', ${backdatedAt}, ${backdatedAt}, 1, 'cli', 0) returning id`
+    const queued = await db<{ id: number }[]>`
+      insert into etl_executions (etl_name, status, triggered_by, tiendas_count)
+      values ('ventas', 'queued', 'cli', 0), ('ventas', 'queued', 'scheduler', 0) returning id`
+    const desde = months[9]!.at.toISOString().slice(0, 10)
     const reference = (where: string) =>
       db.unsafe(`select id from etl_executions e where true ${where}
         order by started_at desc nulls first, id desc`) as Promise<{ id: number }[]>
@@ -199,17 +209,36 @@ describe('monthly partitions of the history', () => {
       ['&status=failed', "and status = 'failed'"],
       ['&status=failed,partial', "and status in ('failed', 'partial')"],
       ['&etl_name=ventas', "and etl_name = 'ventas'"],
+      ['&triggered_by=cli', "and triggered_by = 'cli'"],
+      [`&fecha_desde=${desde}`, `and started_at >= '${desde}T00:00:00-04:00'`],
+      [`&status=failed&fecha_desde=${desde}`, `and status = 'failed' and started_at >= '${desde}T00:00:00-04:00'`],
     ] as const) {
       const all = (await reference(where)).map((r) => r.id)
-      for (let offset = 0; offset < all.length + 5; offset += 4) {
+      for (let offset = 0; offset < all.length + 5; offset += 3) {
         const r = await api.call('get', `/api/etl/history?limit=4&offset=${offset}${query}`)
         expect(r.status).toBe(200)
         expect(
           (r.body as { id: number }[]).map((x) => x.id),
           `${query} offset ${offset}`,
         ).toEqual(all.slice(offset, offset + 4))
+        expect(r.headers.get('x-total-count'), `${query} offset ${offset}`).toBe(String(all.length))
       }
     }
+    // Instants past the last month an id can hold (2085-04) bound the months too, without overflowing.
+    for (const q of ['fecha_desde=2099-01-01', 'fecha_hasta=2099-01-01&offset=8', 'fecha_desde=1999-01-01&offset=8']) {
+      const r = await api.call('get', `/api/etl/history?limit=4&${q}`)
+      expect(r.status, `${q}: ${JSON.stringify(r.body)}`).toBe(200)
+    }
+    // A deep page plans the months its day's rows can be in, not the newer ones (the backdated row
+    // gone: its month, this one, is where it was found).
+    await db`delete from etl_executions where id = any(${[backdated!.id, ...queued.map((q) => q.id)]}::int[])`
+    const deep = await explainRequest(database.url, '/api/etl/history?limit=4&offset=30')
+    const deepRead = deep
+      .flatMap((p) => relations(p.plan))
+      .filter((r) => /^etl_executions_\d/.test(r))
+      .map((r) => r.slice('etl_executions_'.length))
+    expect(deepRead).toContain(months[9]!.key)
+    for (const r of deepRead) expect(r <= months[9]!.key, `offset 30 reads ${r}`).toBe(true)
     // Page 1 plans the recent months only (and those created ahead).
     const plans = await explainRequest(database.url, '/api/etl/history?limit=4')
     const read = new Set(
@@ -273,6 +302,18 @@ describe('monthly partitions of the history', () => {
     // Dropping is not deleting: the rollups (fed by row triggers) still hold the dropped months.
     expect(await rollups()).toEqual(trendBefore)
     expect((await api.call('get', '/api/etl/stats?dias=90')).body).toEqual(statsBefore.body)
+
+    // The list's counts forget the dropped months: X-Total-Count is that of the rows kept, and the
+    // kept counts equal those recomputed from the rows left.
+    const list = await api.call('get', '/api/etl/history?limit=1&status=failed')
+    expect(list.headers.get('x-total-count')).toBe(String(keptRows.filter((x) => x.status === 'failed').length))
+    const counts = () =>
+      db`select 'c' as k, dim, val, '' as dia, n::int from etl_execution_counts where n <> 0
+         union all select 'd', dim, val, dia::text, n::int from etl_execution_day_counts where n <> 0
+         order by 1, 2, 3, 4`
+    const keptCounts = await counts()
+    await db`select etl_stats_rebuild()`
+    expect(keptCounts).toEqual(await counts())
 
     const again = await retention(database.url, ['--keep-months', '12'])
     expect(again.out).toContain('nothing to drop')
