@@ -105,7 +105,7 @@ export const tiendaFilter = (db: Db, tienda: string | undefined) =>
 /** The months bounds of `startedSince` and `idBelow` on an execution id column. */
 const monthsBound = (db: Db, f: HistoryFilters, column = 'e.id') => db`
   ${f.startedSince ? db`and etl_may_have_started_since(${db.unsafe(column)}, ${f.startedSince}::timestamptz)` : db``}
-  ${f.idBelow === undefined ? db`` : db`and ${db.unsafe(column)} < ${f.idBelow}`}`
+  ${f.idBelow === undefined ? db`` : db`and ${db.unsafe(column)} < ${f.idBelow}::int`}`
 
 /**
  * The ids of one page, in the sort's order. One status: an index scan of the filter's list

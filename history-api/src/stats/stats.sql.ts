@@ -12,17 +12,16 @@ const FINISHED = ['success', 'partial', 'failed']
  * so the numbers equal the plan's §6.2 SQL over the raw tables (migration 036 keeps the
  * rollups by trigger) while reading a few thousand rows instead of millions.
  */
-export function readStats(db: Db, p: { since: Date; now: Date; dias: number; etlName: string | null; tz: string }) {
+export async function readStats(
+  db: Db,
+  p: { since: Date; now: Date; dias: number; etlName: string | null; tz: string },
+) {
   const tz = p.tz
-  const etl = (alias: string, column = 'etl_name') =>
-    p.etlName ? db`and ${db(alias)}.${db(column)} = ${p.etlName}` : db``
-  // The months the window's executions can be in (migrations/085), as a bound parameter the planner
-  // folds: the raw reads open the window's partitions, not every month ever kept.
-  const months = (alias: string, column = 'id', since = p.since) =>
-    db`etl_may_have_started_since(${db(alias)}.${db(column)}, ${since}::timestamptz)`
-  const rawWindow = db`e.started_at >= b.s and e.started_at < b.d0 and not (e.started_at >= b.h0 and e.started_at < b.h1)
-    and ${months('e')} and e.status in ${db(FINISHED)} ${etl('e')}`
-  return db<{ body: string }[]>`
+  // The cuts, computed with PostgreSQL's zone rules (the numbers must equal the plan's SQL), then bound
+  // into the statement as constants: the planner sizes each part by them and plans only the months the
+  // raw edge can be in — from the window's start (migrations/085) to its first whole day
+  // (migrations/090: etl_first_id_not_started_before), one or two months instead of every month since.
+  const [cuts] = await db<{ s: Date; h0: Date; h1: Date; d0: Date; d0_fecha: string; m0: string; id_below: number }[]>`
     with b0 as (
       select x.s, y.h0, z.d0, greatest(y.h0, date_trunc('hour', z.d0, 'UTC')) as h1, (z.d0 at time zone ${tz})::date as d0_fecha
       from (select ${p.since}::timestamptz as s) x
@@ -30,24 +29,54 @@ export function readStats(db: Db, p: { since: Date; now: Date; dias: number; etl
         + case when date_trunc('hour', x.s, 'UTC') = x.s then interval '0' else interval '1 hour' end as h0) y
       cross join lateral (select case when ((x.s at time zone ${tz})::date::timestamp at time zone ${tz}) = x.s then x.s
         else (((x.s at time zone ${tz})::date + 1)::timestamp at time zone ${tz}) end as d0) z
-    ),
-    b as (
-      select b0.*, case when date_trunc('month', b0.d0_fecha::timestamp)::date = b0.d0_fecha then b0.d0_fecha
-        else (date_trunc('month', b0.d0_fecha::timestamp) + interval '1 month')::date end as m0
-      from b0
-    ),
-    ex as (
+    )
+    select s, h0, h1, d0, d0_fecha::text, (case when date_trunc('month', d0_fecha::timestamp)::date = d0_fecha then d0_fecha
+        else (date_trunc('month', d0_fecha::timestamp) + interval '1 month')::date end)::text as m0,
+      etl_first_id_not_started_before(d0) as id_below
+    from b0`
+  const c = cuts!
+  // Each use a fragment of its own.
+  const b = {
+    get s() {
+      return db`${c.s}::timestamptz`
+    },
+    get h0() {
+      return db`${c.h0}::timestamptz`
+    },
+    get h1() {
+      return db`${c.h1}::timestamptz`
+    },
+    get d0() {
+      return db`${c.d0}::timestamptz`
+    },
+    get d0_fecha() {
+      return db`${c.d0_fecha}::date`
+    },
+    get m0() {
+      return db`${c.m0}::date`
+    },
+  }
+  const etl = (alias: string, column = 'etl_name') =>
+    p.etlName ? db`and ${db(alias)}.${db(column)} = ${p.etlName}` : db``
+  // The months the window's executions can be in (migrations/085), as a bound parameter the planner
+  // folds: the raw reads open the window's partitions, not every month ever kept.
+  const months = (alias: string, column = 'id', since = p.since) =>
+    db`etl_may_have_started_since(${db(alias)}.${db(column)}, ${since}::timestamptz)`
+  const rawWindow = db`e.started_at >= ${b.s} and e.started_at < ${b.d0} and not (e.started_at >= ${b.h0} and e.started_at < ${b.h1})
+    and ${months('e')} and e.id < ${c.id_below}::int and e.status in ${db(FINISHED)} ${etl('e')}`
+  const [row] = await db<{ body: string }[]>`
+    with ex as (
       select (e.started_at at time zone ${tz})::date as fecha, e.status, e.error_phase, e.error_category, 1 as n,
         coalesce(e.duration_seconds, 0)::numeric as dsum, (e.duration_seconds is not null)::int as dn,
         e.records_loaded::bigint as loaded, e.duplicates_skipped::bigint as dups
-      from etl_executions e cross join b where ${rawWindow}
+      from etl_executions e where ${rawWindow}
       union all
       select (h.bucket at time zone ${tz})::date, h.status, h.error_phase, h.error_category, h.n,
         h.duration_sum, h.duration_n, h.records_loaded, h.duplicates
-      from etl_stats_exec_hour h cross join b where h.bucket >= b.h0 and h.bucket < b.h1 ${etl('h')}
+      from etl_stats_exec_hour h where h.bucket >= ${b.h0} and h.bucket < ${b.h1} ${etl('h')}
       union all
       select d.fecha, d.status, d.error_phase, d.error_category, d.n, d.duration_sum, d.duration_n, d.records_loaded, d.duplicates
-      from etl_stats_exec_day d cross join b where d.fecha >= b.d0_fecha ${etl('d')}
+      from etl_stats_exec_day d where d.fecha >= ${b.d0_fecha} ${etl('d')}
     ),
     -- Per origin and status, with phase durations (migration 051's rollups, same cuts as ex).
     org as (
@@ -56,36 +85,36 @@ export function readStats(db: Db, p: { since: Date; now: Date; dias: number; etl
         coalesce(e.extract_duration_seconds, 0)::numeric as xsum, (e.extract_duration_seconds is not null)::int as xn,
         coalesce(e.transform_duration_seconds, 0)::numeric as tsum, (e.transform_duration_seconds is not null)::int as tn,
         coalesce(e.load_duration_seconds, 0)::numeric as lsum, (e.load_duration_seconds is not null)::int as ln
-      from etl_executions e cross join b where ${rawWindow}
+      from etl_executions e where ${rawWindow}
       union all
       select coalesce(h.triggered_by, 'cli'), h.status, h.n, h.duration_sum, h.duration_n, h.extract_sum, h.extract_n,
         h.transform_sum, h.transform_n, h.load_sum, h.load_n
-      from etl_stats_origen_hour h cross join b where h.bucket >= b.h0 and h.bucket < b.h1 ${etl('h')}
+      from etl_stats_origen_hour h where h.bucket >= ${b.h0} and h.bucket < ${b.h1} ${etl('h')}
       union all
       select coalesce(d.triggered_by, 'cli'), d.status, d.n, d.duration_sum, d.duration_n, d.extract_sum, d.extract_n,
         d.transform_sum, d.transform_n, d.load_sum, d.load_n
-      from etl_stats_origen_day d cross join b where d.fecha >= b.d0_fecha ${etl('d')}
+      from etl_stats_origen_day d where d.fecha >= ${b.d0_fecha} ${etl('d')}
     ),
     st as materialized (
       select (e.started_at at time zone ${tz})::date as fecha, t.tienda_id, t.tienda_nombre, t.error_category,
         1 as n, (t.status = 'failed')::int as fallos
-      -- A lateral behind OFFSET 0 (not pulled up into a join): the edge is a few executions, but the planner
-      -- cannot see the window's bounds (computed above) and at 100M store rows chose a merge join over the
+      -- A lateral behind OFFSET 0 (not pulled up into a join): the edge is a few executions; when the
+      -- planner could not see the window's bounds, at 100M store rows it chose a merge join over the
       -- whole execution index instead of a lookup per execution (30 s instead of milliseconds).
-      from etl_executions e cross join b
+      from etl_executions e
       cross join lateral (
         select t.tienda_id, t.tienda_nombre, t.error_category, t.status from etl_execution_details t
-        where t.execution_id = e.id and ${months('t', 'execution_id')} offset 0) t
+        where t.execution_id = e.id and ${months('t', 'execution_id')} and t.execution_id < ${c.id_below}::int offset 0) t
       where ${rawWindow}
       union all
       select (h.bucket at time zone ${tz})::date, h.tienda_id, h.tienda_nombre, h.error_category, h.n, h.fallos
-      from etl_stats_tienda_hour h cross join b where h.bucket >= b.h0 and h.bucket < b.h1 ${etl('h')}
+      from etl_stats_tienda_hour h where h.bucket >= ${b.h0} and h.bucket < ${b.h1} ${etl('h')}
       union all
       select d.fecha, d.tienda_id, d.tienda_nombre, d.error_category, d.n, d.fallos
-      from etl_stats_tienda_day d cross join b where d.fecha >= b.d0_fecha and d.fecha < b.m0 ${etl('d')}
+      from etl_stats_tienda_day d where d.fecha >= ${b.d0_fecha} and d.fecha < ${b.m0} ${etl('d')}
       union all
       select m.mes, m.tienda_id, m.tienda_nombre, m.error_category, m.n, m.fallos
-      from etl_stats_tienda_month m cross join b where m.mes >= b.m0 ${etl('m')}
+      from etl_stats_tienda_month m where m.mes >= ${b.m0} ${etl('m')}
     ),
     per_category as materialized (
       select tienda_id, tienda_nombre, error_category, sum(n) as n, sum(fallos) as fallos from st group by 1, 2, 3
@@ -93,9 +122,9 @@ export function readStats(db: Db, p: { since: Date; now: Date; dias: number; etl
     -- The heatmap: the window's first (partial) day from the rows above, whole days from their own table.
     mapa as (
       select tienda_id, fecha, sum(fallos)::int as fallos from (
-        select st.tienda_id, st.fecha, st.fallos from st cross join b where st.fecha < b.d0_fecha and st.fallos > 0
+        select st.tienda_id, st.fecha, st.fallos from st where st.fecha < ${b.d0_fecha} and st.fallos > 0
         union all
-        select f.tienda_id, f.fecha, f.fallos from etl_stats_fallos_day f cross join b where f.fecha >= b.d0_fecha ${etl('f')}
+        select f.tienda_id, f.fecha, f.fallos from etl_stats_fallos_day f where f.fecha >= ${b.d0_fecha} ${etl('f')}
       ) x group by 1, 2 having sum(fallos) > 0
     ),
     totals as (
@@ -134,8 +163,8 @@ export function readStats(db: Db, p: { since: Date; now: Date; dias: number; etl
           'tienda_id', x.tienda_id, 'tienda_nombre', x.tienda_nombre, 'total_ejecuciones', x.total,
           'fallos', x.fallos, 'error_mas_comun', x.error_mas_comun)
         order by x.fallos desc, x.tienda_id, x.tienda_nombre), '[]') from top_tiendas x),
-      'running', (select count(*)::int from etl_executions e cross join b
-        where e.status = 'running' and e.started_at >= b.s and ${months('e')} ${etl('e')}),
+      'running', (select count(*)::int from etl_executions e
+        where e.status = 'running' and e.started_at >= ${b.s} and ${months('e')} ${etl('e')}),
       -- Queued runs that can still start now (migrations/085: etl_execution_startable, as a bound the
       -- planner folds).
       'queued', (select count(*)::int from etl_executions e
@@ -163,5 +192,6 @@ export function readStats(db: Db, p: { since: Date; now: Date; dias: number; etl
             round(sum(dsum) / nullif(sum(dn), 0), 2)::float8 as avg
           from org group by 1 having sum(n) > 0) x)
     )::text as body
-    from totals t`.then((r) => r[0]!.body)
+    from totals t`
+  return row!.body
 }
