@@ -2,7 +2,7 @@
 -- X-Total-Count that stays true after retention.
 --
 -- etl_execution_day_counts: executions per UTC day of started_at, for every execution ('all') and
--- per value of each counted list filter (the dims of 036's etl_execution_counts). Executions that
+-- per value of each counted list filter (the dims of 036's etl_execution_counts, the store too). Executions that
 -- have not started (started_at NULL: they head the newest-first list) count under 'infinity', the
 -- day that sorts after every other. A page at offset N of the newest-first list sums these counts
 -- newest day first to find the day its first row started on and how many rows come before that
@@ -135,6 +135,43 @@ END $$;
 CREATE TRIGGER etl_executions_day_counts_truncated AFTER TRUNCATE ON etl_executions
     FOR EACH STATEMENT EXECUTE FUNCTION etl_execution_day_counts_truncated();
 
+-- A store's started runs per UTC day (dim 'tienda', the store rows of the store filter's list index:
+-- those whose execution has started), kept by the store rows' own trigger.
+CREATE FUNCTION etl_execution_details_day_counts_keep() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    o INT := CASE WHEN TG_OP IN ('UPDATE', 'DELETE') AND OLD.execution_started_at IS NOT NULL THEN -1 ELSE 0 END;
+    n INT := CASE WHEN TG_OP IN ('INSERT', 'UPDATE') AND NEW.execution_started_at IS NOT NULL THEN 1 ELSE 0 END;
+BEGIN
+    INSERT INTO etl_execution_day_counts AS c (dim, val, dia, n)
+    SELECT 'tienda', v.val, v.dia, sum(v.d) FROM (VALUES
+        (OLD.tienda_id, (OLD.execution_started_at AT TIME ZONE 'UTC')::date, o),
+        (NEW.tienda_id, (NEW.execution_started_at AT TIME ZONE 'UTC')::date, n)
+    ) AS v(val, dia, d)
+    WHERE v.d <> 0
+    GROUP BY v.val, v.dia HAVING sum(v.d) <> 0 ORDER BY v.val, v.dia
+    ON CONFLICT (dim, val, dia) DO UPDATE SET n = c.n + excluded.n;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER etl_execution_details_day_counts
+    AFTER INSERT OR DELETE ON etl_execution_details
+    FOR EACH ROW EXECUTE FUNCTION etl_execution_details_day_counts_keep();
+CREATE TRIGGER etl_execution_details_day_counts_update
+    AFTER UPDATE ON etl_execution_details
+    FOR EACH ROW
+    WHEN (OLD.tienda_id IS DISTINCT FROM NEW.tienda_id
+        OR OLD.execution_started_at IS DISTINCT FROM NEW.execution_started_at)
+    EXECUTE FUNCTION etl_execution_details_day_counts_keep();
+
+CREATE FUNCTION etl_execution_details_day_counts_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM etl_execution_day_counts WHERE dim = 'tienda';
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER etl_execution_details_day_counts_truncated AFTER TRUNCATE ON etl_execution_details
+    FOR EACH STATEMENT EXECUTE FUNCTION etl_execution_details_day_counts_truncated();
+
 -- The counts of a set of executions (a table or partition, by name), per (dim, val, dia).
 CREATE FUNCTION etl_execution_day_counts_of(p_table REGCLASS)
 RETURNS TABLE (dim VARCHAR, val VARCHAR, dia DATE, n BIGINT)
@@ -149,7 +186,18 @@ BEGIN
         GROUP BY 1, 2, 3$q$, p_table);
 END $$;
 
-INSERT INTO etl_execution_day_counts SELECT * FROM etl_execution_day_counts_of('etl_executions');
+-- The same of a set of store rows (dim 'tienda').
+CREATE FUNCTION etl_execution_details_day_counts_of(p_table REGCLASS)
+RETURNS TABLE (dim VARCHAR, val VARCHAR, dia DATE, n BIGINT)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY EXECUTE format($q$
+        SELECT 'tienda'::varchar, tienda_id::varchar, (execution_started_at AT TIME ZONE 'UTC')::date, count(*)
+        FROM %s WHERE execution_started_at IS NOT NULL GROUP BY 2, 3$q$, p_table);
+END $$;
+
+INSERT INTO etl_execution_day_counts SELECT * FROM etl_execution_day_counts_of('etl_executions')
+UNION ALL SELECT * FROM etl_execution_details_day_counts_of('etl_execution_details');
 
 -- 036/051's rebuild (after a bulk load made with triggers off), then what this migration keeps
 -- (a rename keeps 051's body in one place).
@@ -158,7 +206,8 @@ CREATE FUNCTION etl_stats_rebuild() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM etl_stats_rebuild_rollups();
     TRUNCATE etl_execution_day_counts;
-    INSERT INTO etl_execution_day_counts SELECT * FROM etl_execution_day_counts_of('etl_executions');
+    INSERT INTO etl_execution_day_counts SELECT * FROM etl_execution_day_counts_of('etl_executions')
+    UNION ALL SELECT * FROM etl_execution_details_day_counts_of('etl_execution_details');
     PERFORM etl_history_backdated_rebuild();
 END $$;
 
@@ -178,7 +227,8 @@ BEGIN
         GROUP BY dim, val ORDER BY dim, val
         ON CONFLICT (dim, val) DO UPDATE SET n = c.n + excluded.n$q$, p_executions, p_details);
     INSERT INTO etl_execution_day_counts AS c (dim, val, dia, n)
-    SELECT x.dim, x.val, x.dia, -x.n FROM etl_execution_day_counts_of(p_executions) x ORDER BY 1, 2, 3
+    SELECT x.dim, x.val, x.dia, -x.n FROM (SELECT * FROM etl_execution_day_counts_of(p_executions)
+        UNION ALL SELECT * FROM etl_execution_details_day_counts_of(p_details)) x ORDER BY 1, 2, 3
     ON CONFLICT (dim, val, dia) DO UPDATE SET n = c.n + excluded.n;
     DELETE FROM etl_execution_counts WHERE n = 0;
     DELETE FROM etl_execution_day_counts WHERE n = 0;

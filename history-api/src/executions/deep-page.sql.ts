@@ -5,6 +5,7 @@ import type { Fragment } from './executions.sql.ts'
 import {
   type ExecutionsPage,
   type HistoryFilters,
+  hasExecutionFilters,
   isDefaultSort,
   listExecutionsPageByMonths,
 } from './executions.sql.ts'
@@ -25,6 +26,10 @@ export async function locateByDay(db: Db, f: HistoryFilters): Promise<DayPositio
   // From the window's first day on (a row of that day started before it sorts after every row of the
   // window, so it never moves one); executions not started are outside any window.
   const from = f.desde ? db`and dia >= (${f.desde}::timestamptz at time zone 'UTC')::date and dia < 'infinity'` : db``
+  return locate(db, c, f.offset, from)
+}
+
+async function locate(db: Db, c: { dim: string; vals: string[] }, offset: number, from = db``) {
   const [at] = await db<{ before: string; day_end: Date | null; id_below: number | null }[]>`
     select x.before, x.day_end, etl_first_id_not_started_before(x.day_end) as id_below from (
     select w.cum - w.n as before,
@@ -32,7 +37,7 @@ export async function locateByDay(db: Db, f: HistoryFilters): Promise<DayPositio
     from (select g.dia, g.n, sum(g.n) over (order by g.dia desc) as cum
       from (select dia, sum(n) as n from etl_execution_day_counts
         where dim = ${c.dim} and val = any(${c.vals}::text[]) ${from} group by dia) g) w
-    where w.cum > ${f.offset} order by w.dia desc limit 1) x`
+    where w.cum > ${offset} order by w.dia desc limit 1) x`
   return at && { before: Number(at.before), dayEnd: at.day_end, idBelow: at.id_below }
 }
 
@@ -65,4 +70,37 @@ export async function listExecutionsPageByDay(
   }
   // The counts and the rows they locate, read in one snapshot.
   return 'begin' in db ? db.begin('isolation level repeatable read read only', read) : read(db)
+}
+
+const RECENT_MS = 31 * 86_400_000
+
+/**
+ * The store filter's started executions at any offset, the same way: from the day the row at
+ * `offset` started on (dim 'tienda' of the day counts), the rows of that store started before the
+ * day's end, read from the months of its last 31 days, or from every month before it when those do
+ * not hold the whole page. Undefined with other filters (the caller's path).
+ */
+export async function listStartedIdsForTiendaByDay(
+  db: Db,
+  f: HistoryFilters & { tienda: string },
+  limit: number,
+  offset: number,
+): Promise<{ id: number }[] | undefined> {
+  if (hasExecutionFilters(f)) return undefined
+  // Not in one snapshot, like the rest of the store's page (its queued runs and its total are read
+  // beside it): a run starting meanwhile shifts a page by a row, as between two requests.
+  const at = await locate(db, { dim: 'tienda', vals: [f.tienda] }, offset)
+  if (!at?.dayEnd) return []
+  const rows = (since: Date | null) => db<{ id: number; started_at: Date }[]>`
+    select d.execution_id as id, d.execution_started_at as started_at from etl_execution_details d
+    where d.tienda_id = ${f.tienda} and d.execution_started_at is not null
+      and d.execution_started_at < ${at.dayEnd} and d.execution_id < ${at.idBelow}::int
+      ${since ? db`and etl_may_have_started_since(d.execution_id, ${since}::timestamptz)` : db``}
+    order by d.execution_started_at desc nulls first, d.execution_id desc
+    limit ${limit} offset ${offset - at.before}`
+  const since = new Date(at.dayEnd.getTime() - RECENT_MS)
+  const recent = await rows(since)
+  // Every row started since `since` is in those months: the page is the true one when it ends there.
+  if (recent.length === limit && recent.at(-1)!.started_at >= since) return recent
+  return rows(null)
 }

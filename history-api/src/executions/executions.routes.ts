@@ -6,7 +6,7 @@ import { etlErrors, NoQuery } from '../openapi.ts'
 import { invalid, PROBLEM_TYPES, problem, validationHook } from '../problem.ts'
 import { dayStart, isPlainDate, nextDayStart } from '../time.ts'
 import { countStartedForTienda, totalForTienda, totalOf } from './counts.sql.ts'
-import { listExecutionsPageByDay } from './deep-page.sql.ts'
+import { listExecutionsPageByDay, listStartedIdsForTiendaByDay } from './deep-page.sql.ts'
 import { ExecutionDetail } from './detail.schemas.ts'
 import { findExecution, listTiendaDetails } from './detail.sql.ts'
 import { ExecutionIdParam, ExecutionSummary, type HistoryExportQuery, HistoryQuery } from './executions.schemas.ts'
@@ -105,7 +105,11 @@ async function pageForTienda(db: Db, f: HistoryFilters & { tienda: string }) {
   const rest = f.limit - fromQueued.length
   const startedOffset = Math.max(0, f.offset - queued.length)
   const [started, startedTotal] = await Promise.all([
-    rest > 0 ? listStartedIdsForTienda(db, f, rest, startedOffset) : Promise.resolve([]),
+    rest > 0
+      ? listStartedIdsForTiendaByDay(db, f, rest, startedOffset).then(
+          (byDay) => byDay ?? listStartedIdsForTienda(db, f, rest, startedOffset),
+        )
+      : Promise.resolve([]),
     countStartedForTienda(db, f),
   ])
   const ids = [...fromQueued, ...started.map((r) => r.id)]

@@ -90,7 +90,7 @@ export const executionFilters = (db: Db, f: HistoryFilters) => db`
   ${f.desde ? db`and e.started_at >= ${f.desde}` : db``}
   ${f.hasta ? (f.hasta.inclusive ? db`and e.started_at <= ${f.hasta.at}` : db`and e.started_at < ${f.hasta.at}`) : db``}`
 
-const hasExecutionFilters = (f: HistoryFilters) =>
+export const hasExecutionFilters = (f: HistoryFilters) =>
   Boolean(
     f.id || f.etlName || f.statuses?.length || f.triggeredBy || f.errorPhase || f.errorCategory || f.desde || f.hasta,
   )
@@ -193,8 +193,14 @@ export function selectExecutionsForExport(db: Db, f: HistoryFilters) {
     order by ${orderBy(db, 'e', f.sort)}`
 }
 
-/** Queued executions asked for the store (they have no store rows yet); they head the list. */
-export function listQueuedIdsForTienda(db: Db, f: HistoryFilters & { tienda: string }) {
+/**
+ * Queued executions asked for the store (they have no store rows yet); they head the list. Any month
+ * may hold one, so the statement plans every month: it runs only when the kept counters say some
+ * execution is queued (most of the time none is).
+ */
+export async function listQueuedIdsForTienda(db: Db, f: HistoryFilters & { tienda: string }) {
+  const [queued] = await db<{ n: string }[]>`select n from etl_execution_counts where dim = 'status' and val = 'queued'`
+  if (!queued || Number(queued.n) <= 0) return []
   return db<{ id: number }[]>`
     select e.id from etl_executions e
     where e.status = 'queued' and ${f.tienda} = any(e.tienda_ids) ${executionFilters(db, f)}

@@ -196,10 +196,12 @@ describe('monthly partitions of the history', () => {
     const backdatedAt = new Date(months[6]!.at.getTime() + 5 * 3_600_000)
     const [backdated] = await db<{ id: number }[]>`
       insert into etl_executions (etl_name, status, started_at, finished_at, duration_seconds, triggered_by, tiendas_count)
-      values ('ventas', 'failed', ${backdatedAt}, ${backdatedAt}, 1, 'cli', 0) returning id`
+      values ('ventas', 'failed', ${backdatedAt}, ${backdatedAt}, 1, 'cli', 1) returning id`
+    await db`insert into etl_execution_details (execution_id, tienda_id, tienda_nombre, status, started_at)
+      values (${backdated!.id}, 't01', 'T01', 'failed', ${backdatedAt})`
     const queued = await db<{ id: number }[]>`
-      insert into etl_executions (etl_name, status, triggered_by, tiendas_count)
-      values ('ventas', 'queued', 'cli', 0), ('ventas', 'queued', 'scheduler', 0) returning id`
+      insert into etl_executions (etl_name, status, triggered_by, tiendas_count, tienda_ids)
+      values ('ventas', 'queued', 'cli', 1, '{t01}'), ('ventas', 'queued', 'scheduler', 1, '{t02}') returning id`
     const desde = months[9]!.at.toISOString().slice(0, 10)
     const reference = (where: string) =>
       db.unsafe(`select id from etl_executions e where true ${where}
@@ -210,6 +212,11 @@ describe('monthly partitions of the history', () => {
       ['&status=failed,partial', "and status in ('failed', 'partial')"],
       ['&etl_name=ventas', "and etl_name = 'ventas'"],
       ['&triggered_by=cli', "and triggered_by = 'cli'"],
+      [
+        '&tienda=t01',
+        `and (exists (select 1 from etl_execution_details d where d.execution_id = e.id and d.tienda_id = 't01')
+          or (status = 'queued' and 't01' = any(tienda_ids)))`,
+      ],
       [`&fecha_desde=${desde}`, `and started_at >= '${desde}T00:00:00-04:00'`],
       [`&status=failed&fecha_desde=${desde}`, `and status = 'failed' and started_at >= '${desde}T00:00:00-04:00'`],
     ] as const) {
