@@ -1,0 +1,1 @@
+DROP FUNCTION etl_execution_reruns(INTEGER);
