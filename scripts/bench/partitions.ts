@@ -12,7 +12,8 @@
 // tables, indexes, triggers and view definitions as a database migrated up to 080 only). The API
 // of this release calls etl_may_have_started_since in its windowed reads (stats, gaps): the
 // unpartitioned database gets that function and the two it calls, as 085 defines them (always true
-// there: its ids are sequence numbers), so both databases run the very same statements.
+// there: its ids are sequence numbers), and every later migration's UP (090's day counts, 091's
+// reruns function: none depends on partitions), so both databases run the very same statements.
 
 import postgres, { type Sql } from 'postgres'
 import { buildApp } from '../../history-api/src/app.ts'
@@ -130,8 +131,9 @@ async function prepare(which: 'unpartitioned' | 'partitioned', o: PartitionsBenc
     if (which === 'unpartitioned') {
       await migrateDown(db.sql, '085')
       for (const def of await startedSinceFunctions()) await db.sql.unsafe(def)
-      // 090 does not depend on partitions: the list's day counts, as the partitioned side has them.
-      await db.sql.unsafe((await loadMigrations()).find((x) => x.version === '090')!.up)
+      // The migrations after 085 do not depend on partitions (the list's day counts, the reruns'
+      // function): both sides have them.
+      for (const m of (await loadMigrations()).filter((x) => x.version > '085')) await db.sql.unsafe(m.up)
     }
     const [kind] = await db.sql<{ relkind: string; version: string }[]>`
       select relkind::text, (select max(version) from schema_migrations) as version
@@ -296,6 +298,8 @@ export async function benchPartitions(o: PartitionsBenchOptions) {
         ['history page 1', () => '/api/etl/history?limit=50'],
         ['history page 1000', () => '/api/etl/history?limit=50&offset=49950'],
         ['history status=failed page 1', () => '/api/etl/history?status=failed&limit=50'],
+        ['history status=failed page 1000', () => '/api/etl/history?status=failed&limit=50&offset=49950'],
+        ['history tienda page 1000', () => '/api/etl/history?tienda=tienda_007&limit=50&offset=49950'],
         ['detail, middle of the span', (id) => `/api/etl/history/${id}`],
         ['stats dias=7', () => '/api/etl/stats?dias=7'],
         ['stats dias=90', () => '/api/etl/stats?dias=90'],

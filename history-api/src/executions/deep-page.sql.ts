@@ -1,17 +1,18 @@
 // Deep pages of the newest-first history list located by the per-day counts of migration 090.
 import type { Db } from '../db.ts'
 import { counterFor } from './counts.sql.ts'
-import type { Fragment } from './executions.sql.ts'
 import {
   type ExecutionsPage,
+  type Fragment,
   type HistoryFilters,
   hasExecutionFilters,
   isDefaultSort,
   listExecutionsPageByMonths,
+  RECENT_MS,
 } from './executions.sql.ts'
 
 /** Where a row of the newest-first list lies: the rows before its UTC start day, and the instant that day ends. */
-export type DayPosition = { before: number; dayEnd: Date | null; idBelow: number | null }
+type DayPosition = { before: number; dayEnd: Date | null; idBelow: number | null }
 
 /**
  * The UTC day the row at `f.offset` of the newest-first list started on, from the per-day counts
@@ -20,7 +21,7 @@ export type DayPosition = { before: number; dayEnd: Date | null; idBelow: number
  * started: they head the list), the end of that day (null: the row has not started) and the ids
  * below which every row started before it lies. Undefined past the end.
  */
-export async function locateByDay(db: Db, f: HistoryFilters): Promise<DayPosition | undefined> {
+async function locateByDay(db: Db, f: HistoryFilters): Promise<DayPosition | undefined> {
   const c = counterFor({ ...f, desde: undefined })
   if (!c || c.dim === 'tienda' || f.hasta) return undefined
   // From the window's first day on (a row of that day started before it sorts after every row of the
@@ -29,7 +30,12 @@ export async function locateByDay(db: Db, f: HistoryFilters): Promise<DayPositio
   return locate(db, c, f.offset, from)
 }
 
-async function locate(db: Db, c: { dim: string; vals: string[] }, offset: number, from = db``) {
+async function locate(
+  db: Db,
+  c: { dim: string; vals: string[] },
+  offset: number,
+  from = db``,
+): Promise<DayPosition | undefined> {
   const [at] = await db<{ before: string; day_end: Date | null; id_below: number | null }[]>`
     select x.before, x.day_end, etl_first_id_not_started_before(x.day_end) as id_below from (
     select w.cum - w.n as before,
@@ -72,8 +78,6 @@ export async function listExecutionsPageByDay(
   return 'begin' in db ? db.begin('isolation level repeatable read read only', read) : read(db)
 }
 
-const RECENT_MS = 31 * 86_400_000
-
 /**
  * The store filter's started executions at any offset, the same way: from the day the row at
  * `offset` started on (dim 'tienda' of the day counts), the rows of that store started before the
@@ -98,7 +102,7 @@ export async function listStartedIdsForTiendaByDay(
       ${since ? db`and etl_may_have_started_since(d.execution_id, ${since}::timestamptz)` : db``}
     order by d.execution_started_at desc nulls first, d.execution_id desc
     limit ${limit} offset ${offset - at.before}`
-  const since = new Date(at.dayEnd.getTime() - RECENT_MS)
+  const since = new Date(at.dayEnd.getTime() - RECENT_MS[0]!)
   const recent = await rows(since)
   // Every row started since `since` is in those months: the page is the true one when it ends there.
   if (recent.length === limit && recent.at(-1)!.started_at >= since) return recent
