@@ -111,11 +111,18 @@ async function measurePair(a: () => Promise<void>, b: () => Promise<void>, n: nu
   return [times(ta), times(tb)] as const
 }
 
-/** 085's definitions of etl_may_have_started_since (and the two functions it calls) and etl_gaps_since, from the migration itself. */
+/** 085's definitions of etl_may_have_started_since (and the two functions it calls), etl_gaps_since and etl_history_retention, from the migration itself. */
 async function startedSinceFunctions(): Promise<string[]> {
   const m = (await loadMigrations()).find((x) => x.version === '085')
   if (!m) throw new Error('migrations/085 not found')
-  const names = ['etl_month_first_id', 'etl_first_id_started_since', 'etl_may_have_started_since', 'etl_gaps_since']
+  // etl_history_retention: 090 wraps it (never called on the plain side).
+  const names = [
+    'etl_month_first_id',
+    'etl_first_id_started_since',
+    'etl_may_have_started_since',
+    'etl_gaps_since',
+    'etl_history_retention',
+  ]
   return names.map((name) => {
     const def = new RegExp(`CREATE FUNCTION ${name}\\([\\s\\S]*?\\$\\$;`).exec(m.up)?.[0]
     if (!def) throw new Error(`migrations/085 no longer defines ${name} as this bench reads it`)
