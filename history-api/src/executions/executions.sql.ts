@@ -155,7 +155,7 @@ export function listExecutionsPage(db: Db, f: HistoryFilters, total: Fragment) {
 }
 
 /** The months read for the newest-first list, widening when a page is not all there: the runs of the last 31 days, then of the last 400. */
-export const RECENT_MS = [31 * 86_400_000, 400 * 86_400_000]
+const RECENT_MS = [31 * 86_400_000, 400 * 86_400_000]
 
 /**
  * The newest-first page from the recent months only, when that gives the true page: its last row
