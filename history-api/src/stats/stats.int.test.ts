@@ -11,7 +11,9 @@ import type { EtlStats } from './stats.schemas.ts'
 describe('GET /api/etl/stats equals the plan §6.2 SQL', () => {
   let database: TestDatabase
   let api: TestApi
-  const now = new Date()
+  // Ten past a UTC hour: every window's start is counted out of its hour's bucket (stats.sql.ts);
+  // the test below moves the clock to the other side of the hour and onto it.
+  const now = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 50 * 60_000)
   const tz = 'America/Caracas'
 
   beforeAll(async () => {
@@ -25,13 +27,13 @@ describe('GET /api/etl/stats equals the plan §6.2 SQL', () => {
     await database?.drop()
   })
 
-  const compareAll = async (zone = tz, app = api) => {
+  const compareAll = async (zone = tz, app = api, at = now) => {
     for (const dias of [1, 7, 30, 90]) {
       for (const etl of [null, 'ventas', 'inventario']) {
         const query = `dias=${dias}${etl ? `&etl_name=${etl}` : ''}`
         const r = await app.call('get', `/api/etl/stats?${query}`)
         expect(r.status, query).toBe(200)
-        expect(r.body as EtlStats, query).toEqual(await planNumbers(database.sql, now, dias, etl, zone))
+        expect(r.body as EtlStats, query).toEqual(await planNumbers(database.sql, at, dias, etl, zone))
       }
     }
   }
@@ -53,6 +55,18 @@ describe('GET /api/etl/stats equals the plan §6.2 SQL', () => {
     expect(stats.distribucion_por_origen.reduce((n, o) => n + o.total_ejecuciones, 0)).toBe(stats.total_executions)
     expect(Object.values(stats.tiempo_promedio_por_fase).every((v) => typeof v === 'number' && v > 0)).toBe(true)
     await compareAll()
+  })
+
+  it('a window starting late in its hour or on the hour (its edge counted in, not out)', async () => {
+    for (const minutes of [40, 50]) {
+      const at = new Date(now.getTime() + minutes * 60_000)
+      const later = await testApi({ db: database.sql, clock: () => at, tz })
+      try {
+        await compareAll(tz, later, at)
+      } finally {
+        await later.close()
+      }
+    }
   })
 
   it('the plan’s “últimas 10 ejecuciones” is the first history page', async () => {

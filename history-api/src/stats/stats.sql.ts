@@ -4,13 +4,16 @@ const FINISHED = ['success', 'partial', 'failed']
 
 /**
  * Every statistic in one statement. The window [since, ∞) is cut into
- *   raw rows:   [since, d0) minus [h0, h1)   (less than an hour, plus a sub-hour tail before d0
- *                                             in zones whose days do not start on a UTC hour)
- *   hourly:     [h0, h1)                     (whole UTC hours up to the first whole day)
+ *   raw rows:   the sub-hour edge at `since` (below), plus a sub-hour tail before d0 in zones whose
+ *               days do not start on a UTC hour
+ *   hourly:     [hs, h1)                     (whole UTC hours up to the first whole day)
  *   daily:      days from d0                 (whole TZ_TIENDAS days; per store only up to m0)
  *   monthly:    months from m0               (per store: whole TZ_TIENDAS months, the current one too)
- * so the numbers equal the plan's §6.2 SQL over the raw tables (migration 036 keeps the
- * rollups by trigger) while reading a few thousand rows instead of millions.
+ * The edge is the shorter side of `since`'s hour: the rows of [since, h0) counted in (hs = h0), or
+ * that hour's bucket counted in and the rows of [hour, since) counted out (hs = the hour, each raw row
+ * signed −1) — at most half an hour of rows, however dense the history.
+ * So the numbers equal the plan's §6.2 SQL over the raw tables (migration 036 keeps the rollups by
+ * trigger) while reading a few thousand rows instead of millions.
  */
 export async function readStats(
   db: Db,
@@ -21,30 +24,46 @@ export async function readStats(
   // into the statement as constants: the planner sizes each part by them and plans only the months the
   // raw edge can be in — from the window's start (migrations/085) to its first whole day
   // (migrations/090: etl_first_id_not_started_before), one or two months instead of every month since.
-  const [cuts] = await db<{ s: Date; h0: Date; h1: Date; d0: Date; d0_fecha: string; m0: string; id_below: number }[]>`
+  const [cuts] = await db<
+    { s: Date; hs: Date; h1: Date; d0: Date; r0: Date; r1: Date; d0_fecha: string; m0: string; id_below: number }[]
+  >`
     with b0 as (
-      select x.s, y.h0, z.d0, greatest(y.h0, date_trunc('hour', z.d0, 'UTC')) as h1, (z.d0 at time zone ${tz})::date as d0_fecha
+      select x.s, y.h, y.h0, z.d0, greatest(y.h0, date_trunc('hour', z.d0, 'UTC')) as h1,
+        (z.d0 at time zone ${tz})::date as d0_fecha
       from (select ${p.since}::timestamptz as s) x
-      cross join lateral (select date_trunc('hour', x.s, 'UTC')
+      cross join lateral (select date_trunc('hour', x.s, 'UTC') as h, date_trunc('hour', x.s, 'UTC')
         + case when date_trunc('hour', x.s, 'UTC') = x.s then interval '0' else interval '1 hour' end as h0) y
       cross join lateral (select case when ((x.s at time zone ${tz})::date::timestamp at time zone ${tz}) = x.s then x.s
         else (((x.s at time zone ${tz})::date + 1)::timestamp at time zone ${tz}) end as d0) z
-    )
-    select s, h0, h1, d0, d0_fecha::text, (case when date_trunc('month', d0_fecha::timestamp)::date = d0_fecha then d0_fecha
+    ),
+    -- Counted out when shorter and the hour's bucket is a whole hour of since's day.
+    b1 as (select b0.*, s - h < h0 - s and h0 <= d0 and (h at time zone ${tz})::date = (s at time zone ${tz})::date as back
+      from b0)
+    select s, h1, d0, d0_fecha::text,
+      case when back then h else h0 end as hs,
+      case when back then h else s end as r0,
+      case when back then s else least(h0, d0) end as r1,
+      (case when date_trunc('month', d0_fecha::timestamp)::date = d0_fecha then d0_fecha
         else (date_trunc('month', d0_fecha::timestamp) + interval '1 month')::date end)::text as m0,
       etl_first_id_not_started_before(d0) as id_below
-    from b0`
+    from b1`
   const c = cuts!
   // Each use a fragment of its own.
   const b = {
     get s() {
       return db`${c.s}::timestamptz`
     },
-    get h0() {
-      return db`${c.h0}::timestamptz`
+    get hs() {
+      return db`${c.hs}::timestamptz`
     },
     get h1() {
       return db`${c.h1}::timestamptz`
+    },
+    get r0() {
+      return db`${c.r0}::timestamptz`
+    },
+    get r1() {
+      return db`${c.r1}::timestamptz`
     },
     get d0() {
       return db`${c.d0}::timestamptz`
@@ -62,53 +81,60 @@ export async function readStats(
   // folds: the raw reads open the window's partitions, not every month ever kept.
   const months = (alias: string, column = 'id', since = p.since) =>
     db`etl_may_have_started_since(${db(alias)}.${db(column)}, ${since}::timestamptz)`
-  const rawWindow = db`e.started_at >= ${b.s} and e.started_at < ${b.d0} and not (e.started_at >= ${b.h0} and e.started_at < ${b.h1})
-    and ${months('e')} and e.id < ${c.id_below}::int and e.status in ${db(FINISHED)} ${etl('e')}`
+  // The edge and the tail, each row signed: −1 before since (counted out of its hour's bucket).
+  const rawWindow = db`((e.started_at >= ${b.r0} and e.started_at < ${b.r1}) or (e.started_at >= ${b.h1} and e.started_at < ${b.d0}))
+    and ${months('e', 'id', c.r0)} and e.id < ${c.id_below}::int and e.status in ${db(FINISHED)} ${etl('e')}`
   const [row] = await db<{ body: string }[]>`
-    with ex as (
-      select (e.started_at at time zone ${tz})::date as fecha, e.status, e.error_phase, e.error_category, 1 as n,
-        coalesce(e.duration_seconds, 0)::numeric as dsum, (e.duration_seconds is not null)::int as dn,
-        e.records_loaded::bigint as loaded, e.duplicates_skipped::bigint as dups
+    -- The raw rows, read once for the three parts below.
+    with raw as materialized (
+      select e.id, (e.started_at at time zone ${tz})::date as fecha, case when e.started_at < ${b.s} then -1 else 1 end as sg,
+        e.status, e.error_phase, e.error_category, e.triggered_by, e.duration_seconds, e.extract_duration_seconds,
+        e.transform_duration_seconds, e.load_duration_seconds, e.records_loaded, e.duplicates_skipped
       from etl_executions e where ${rawWindow}
+    ),
+    ex as (
+      select e.fecha, e.status, e.error_phase, e.error_category, e.sg as n,
+        e.sg * coalesce(e.duration_seconds, 0)::numeric as dsum, e.sg * (e.duration_seconds is not null)::int as dn,
+        e.sg * e.records_loaded::bigint as loaded, e.sg * e.duplicates_skipped::bigint as dups
+      from raw e
       union all
       select (h.bucket at time zone ${tz})::date, h.status, h.error_phase, h.error_category, h.n,
         h.duration_sum, h.duration_n, h.records_loaded, h.duplicates
-      from etl_stats_exec_hour h where h.bucket >= ${b.h0} and h.bucket < ${b.h1} ${etl('h')}
+      from etl_stats_exec_hour h where h.bucket >= ${b.hs} and h.bucket < ${b.h1} ${etl('h')}
       union all
       select d.fecha, d.status, d.error_phase, d.error_category, d.n, d.duration_sum, d.duration_n, d.records_loaded, d.duplicates
       from etl_stats_exec_day d where d.fecha >= ${b.d0_fecha} ${etl('d')}
     ),
     -- Per origin and status, with phase durations (migration 051's rollups, same cuts as ex).
     org as (
-      select coalesce(e.triggered_by, 'cli') as triggered_by, e.status, 1 as n,
-        coalesce(e.duration_seconds, 0)::numeric as dsum, (e.duration_seconds is not null)::int as dn,
-        coalesce(e.extract_duration_seconds, 0)::numeric as xsum, (e.extract_duration_seconds is not null)::int as xn,
-        coalesce(e.transform_duration_seconds, 0)::numeric as tsum, (e.transform_duration_seconds is not null)::int as tn,
-        coalesce(e.load_duration_seconds, 0)::numeric as lsum, (e.load_duration_seconds is not null)::int as ln
-      from etl_executions e where ${rawWindow}
+      select coalesce(e.triggered_by, 'cli') as triggered_by, e.status, e.sg as n,
+        e.sg * coalesce(e.duration_seconds, 0)::numeric as dsum, e.sg * (e.duration_seconds is not null)::int as dn,
+        e.sg * coalesce(e.extract_duration_seconds, 0)::numeric as xsum, e.sg * (e.extract_duration_seconds is not null)::int as xn,
+        e.sg * coalesce(e.transform_duration_seconds, 0)::numeric as tsum,
+        e.sg * (e.transform_duration_seconds is not null)::int as tn,
+        e.sg * coalesce(e.load_duration_seconds, 0)::numeric as lsum, e.sg * (e.load_duration_seconds is not null)::int as ln
+      from raw e
       union all
       select coalesce(h.triggered_by, 'cli'), h.status, h.n, h.duration_sum, h.duration_n, h.extract_sum, h.extract_n,
         h.transform_sum, h.transform_n, h.load_sum, h.load_n
-      from etl_stats_origen_hour h where h.bucket >= ${b.h0} and h.bucket < ${b.h1} ${etl('h')}
+      from etl_stats_origen_hour h where h.bucket >= ${b.hs} and h.bucket < ${b.h1} ${etl('h')}
       union all
       select coalesce(d.triggered_by, 'cli'), d.status, d.n, d.duration_sum, d.duration_n, d.extract_sum, d.extract_n,
         d.transform_sum, d.transform_n, d.load_sum, d.load_n
       from etl_stats_origen_day d where d.fecha >= ${b.d0_fecha} ${etl('d')}
     ),
     st as materialized (
-      select (e.started_at at time zone ${tz})::date as fecha, t.tienda_id, t.tienda_nombre, t.error_category,
-        1 as n, (t.status = 'failed')::int as fallos
+      select e.fecha, t.tienda_id, t.tienda_nombre, t.error_category, e.sg as n, e.sg * (t.status = 'failed')::int as fallos
       -- A lateral behind OFFSET 0 (not pulled up into a join): the edge is a few executions; when the
       -- planner could not see the window's bounds, at 100M store rows it chose a merge join over the
       -- whole execution index instead of a lookup per execution (30 s instead of milliseconds).
-      from etl_executions e
+      from raw e
       cross join lateral (
         select t.tienda_id, t.tienda_nombre, t.error_category, t.status from etl_execution_details t
-        where t.execution_id = e.id and ${months('t', 'execution_id')} and t.execution_id < ${c.id_below}::int offset 0) t
-      where ${rawWindow}
+        where t.execution_id = e.id and ${months('t', 'execution_id', c.r0)} and t.execution_id < ${c.id_below}::int offset 0) t
       union all
       select (h.bucket at time zone ${tz})::date, h.tienda_id, h.tienda_nombre, h.error_category, h.n, h.fallos
-      from etl_stats_tienda_hour h where h.bucket >= ${b.h0} and h.bucket < ${b.h1} ${etl('h')}
+      from etl_stats_tienda_hour h where h.bucket >= ${b.hs} and h.bucket < ${b.h1} ${etl('h')}
       union all
       select d.fecha, d.tienda_id, d.tienda_nombre, d.error_category, d.n, d.fallos
       from etl_stats_tienda_day d where d.fecha >= ${b.d0_fecha} and d.fecha < ${b.m0} ${etl('d')}
@@ -122,7 +148,7 @@ export async function readStats(
     -- The heatmap: the window's first (partial) day from the rows above, whole days from their own table.
     mapa as (
       select tienda_id, fecha, sum(fallos)::int as fallos from (
-        select st.tienda_id, st.fecha, st.fallos from st where st.fecha < ${b.d0_fecha} and st.fallos > 0
+        select st.tienda_id, st.fecha, st.fallos from st where st.fecha < ${b.d0_fecha} and st.fallos <> 0
         union all
         select f.tienda_id, f.fecha, f.fallos from etl_stats_fallos_day f where f.fecha >= ${b.d0_fecha} ${etl('f')}
       ) x group by 1, 2 having sum(fallos) > 0
@@ -163,12 +189,8 @@ export async function readStats(
           'tienda_id', x.tienda_id, 'tienda_nombre', x.tienda_nombre, 'total_ejecuciones', x.total,
           'fallos', x.fallos, 'error_mas_comun', x.error_mas_comun)
         order by x.fallos desc, x.tienda_id, x.tienda_nombre), '[]') from top_tiendas x),
-      'running', (select count(*)::int from etl_executions e
-        where e.status = 'running' and e.started_at >= ${b.s} and ${months('e')} ${etl('e')}),
-      -- Queued runs that can still start now (migrations/085: etl_execution_startable, as a bound the
-      -- planner folds).
-      'queued', (select count(*)::int from etl_executions e
-        where e.status = 'queued' and ${months('e', 'id', p.now)} ${etl('e')}),
+      -- Running and queued now (migrations/092).
+      'running', a.running, 'queued', a.queued,
       'dias', ${p.dias}::int,
       'etl_name', ${p.etlName}::text,
       'tendencia_diaria', (select coalesce(json_agg(x order by x.fecha), '[]') from (
@@ -192,6 +214,6 @@ export async function readStats(
             round(sum(dsum) / nullif(sum(dn), 0), 2)::float8 as avg
           from org group by 1 having sum(n) > 0) x)
     )::text as body
-    from totals t`
+    from totals t cross join etl_stats_active_counts(${b.s}, ${p.now}::timestamptz, ${p.etlName}::text) a`
   return row!.body
 }

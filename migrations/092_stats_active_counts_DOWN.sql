@@ -1,0 +1,1 @@
+DROP FUNCTION etl_stats_active_counts(TIMESTAMPTZ, TIMESTAMPTZ, TEXT);
