@@ -159,6 +159,22 @@ describe('GET /api/etl/history and /history/{id}', () => {
         { tienda_id: 'tienda_08', status: 'failed', error_phase: 'extract', error_category: 'vpn_timeout' },
       ],
     })
+    // The stores' JSON is built by PostgreSQL: timestamps exactly as Date#toISOString writes them
+    // (microseconds cut to milliseconds), numbers as numbers, null as null.
+    await database.sql`
+      update etl_execution_details set started_at = '2026-01-26 10:00:01.234567+00', finished_at = null,
+        duration_seconds = 2.35, connection_latency_ms = 12.5
+      where execution_id = ${e.failed!} and tienda_id = 'tienda_08'`
+    const stores = ((await api.call('get', `/api/etl/history/${e.failed}`)).body as { tiendas_detail: object[] })
+      .tiendas_detail
+    expect(stores[1]).toMatchObject({
+      tienda_id: 'tienda_08',
+      started_at: new Date('2026-01-26T10:00:01.234567Z').toISOString(),
+      finished_at: null,
+      duration_seconds: 2.35,
+      connection_latency_ms: 12.5,
+      records_extracted: expect.any(Number),
+    })
     const missing = await api.call('get', '/api/etl/history/999999')
     expect(missing.status).toBe(404)
     expect(missing.body).toMatchObject({ detail: 'Execution 999999 does not exist.' })

@@ -43,7 +43,7 @@ export type HistoryFilters = {
 export type ExecutionRow = AsRow<components['schemas']['ExecutionSummary'], 'started_at' | 'finished_at'>
 
 /** RFC 3339 in UTC with milliseconds, exactly what Date#toISOString writes. */
-const utc = (db: Db, column: string) =>
+export const utc = (db: Db, column: string) =>
   db`to_char(${db.unsafe(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
 
 /**

@@ -47,8 +47,8 @@ export function toTiendaDetail(r: TiendaDetailRow): TiendaDetail {
     error_phase: r.error_phase,
     error_category: r.error_category,
     error_message: cleanMessage(r.error_message),
-    started_at: iso(r.started_at),
-    finished_at: iso(r.finished_at),
+    started_at: r.started_at,
+    finished_at: r.finished_at,
     attempts: r.attempts,
     server_ip: r.server_ip,
     server_port: r.server_port,
@@ -63,8 +63,8 @@ export function toTiendaDetail(r: TiendaDetailRow): TiendaDetail {
   }
 }
 
-export function toDetail(r: ExecutionDetailRow, tiendaRows: TiendaDetailRow[]): ExecutionDetail {
-  const tiendas = tiendaRows.map(toTiendaDetail)
+export function toDetail(r: ExecutionDetailRow): ExecutionDetail {
+  const tiendas = r.tiendas.map(toTiendaDetail)
   return {
     ...toSummary(r),
     fecha_desde: iso(r.fecha_desde),
