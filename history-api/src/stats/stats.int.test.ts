@@ -11,9 +11,14 @@ import type { EtlStats } from './stats.schemas.ts'
 describe('GET /api/etl/stats equals the plan §6.2 SQL', () => {
   let database: TestDatabase
   let api: TestApi
-  // Ten past a UTC hour: every window's start is counted out of its hour's bucket (stats.sql.ts);
-  // the test below moves the clock to the other side of the hour and onto it.
-  const now = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 50 * 60_000)
+  // Each part of the statistics reads the shorter side of its cut (stats.sql.ts), so the clock is set
+  // where every side is taken: 14:10 UTC (10:10 in Caracas: the edge and the day's first hours
+  // counted out) on the last 5th of a month (dias=1 counts its first days out of the month, dias=7
+  // counts the previous month's last days in); the test below moves it past the half hour, onto the
+  // hour and into the evening.
+  const fifth = new Date()
+  if (fifth.getUTCDate() < 5) fifth.setUTCMonth(fifth.getUTCMonth() - 1)
+  const now = new Date(Date.UTC(fifth.getUTCFullYear(), fifth.getUTCMonth(), 5, 14, 10))
   const tz = 'America/Caracas'
 
   beforeAll(async () => {
@@ -57,8 +62,8 @@ describe('GET /api/etl/stats equals the plan §6.2 SQL', () => {
     await compareAll()
   })
 
-  it('a window starting late in its hour or on the hour (its edge counted in, not out)', async () => {
-    for (const minutes of [40, 50]) {
+  it('a window starting late in its hour, on the hour, or late in its day (counted in, not out)', async () => {
+    for (const minutes of [40, 50, 8 * 60]) {
       const at = new Date(now.getTime() + minutes * 60_000)
       const later = await testApi({ db: database.sql, clock: () => at, tz })
       try {

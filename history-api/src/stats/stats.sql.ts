@@ -3,17 +3,19 @@ import type { Db } from '../db.ts'
 const FINISHED = ['success', 'partial', 'failed']
 
 /**
- * Every statistic in one statement. The window [since, ∞) is cut into
- *   raw rows:   the sub-hour edge at `since` (below), plus a sub-hour tail before d0 in zones whose
- *               days do not start on a UTC hour
- *   hourly:     [hs, h1)                     (whole UTC hours up to the first whole day)
- *   daily:      days from d0                 (whole TZ_TIENDAS days; per store only up to m0)
- *   monthly:    months from m0               (per store: whole TZ_TIENDAS months, the current one too)
- * The edge is the shorter side of `since`'s hour: the rows of [since, h0) counted in (hs = h0), or
- * that hour's bucket counted in and the rows of [hour, since) counted out (hs = the hour, each raw row
- * signed −1) — at most half an hour of rows, however dense the history.
- * So the numbers equal the plan's §6.2 SQL over the raw tables (migration 036 keeps the rollups by
- * trigger) while reading a few thousand rows instead of millions.
+ * Every statistic in one statement, from rows signed +1 (counted in) or −1 (counted out) so that
+ * each part reads at most half of its unit. The window [since, ∞) is
+ *   raw rows:   the sub-hour edge at `since` — the rows of [since, h0) counted in, or those of
+ *               [hour, since) counted out (its bucket counted in by the hours below), the shorter;
+ *               plus a sub-hour tail before d0 in zones whose days do not start on a UTC hour
+ *   hourly:     since's day from the edge's hour to d0 counted in, or its start to that hour
+ *               counted out (the whole day counted in by the days below), the shorter
+ *   daily:      days from d0 (or from since's day)          (whole TZ_TIENDAS days)
+ *   monthly:    per store only, from the first month start on or after those days (their days
+ *               before it counted in) or from the one before (its days before them counted out)
+ * so the numbers equal the plan's §6.2 SQL over the raw tables (migration 036 keeps the rollups by
+ * trigger) while reading a few thousand rollup rows and at most half an hour of raw ones, however
+ * dense the history.
  */
 export async function readStats(
   db: Db,
@@ -22,59 +24,65 @@ export async function readStats(
   const tz = p.tz
   // The cuts, computed with PostgreSQL's zone rules (the numbers must equal the plan's SQL), then bound
   // into the statement as constants: the planner sizes each part by them and plans only the months the
-  // raw edge can be in — from the window's start (migrations/085) to its first whole day
-  // (migrations/090: etl_first_id_not_started_before), one or two months instead of every month since.
-  const [cuts] = await db<
-    { s: Date; hs: Date; h1: Date; d0: Date; r0: Date; r1: Date; d0_fecha: string; m0: string; id_below: number }[]
-  >`
+  // raw rows can be in — from the edge (migrations/085) to since's next day (migrations/090:
+  // etl_first_id_not_started_before), one or two months instead of every month since.
+  type Cuts = {
+    s: Date
+    r0: Date
+    r1: Date
+    t0: Date
+    d0: Date
+    ha: Date
+    hb: Date
+    hsg: number
+    dfrom: string
+    sd0: string
+    sd1: string
+    ssg: number
+    mfrom: string
+    id_below: number
+  }
+  const [cuts] = await db<Cuts[]>`
     with b0 as (
       select x.s, y.h, y.h0, z.d0, greatest(y.h0, date_trunc('hour', z.d0, 'UTC')) as h1,
-        (z.d0 at time zone ${tz})::date as d0_fecha
+        (z.d0 at time zone ${tz})::date as d0_fecha, z.dia, z.dia::timestamp at time zone ${tz} as dstart
       from (select ${p.since}::timestamptz as s) x
       cross join lateral (select date_trunc('hour', x.s, 'UTC') as h, date_trunc('hour', x.s, 'UTC')
         + case when date_trunc('hour', x.s, 'UTC') = x.s then interval '0' else interval '1 hour' end as h0) y
-      cross join lateral (select case when ((x.s at time zone ${tz})::date::timestamp at time zone ${tz}) = x.s then x.s
-        else (((x.s at time zone ${tz})::date + 1)::timestamp at time zone ${tz}) end as d0) z
+      cross join lateral (select (x.s at time zone ${tz})::date as dia,
+        case when ((x.s at time zone ${tz})::date::timestamp at time zone ${tz}) = x.s then x.s
+          else (((x.s at time zone ${tz})::date + 1)::timestamp at time zone ${tz}) end as d0) z
     ),
-    -- Counted out when shorter and the hour's bucket is a whole hour of since's day.
-    b1 as (select b0.*, s - h < h0 - s and h0 <= d0 and (h at time zone ${tz})::date = (s at time zone ${tz})::date as back
-      from b0)
-    select s, h1, d0, d0_fecha::text,
-      case when back then h else h0 end as hs,
-      case when back then h else s end as r0,
-      case when back then s else least(h0, d0) end as r1,
-      (case when date_trunc('month', d0_fecha::timestamp)::date = d0_fecha then d0_fecha
-        else (date_trunc('month', d0_fecha::timestamp) + interval '1 month')::date end)::text as m0,
+    -- The edge counted out when shorter and its hour's bucket is a whole hour of since's day.
+    b1 as (select b0.*, s - h < h0 - s and h0 <= d0 and (h at time zone ${tz})::date = dia as back_raw from b0),
+    b2 as (select b1.*, case when back_raw then h else h0 end as c from b1),
+    -- The day's hours counted out when fewer and the day starts and ends on a UTC hour.
+    b3 as (select b2.*, d0 > s and date_trunc('hour', dstart, 'UTC') = dstart and h1 = d0 and c - dstart < h1 - c as back_day
+      from b2),
+    b4 as (select b3.*, case when back_day then dia else d0_fecha end as dfrom from b3),
+    b5 as (select b4.*, date_trunc('month', dfrom::timestamp)::date as m_back,
+        case when date_trunc('month', dfrom::timestamp)::date = dfrom then dfrom
+          else (date_trunc('month', dfrom::timestamp) + interval '1 month')::date end as m_fwd
+      from b4),
+    b6 as (select b5.*, dfrom - m_back < m_fwd - dfrom as back_month from b5)
+    select s, d0,
+      case when back_raw then h else s end as r0,
+      case when back_raw then s else least(h0, d0) end as r1,
+      case when back_day then d0 else h1 end as t0,
+      case when back_day then dstart else c end as ha,
+      case when back_day then c else h1 end as hb,
+      case when back_day then -1 else 1 end as hsg,
+      dfrom::text,
+      (case when back_month then m_back else dfrom end)::text as sd0,
+      (case when back_month then dfrom else m_fwd end)::text as sd1,
+      case when back_month then -1 else 1 end as ssg,
+      (case when back_month then m_back else m_fwd end)::text as mfrom,
       etl_first_id_not_started_before(d0) as id_below
-    from b1`
+    from b6`
   const c = cuts!
-  // Each use a fragment of its own.
-  const b = {
-    get s() {
-      return db`${c.s}::timestamptz`
-    },
-    get hs() {
-      return db`${c.hs}::timestamptz`
-    },
-    get h1() {
-      return db`${c.h1}::timestamptz`
-    },
-    get r0() {
-      return db`${c.r0}::timestamptz`
-    },
-    get r1() {
-      return db`${c.r1}::timestamptz`
-    },
-    get d0() {
-      return db`${c.d0}::timestamptz`
-    },
-    get d0_fecha() {
-      return db`${c.d0_fecha}::date`
-    },
-    get m0() {
-      return db`${c.m0}::date`
-    },
-  }
+  // Bound as constants, each use a fragment of its own.
+  const at = (v: Date) => db`${v}::timestamptz`
+  const day = (v: string) => db`${v}::date`
   const etl = (alias: string, column = 'etl_name') =>
     p.etlName ? db`and ${db(alias)}.${db(column)} = ${p.etlName}` : db``
   // The months the window's executions can be in (migrations/085), as a bound parameter the planner
@@ -82,12 +90,15 @@ export async function readStats(
   const months = (alias: string, column = 'id', since = p.since) =>
     db`etl_may_have_started_since(${db(alias)}.${db(column)}, ${since}::timestamptz)`
   // The edge and the tail, each row signed: −1 before since (counted out of its hour's bucket).
-  const rawWindow = db`((e.started_at >= ${b.r0} and e.started_at < ${b.r1}) or (e.started_at >= ${b.h1} and e.started_at < ${b.d0}))
+  const rawWindow = db`((e.started_at >= ${at(c.r0)} and e.started_at < ${at(c.r1)})
+      or (e.started_at >= ${at(c.t0)} and e.started_at < ${at(c.d0)}))
     and ${months('e', 'id', c.r0)} and e.id < ${c.id_below}::int and e.status in ${db(FINISHED)} ${etl('e')}`
+  const hours = (alias: string) => db`${db(alias)}.bucket >= ${at(c.ha)} and ${db(alias)}.bucket < ${at(c.hb)}`
+  const hsg = db`${c.hsg}::int`
   const [row] = await db<{ body: string }[]>`
     -- The raw rows, read once for the three parts below.
     with raw as materialized (
-      select e.id, (e.started_at at time zone ${tz})::date as fecha, case when e.started_at < ${b.s} then -1 else 1 end as sg,
+      select e.id, (e.started_at at time zone ${tz})::date as fecha, case when e.started_at < ${at(c.s)} then -1 else 1 end as sg,
         e.status, e.error_phase, e.error_category, e.triggered_by, e.duration_seconds, e.extract_duration_seconds,
         e.transform_duration_seconds, e.load_duration_seconds, e.records_loaded, e.duplicates_skipped
       from etl_executions e where ${rawWindow}
@@ -98,12 +109,12 @@ export async function readStats(
         e.sg * e.records_loaded::bigint as loaded, e.sg * e.duplicates_skipped::bigint as dups
       from raw e
       union all
-      select (h.bucket at time zone ${tz})::date, h.status, h.error_phase, h.error_category, h.n,
-        h.duration_sum, h.duration_n, h.records_loaded, h.duplicates
-      from etl_stats_exec_hour h where h.bucket >= ${b.hs} and h.bucket < ${b.h1} ${etl('h')}
+      select (h.bucket at time zone ${tz})::date, h.status, h.error_phase, h.error_category, ${hsg} * h.n,
+        ${hsg} * h.duration_sum, ${hsg} * h.duration_n, ${hsg} * h.records_loaded, ${hsg} * h.duplicates
+      from etl_stats_exec_hour h where ${hours('h')} ${etl('h')}
       union all
       select d.fecha, d.status, d.error_phase, d.error_category, d.n, d.duration_sum, d.duration_n, d.records_loaded, d.duplicates
-      from etl_stats_exec_day d where d.fecha >= ${b.d0_fecha} ${etl('d')}
+      from etl_stats_exec_day d where d.fecha >= ${day(c.dfrom)} ${etl('d')}
     ),
     -- Per origin and status, with phase durations (migration 051's rollups, same cuts as ex).
     org as (
@@ -115,16 +126,18 @@ export async function readStats(
         e.sg * coalesce(e.load_duration_seconds, 0)::numeric as lsum, e.sg * (e.load_duration_seconds is not null)::int as ln
       from raw e
       union all
-      select coalesce(h.triggered_by, 'cli'), h.status, h.n, h.duration_sum, h.duration_n, h.extract_sum, h.extract_n,
-        h.transform_sum, h.transform_n, h.load_sum, h.load_n
-      from etl_stats_origen_hour h where h.bucket >= ${b.hs} and h.bucket < ${b.h1} ${etl('h')}
+      select coalesce(h.triggered_by, 'cli'), h.status, ${hsg} * h.n, ${hsg} * h.duration_sum, ${hsg} * h.duration_n,
+        ${hsg} * h.extract_sum, ${hsg} * h.extract_n, ${hsg} * h.transform_sum, ${hsg} * h.transform_n,
+        ${hsg} * h.load_sum, ${hsg} * h.load_n
+      from etl_stats_origen_hour h where ${hours('h')} ${etl('h')}
       union all
       select coalesce(d.triggered_by, 'cli'), d.status, d.n, d.duration_sum, d.duration_n, d.extract_sum, d.extract_n,
         d.transform_sum, d.transform_n, d.load_sum, d.load_n
-      from etl_stats_origen_day d where d.fecha >= ${b.d0_fecha} ${etl('d')}
+      from etl_stats_origen_day d where d.fecha >= ${day(c.dfrom)} ${etl('d')}
     ),
     st as materialized (
-      select e.fecha, t.tienda_id, t.tienda_nombre, t.error_category, e.sg as n, e.sg * (t.status = 'failed')::int as fallos
+      select e.fecha, t.tienda_id, t.tienda_nombre, t.error_category, e.sg as n, e.sg * (t.status = 'failed')::int as fallos,
+        true as edge
       -- A lateral behind OFFSET 0 (not pulled up into a join): the edge is a few executions; when the
       -- planner could not see the window's bounds, at 100M store rows it chose a merge join over the
       -- whole execution index instead of a lookup per execution (30 s instead of milliseconds).
@@ -133,24 +146,25 @@ export async function readStats(
         select t.tienda_id, t.tienda_nombre, t.error_category, t.status from etl_execution_details t
         where t.execution_id = e.id and ${months('t', 'execution_id', c.r0)} and t.execution_id < ${c.id_below}::int offset 0) t
       union all
-      select (h.bucket at time zone ${tz})::date, h.tienda_id, h.tienda_nombre, h.error_category, h.n, h.fallos
-      from etl_stats_tienda_hour h where h.bucket >= ${b.hs} and h.bucket < ${b.h1} ${etl('h')}
+      select (h.bucket at time zone ${tz})::date, h.tienda_id, h.tienda_nombre, h.error_category, ${hsg} * h.n,
+        ${hsg} * h.fallos, true
+      from etl_stats_tienda_hour h where ${hours('h')} ${etl('h')}
       union all
-      select d.fecha, d.tienda_id, d.tienda_nombre, d.error_category, d.n, d.fallos
-      from etl_stats_tienda_day d where d.fecha >= ${b.d0_fecha} and d.fecha < ${b.m0} ${etl('d')}
+      select d.fecha, d.tienda_id, d.tienda_nombre, d.error_category, ${c.ssg}::int * d.n, ${c.ssg}::int * d.fallos, false
+      from etl_stats_tienda_day d where d.fecha >= ${day(c.sd0)} and d.fecha < ${day(c.sd1)} ${etl('d')}
       union all
-      select m.mes, m.tienda_id, m.tienda_nombre, m.error_category, m.n, m.fallos
-      from etl_stats_tienda_month m where m.mes >= ${b.m0} ${etl('m')}
+      select m.mes, m.tienda_id, m.tienda_nombre, m.error_category, m.n, m.fallos, false
+      from etl_stats_tienda_month m where m.mes >= ${day(c.mfrom)} ${etl('m')}
     ),
     per_category as materialized (
       select tienda_id, tienda_nombre, error_category, sum(n) as n, sum(fallos) as fallos from st group by 1, 2, 3
     ),
-    -- The heatmap: the window's first (partial) day from the rows above, whole days from their own table.
+    -- The heatmap: whole days from their own table, since's day completed by the signed edge rows above.
     mapa as (
       select tienda_id, fecha, sum(fallos)::int as fallos from (
-        select st.tienda_id, st.fecha, st.fallos from st where st.fecha < ${b.d0_fecha} and st.fallos <> 0
+        select st.tienda_id, st.fecha, st.fallos from st where st.edge and st.fallos <> 0
         union all
-        select f.tienda_id, f.fecha, f.fallos from etl_stats_fallos_day f where f.fecha >= ${b.d0_fecha} ${etl('f')}
+        select f.tienda_id, f.fecha, f.fallos from etl_stats_fallos_day f where f.fecha >= ${day(c.dfrom)} ${etl('f')}
       ) x group by 1, 2 having sum(fallos) > 0
     ),
     totals as (
@@ -214,6 +228,6 @@ export async function readStats(
             round(sum(dsum) / nullif(sum(dn), 0), 2)::float8 as avg
           from org group by 1 having sum(n) > 0) x)
     )::text as body
-    from totals t cross join etl_stats_active_counts(${b.s}, ${p.now}::timestamptz, ${p.etlName}::text) a`
+    from totals t cross join etl_stats_active_counts(${at(c.s)}, ${p.now}::timestamptz, ${p.etlName}::text) a`
   return row!.body
 }
