@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process'
 import { cpus } from 'node:os'
 import path from 'node:path'
-import { isDeepStrictEqual } from 'node:util'
+import { isDeepStrictEqual, parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { PgBoss } from 'pg-boss'
 import type { Sql } from 'postgres'
@@ -152,7 +152,25 @@ async function overHttp(url: string, token: string) {
   }
 }
 
+const USAGE = `npm run bench:api [-- --help]
+
+The history API's targets of DESIGN §10 at scale: the history list (page 1 and 1000 of every filter),
+the 200-store detail, the statistics (beside the plan's SQL, numbers compared), EXPLAIN of every list
+statement and the list over HTTP. Seeds a throwaway database on DATABASE_URL's server (dropped at the
+end, also on Ctrl-C) unless BENCH_API_DB names one to reuse. Settings are environment variables:
+  BENCH_API_EXECUTIONS (1000000)  BENCH_API_STORES (20)  BENCH_API_DAYS (365)  BENCH_API_ITERATIONS (200)
+  BENCH_API_CONNECTIONS (20)  BENCH_API_SECONDS (10)  BENCH_API_DB (a database URL to seed once and keep)
+  BENCH_API_KEEP=1 (keep the throwaway database)  BENCH_API_SEED_ONLY=1  BENCH_API_ONLY=stats`
+
 async function main() {
+  // Options are environment variables; an argument is --help or a mistake (not a reason to seed 7 GB).
+  try {
+    if (parseArgs({ options: { help: { type: 'boolean', short: 'h' } } }).values.help) return out(USAGE)
+  } catch (e) {
+    process.stderr.write(`bench:api: ${(e as Error).message}\n\n${USAGE}\n`)
+    process.exitCode = 2
+    return
+  }
   const reuse = process.env.BENCH_API_DB
   await reapLeftovers(out)
   // A kept database (BENCH_API_KEEP) is marked so that no later start reaps it.
