@@ -10,6 +10,7 @@ import {
   hasExecutionFilters,
   isDefaultSort,
   listExecutionsPage,
+  listStartedIdsForTienda,
 } from './executions.sql.ts'
 
 /**
@@ -93,17 +94,17 @@ export async function listExecutionsPageByDay(
 
 /**
  * The store filter's started executions (its store rows' list index), located the same way by its
- * store's day counts. Undefined with other filters (the caller's path). Not in one snapshot, like
- * the rest of the store's page (its queued runs and its total are read beside it): a run starting
- * meanwhile shifts a page by a row, as between two requests.
+ * store's day counts; with other filters too, read from that index in order (listStartedIdsForTienda).
+ * Not in one snapshot, like the rest of the store's page (its queued runs and its total are read beside
+ * it): a run starting meanwhile shifts a page by a row, as between two requests.
  */
 export async function listStartedIdsForTiendaByDay(
   db: Db,
   f: HistoryFilters & { tienda: string },
   limit: number,
   offset: number,
-): Promise<{ id: number }[] | undefined> {
-  if (hasExecutionFilters(f)) return undefined
+): Promise<{ id: number }[]> {
+  if (hasExecutionFilters(f)) return listStartedIdsForTienda(db, f, limit, offset)
   const at = await locate(db, { dim: 'tienda', vals: [f.tienda] }, offset, limit)
   if (!at?.until || !at.since) return []
   return db<{ id: number }[]>`

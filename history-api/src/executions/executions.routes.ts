@@ -16,7 +16,6 @@ import {
   listExecutionsByIds,
   listExecutionsPageByMonths,
   listQueuedIdsForTienda,
-  listStartedIdsForTienda,
   type SortKey,
   usesTiendaIndex,
 } from './executions.sql.ts'
@@ -105,11 +104,7 @@ async function pageForTienda(db: Db, f: HistoryFilters & { tienda: string }) {
   const rest = f.limit - fromQueued.length
   const startedOffset = Math.max(0, f.offset - queued.length)
   const [started, startedTotal] = await Promise.all([
-    rest > 0
-      ? listStartedIdsForTiendaByDay(db, f, rest, startedOffset).then(
-          (byDay) => byDay ?? listStartedIdsForTienda(db, f, rest, startedOffset),
-        )
-      : Promise.resolve([]),
+    rest > 0 ? listStartedIdsForTiendaByDay(db, f, rest, startedOffset) : Promise.resolve([]),
     countStartedForTienda(db, f),
   ])
   const ids = [...fromQueued, ...started.map((r) => r.id)]
