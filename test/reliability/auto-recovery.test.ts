@@ -134,13 +134,18 @@ describe('automatic gap recovery', () => {
       await db`update etl_recovery_settings set paused = true, updated_by = 'test'`
       for (let i = 0; i < 2; i++) expect(await tick(db, r)).toMatchObject({ paused: true, queued: 0 })
       expect(await recoveryRow(db, again.id, 'tienda_h1')).toBeUndefined()
-      await db`update etl_recovery_settings set paused = false`
-      expect(await tick(db, r)).toMatchObject({ paused: false, queued: 1 })
+      const [resumed] = await db`update etl_recovery_settings set paused = false returning now() as at`
+      expect(await tick(db, r)).toMatchObject({ paused: false })
       await waitFor('the second recovery to finish', async () => {
         const [row] = await db`
           select id from etl_executions where recovered_gap_id = ${again.id} and status = 'success'`
         return row
       })
+      // Queued by exactly one pass since: this one, or the cron's when its minute came first.
+      const passes = await db`
+        select output from pgboss.job where name = ${RECOVERY_QUEUE} and state = 'completed'
+          and completed_on >= ${resumed!.at}`
+      expect(passes.reduce((n, p) => n + (p.output as { queued: number }).queued, 0)).toBe(1)
     },
     90_000,
   )
