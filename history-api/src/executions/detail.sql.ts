@@ -33,11 +33,12 @@ export type ExecutionDetailRow = ExecutionRow &
       | 'cancel_requested_at'
     >,
     'fecha_desde' | 'fecha_hasta' | 'cancel_requested_at'
-  > & { network_diagnostics: unknown; tiendas: TiendaDetailRow[] }
+  > & { network_diagnostics: unknown }
 
 /**
- * A store's row as the JSON object tiendaObject builds, typed by the contract (timestamps already
- * RFC 3339 UTC); its JSON columns raw (diagnostics.view.ts reads them).
+ * A store's row, typed by the contract (its timestamps RFC 3339 UTC text already: 400 of them in a
+ * 200-store detail, not parsed into Dates to be written back); its JSON columns raw
+ * (diagnostics.view.ts reads them).
  */
 export type TiendaDetailRow = Omit<Tienda, 'error_code' | 'network_diagnostics' | 'phase_metrics' | 'timeline'> & {
   execution_id: number
@@ -46,11 +47,8 @@ export type TiendaDetailRow = Omit<Tienda, 'error_code' | 'network_diagnostics' 
 }
 
 /**
- * The execution and its stores in one statement. Nullable counters of migration 033 read as 0, as
- * the plan's defaults intend; the runs that repeat it from migration 091's etl_execution_reruns
- * (planned once per connection, its months pruned at start); the stores as one JSON array by
- * tienda_id, built by PostgreSQL (200 stores: one value to parse instead of 200 rows of 25 typed
- * columns and 400 timestamps turned into Dates and back).
+ * Nullable counters of migration 033 read as 0, as the plan's defaults intend; the runs that repeat it
+ * from migration 091's etl_execution_reruns (planned once per connection, its months pruned at start).
  */
 export async function findExecution(db: Db, id: number): Promise<ExecutionDetailRow | undefined> {
   const [row] = await db<ExecutionDetailRow[]>`
@@ -65,30 +63,31 @@ export async function findExecution(db: Db, id: number): Promise<ExecutionDetail
       e.current_phase, coalesce(e.records_upserted, 0) as records_upserted,
       coalesce(e.records_failed, 0) as records_failed, coalesce(e.api_requests_count, 0) as api_requests_count,
       coalesce(e.api_errors_count, 0) as api_errors_count, e.network_diagnostics, e.recovered_gap_id,
-      e.rerun_of, e.rerun_scope, e.cancel_requested_at, etl_execution_reruns(e.id) as reruns,
-      (select coalesce(json_agg(${tiendaObject(db)} order by d.tienda_id), '[]')
-       from etl_execution_details d left join tiendas t on t.id = d.tienda_id where d.execution_id = ${id}) as tiendas
+      e.rerun_of, e.rerun_scope, e.cancel_requested_at, etl_execution_reruns(e.id) as reruns
     from etl_executions e where e.id = ${id}`
   return row
 }
 
-/** A store's row (TiendaDetailRow) as a JSON object, of `d` and its store `t`. */
-const tiendaObject = (db: Db) => db`json_build_object(
-  'execution_id', d.execution_id, 'tienda_id', d.tienda_id, 'tienda_nombre', d.tienda_nombre,
-  'source_system', coalesce(d.source_system, t.source_system), 'status', d.status,
-  'duration_seconds', d.duration_seconds::float8, 'records_extracted', coalesce(d.records_extracted, 0),
-  'records_loaded', coalesce(d.records_loaded, 0), 'duplicates_skipped', coalesce(d.duplicates_skipped, 0),
-  'error_phase', d.error_phase, 'error_category', d.error_category, 'error_message', d.error_message,
-  'started_at', ${utc(db, 'd.started_at')}, 'finished_at', ${utc(db, 'd.finished_at')}, 'attempts', d.attempts,
-  'server_ip', d.server_ip, 'server_port', d.server_port, 'connection_latency_ms', d.connection_latency_ms::float8,
-  'extract_duration_seconds', d.extract_duration_seconds::float8,
-  'transform_duration_seconds', d.transform_duration_seconds::float8,
-  'load_duration_seconds', d.load_duration_seconds::float8, 'network_diagnostics', d.network_diagnostics,
-  'timeline', d.timeline)`
+const tiendaColumns = (db: Db) => db`
+  d.execution_id, d.tienda_id, d.tienda_nombre, coalesce(d.source_system, t.source_system) as source_system, d.status,
+  d.duration_seconds::float8 as duration_seconds, coalesce(d.records_extracted, 0) as records_extracted,
+  coalesce(d.records_loaded, 0) as records_loaded, coalesce(d.duplicates_skipped, 0) as duplicates_skipped,
+  d.error_phase, d.error_category, d.error_message, ${utc(db, 'd.started_at')} as started_at,
+  ${utc(db, 'd.finished_at')} as finished_at, d.attempts,
+  d.server_ip, d.server_port, d.connection_latency_ms::float8 as connection_latency_ms,
+  d.extract_duration_seconds::float8 as extract_duration_seconds,
+  d.transform_duration_seconds::float8 as transform_duration_seconds,
+  d.load_duration_seconds::float8 as load_duration_seconds, d.network_diagnostics, d.timeline`
 
-export async function findTiendaDetail(db: Db, executionId: number, tiendaId: string) {
-  const [row] = await db<{ tienda: TiendaDetailRow }[]>`
-    select ${tiendaObject(db)} as tienda from etl_execution_details d left join tiendas t on t.id = d.tienda_id
-    where d.execution_id = ${executionId} and d.tienda_id = ${tiendaId}`
-  return row?.tienda
+/** The execution's stores by tienda_id (the unique (execution_id, tienda_id) index gives that order). */
+export function listTiendaDetails(db: Db, executionId: number) {
+  return db<TiendaDetailRow[]>`
+    select ${tiendaColumns(db)} from etl_execution_details d left join tiendas t on t.id = d.tienda_id
+    where d.execution_id = ${executionId} order by d.tienda_id`
+}
+
+export function findTiendaDetail(db: Db, executionId: number, tiendaId: string) {
+  return db<TiendaDetailRow[]>`
+    select ${tiendaColumns(db)} from etl_execution_details d left join tiendas t on t.id = d.tienda_id
+    where d.execution_id = ${executionId} and d.tienda_id = ${tiendaId}`.then((r) => r[0])
 }

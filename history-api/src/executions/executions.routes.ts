@@ -8,7 +8,7 @@ import { dayStart, isPlainDate, nextDayStart } from '../time.ts'
 import { countStartedForTienda, totalForTienda, totalOf } from './counts.sql.ts'
 import { listExecutionsPageByDay, listStartedIdsForTiendaByDay } from './deep-page.sql.ts'
 import { ExecutionDetail } from './detail.schemas.ts'
-import { findExecution } from './detail.sql.ts'
+import { findExecution, listTiendaDetails } from './detail.sql.ts'
 import { ExecutionIdParam, ExecutionSummary, type HistoryExportQuery, HistoryQuery } from './executions.schemas.ts'
 import {
   findTienda,
@@ -150,9 +150,9 @@ export const executionsRoutes = (deps: ExecutionsDeps) =>
     })
     .openapi(detailRoute, async (c) => {
       const { id } = c.req.valid('param')
-      const execution = await findExecution(deps.read, id)
+      const [execution, tiendas] = await Promise.all([findExecution(deps.read, id), listTiendaDetails(deps.read, id)])
       if (!execution) {
         return problem(c, 404, `Execution ${id} does not exist.`, { type: PROBLEM_TYPES.executionNotFound })
       }
-      return c.json(toDetail(execution), 200)
+      return c.json(toDetail(execution, tiendas), 200)
     })

@@ -63,8 +63,8 @@ export function toTiendaDetail(r: TiendaDetailRow): TiendaDetail {
   }
 }
 
-export function toDetail(r: ExecutionDetailRow): ExecutionDetail {
-  const tiendas = r.tiendas.map(toTiendaDetail)
+export function toDetail(r: ExecutionDetailRow, tiendaRows: TiendaDetailRow[]): ExecutionDetail {
+  const tiendas = tiendaRows.map(toTiendaDetail)
   return {
     ...toSummary(r),
     fecha_desde: iso(r.fecha_desde),
