@@ -29,18 +29,23 @@ async function locate(
   c: { dim: string; vals: string[] },
   offset: number,
   limit: number,
-  from = db``,
+  from: () => Fragment = () => db``,
 ): Promise<DaySpan | undefined> {
+  // Newest day first with a running sum, read only as far as needed: the index of (dim, val, dia)
+  // backwards for one value (a first page reads a day's row, not every day's), summed per day for several.
+  const days = (dir: Fragment) =>
+    c.vals.length === 1
+      ? db`select dia, n::int as n from etl_execution_day_counts
+           where dim = ${c.dim} and val = ${c.vals[0]!} ${from()} order by dia ${dir}`
+      : db`select dia, sum(n)::int as n from etl_execution_day_counts
+           where dim = ${c.dim} and val = any(${c.vals}::text[]) ${from()} group by dia order by dia ${dir}`
+  const running = () => db`select dia, n, sum(n) over (order by dia desc rows unbounded preceding) as cum
+    from (${days(db`desc`)}) d`
   const [at] = await db<{ before: string | null; until: Date | null; since: Date | null; id_below: number | null }[]>`
-    with w as (
-      select g.dia, g.n, sum(g.n) over (order by g.dia desc) as cum
-      from (select dia, sum(n) as n from etl_execution_day_counts
-        where dim = ${c.dim} and val = any(${c.vals}::text[]) ${from} group by dia) g
-    ),
-    first_row as (select dia, cum - n as before from w where cum > ${offset} order by dia desc limit 1),
+    with first_row as (select dia, cum - n as before from (${running()}) w where cum > ${offset} limit 1),
     last_row as (
-      select coalesce((select dia from w where cum >= ${offset + limit} order by dia desc limit 1),
-        (select min(dia) from w)) as dia
+      select coalesce((select dia from (${running()}) w where cum >= ${offset + limit} limit 1),
+        (select dia from (${days(db`asc`)}) d limit 1)) as dia
     ),
     x as (
       select f.before,
@@ -71,7 +76,7 @@ export async function listExecutionsPageByDay(
   const window = (tx: Db) =>
     f.desde ? tx`and dia >= (${f.desde}::timestamptz at time zone 'UTC')::date and dia < 'infinity'` : tx``
   const read = async (tx: Db) => {
-    const at = await locate(tx, c, f.offset, f.limit, window(tx))
+    const at = await locate(tx, c, f.offset, f.limit, () => window(tx))
     if (!at) {
       const [row] = await tx<{ total: number }[]>`select (${total(tx)})::int as total`
       return { body: '[]', total: row!.total, n: 0, last_started_at: null }

@@ -16,6 +16,7 @@ import {
   listExecutionsByIds,
   listExecutionsPageByMonths,
   listQueuedIdsForTienda,
+  listRecentPage,
   type SortKey,
   usesTiendaIndex,
 } from './executions.sql.ts'
@@ -114,6 +115,9 @@ async function pageForTienda(db: Db, f: HistoryFilters & { tienda: string }) {
 
 async function page(db: Db, f: HistoryFilters) {
   if (f.tienda && usesTiendaIndex(f)) return pageForTienda(db, { ...f, tienda: f.tienda })
+  // A first page is mostly recent: one statement, no day lookup (listExecutionsPageByDay) unless needed.
+  const first = f.offset === 0 ? await listRecentPage(db, f, totalOf(db, f), new Date()) : undefined
+  if (first) return first
   const deep = await listExecutionsPageByDay(db, f, (tx) => totalOf(tx, f))
   if (deep) return deep
   return listExecutionsPageByMonths(

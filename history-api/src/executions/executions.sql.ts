@@ -172,14 +172,28 @@ export async function listExecutionsPageByMonths(db: Db, f: HistoryFilters, tota
     // A lower bound of the window itself, when no older, bounds the months exactly.
     if (f.desde && f.desde >= since) break
     const page = await listExecutionsPage(db, { ...f, startedSince: since }, count)
-    if (f.offset + page.n === page.total) return page
+    if (isTruePage(f, page, since)) return page
     count = db`${page.total}::int`
-    if (page.n === f.limit) {
-      if (page.last_started_at === null || page.last_started_at >= since) return page
-      return listExecutionsPage(db, { ...f, startedSince: page.last_started_at }, count)
-    }
+    if (page.n === f.limit) return listExecutionsPage(db, { ...f, startedSince: page.last_started_at! }, count)
   }
   return listExecutionsPage(db, f.desde ? { ...f, startedSince: f.desde } : f, count)
+}
+
+/** Whether a page read from the months of `since` on is the true one (listExecutionsPageByMonths). */
+const isTruePage = (f: HistoryFilters, page: ExecutionsPage, since: Date) =>
+  f.offset + page.n === page.total ||
+  (page.n === f.limit && (page.last_started_at === null || page.last_started_at >= since))
+
+/**
+ * The newest-first page from the last 31 days' months in one statement, when that is the true page
+ * (a first page, mostly: the list's head is recent); undefined otherwise.
+ */
+export async function listRecentPage(db: Db, f: HistoryFilters, total: Fragment, now: Date) {
+  if (!isDefaultSort(f.sort) || f.id) return undefined
+  const since = new Date(now.getTime() - RECENT_MS[0]!)
+  if (f.desde && f.desde >= since) return listExecutionsPage(db, { ...f, startedSince: f.desde }, total)
+  const page = await listExecutionsPage(db, { ...f, startedSince: since }, total)
+  return isTruePage(f, page, since) ? page : undefined
 }
 
 /** The store's own list index serves only the default order without an id search. */
