@@ -159,8 +159,8 @@ describe('GET /api/etl/history and /history/{id}', () => {
         { tienda_id: 'tienda_08', status: 'failed', error_phase: 'extract', error_category: 'vpn_timeout' },
       ],
     })
-    // The stores' JSON is built by PostgreSQL: timestamps exactly as Date#toISOString writes them
-    // (microseconds cut to milliseconds), numbers as numbers, null as null.
+    // The stores' timestamps are written by PostgreSQL (detail.sql.ts): exactly as Date#toISOString
+    // writes them (microseconds cut to milliseconds), null as null; numbers stay numbers.
     await database.sql`
       update etl_execution_details set started_at = '2026-01-26 10:00:01.234567+00', finished_at = null,
         duration_seconds = 2.35, connection_latency_ms = 12.5

@@ -94,7 +94,7 @@ export async function readStats(
       or (e.started_at >= ${at(c.t0)} and e.started_at < ${at(c.d0)}))
     and ${months('e', 'id', c.r0)} and e.id < ${c.id_below}::int and e.status in ${db(FINISHED)} ${etl('e')}`
   const hours = (alias: string) => db`${db(alias)}.bucket >= ${at(c.ha)} and ${db(alias)}.bucket < ${at(c.hb)}`
-  const hsg = db`${c.hsg}::int`
+  const hsg = () => db`${c.hsg}::int`
   const [row] = await db<{ body: string }[]>`
     -- The raw rows, read once for the three parts below.
     with raw as materialized (
@@ -109,8 +109,8 @@ export async function readStats(
         e.sg * e.records_loaded::bigint as loaded, e.sg * e.duplicates_skipped::bigint as dups
       from raw e
       union all
-      select (h.bucket at time zone ${tz})::date, h.status, h.error_phase, h.error_category, ${hsg} * h.n,
-        ${hsg} * h.duration_sum, ${hsg} * h.duration_n, ${hsg} * h.records_loaded, ${hsg} * h.duplicates
+      select (h.bucket at time zone ${tz})::date, h.status, h.error_phase, h.error_category, ${hsg()} * h.n,
+        ${hsg()} * h.duration_sum, ${hsg()} * h.duration_n, ${hsg()} * h.records_loaded, ${hsg()} * h.duplicates
       from etl_stats_exec_hour h where ${hours('h')} ${etl('h')}
       union all
       select d.fecha, d.status, d.error_phase, d.error_category, d.n, d.duration_sum, d.duration_n, d.records_loaded, d.duplicates
@@ -126,9 +126,9 @@ export async function readStats(
         e.sg * coalesce(e.load_duration_seconds, 0)::numeric as lsum, e.sg * (e.load_duration_seconds is not null)::int as ln
       from raw e
       union all
-      select coalesce(h.triggered_by, 'cli'), h.status, ${hsg} * h.n, ${hsg} * h.duration_sum, ${hsg} * h.duration_n,
-        ${hsg} * h.extract_sum, ${hsg} * h.extract_n, ${hsg} * h.transform_sum, ${hsg} * h.transform_n,
-        ${hsg} * h.load_sum, ${hsg} * h.load_n
+      select coalesce(h.triggered_by, 'cli'), h.status, ${hsg()} * h.n, ${hsg()} * h.duration_sum, ${hsg()} * h.duration_n,
+        ${hsg()} * h.extract_sum, ${hsg()} * h.extract_n, ${hsg()} * h.transform_sum, ${hsg()} * h.transform_n,
+        ${hsg()} * h.load_sum, ${hsg()} * h.load_n
       from etl_stats_origen_hour h where ${hours('h')} ${etl('h')}
       union all
       select coalesce(d.triggered_by, 'cli'), d.status, d.n, d.duration_sum, d.duration_n, d.extract_sum, d.extract_n,
@@ -146,8 +146,8 @@ export async function readStats(
         select t.tienda_id, t.tienda_nombre, t.error_category, t.status from etl_execution_details t
         where t.execution_id = e.id and ${months('t', 'execution_id', c.r0)} and t.execution_id < ${c.id_below}::int offset 0) t
       union all
-      select (h.bucket at time zone ${tz})::date, h.tienda_id, h.tienda_nombre, h.error_category, ${hsg} * h.n,
-        ${hsg} * h.fallos, true
+      select (h.bucket at time zone ${tz})::date, h.tienda_id, h.tienda_nombre, h.error_category, ${hsg()} * h.n,
+        ${hsg()} * h.fallos, true
       from etl_stats_tienda_hour h where ${hours('h')} ${etl('h')}
       union all
       select d.fecha, d.tienda_id, d.tienda_nombre, d.error_category, ${c.ssg}::int * d.n, ${c.ssg}::int * d.fallos, false
