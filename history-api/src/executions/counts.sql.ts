@@ -32,12 +32,15 @@ const counterValue = (db: Db, c: { dim: string; vals: string[] }) =>
   db`coalesce((select sum(n) from etl_execution_counts where dim = ${c.dim} and val = any(${c.vals}::text[])), 0)`
 
 const HOUR_MS = 3_600_000
+const DAY_MS = 86_400_000
 const hourKey = (ms: number) => new Date(ms).toISOString().slice(0, 13) // the counters' 'YYYY-MM-DDTHH' (UTC)
+const dayKey = (ms: number) => new Date(ms).toISOString().slice(0, 10) // migrations/090's UTC `dia`
 
 /**
- * Executions started in a date range and nothing else: whole UTC hours from the kept per-hour
- * counters (an index range of the counts' primary key), the partial hours at both edges from
- * the list index (each less than an hour of rows).
+ * Executions started in a date range and nothing else: whole UTC days from the per-day counts
+ * (migrations/090: a year is 365 rows, not 8,760 hours), the whole hours around them from the
+ * per-hour counters, the partial hours at both edges from the list index (each less than an hour of
+ * rows).
  */
 function startedBetween(db: Db, f: HistoryFilters) {
   const hiCond = f.hasta
@@ -53,8 +56,19 @@ function startedBetween(db: Db, f: HistoryFilters) {
   if (loH !== null && hiH !== null && loH >= hiH) {
     return db`(select count(*) from etl_executions e where e.started_at >= ${f.desde!} and ${hiCond} ${since(f.desde!)})`
   }
-  const hours = db`coalesce((select sum(c.n) from etl_execution_counts c where c.dim = 'hour'
-    and c.val >= ${loH === null ? '' : hourKey(loH)} and c.val < ${hiH === null ? '~' : hourKey(hiH)}), 0)`
+  const hours = (lo: number | null, hi: number | null) => db`coalesce((select sum(c.n) from etl_execution_counts c
+    where c.dim = 'hour' and c.val >= ${lo === null ? '' : hourKey(lo)} and c.val < ${hi === null ? '~' : hourKey(hi)}), 0)`
+  const loD = loH === null ? null : Math.ceil(loH / DAY_MS) * DAY_MS
+  const hiD = hiH === null ? null : Math.floor(hiH / DAY_MS) * DAY_MS
+  // Not started: dia = 'infinity', outside every range. Sent as text: postgres.js would send a date
+  // parameter through Date, which has no infinity.
+  const days = db`coalesce((select sum(c.n) from etl_execution_day_counts c where c.dim = 'all' and c.val = ''
+    and c.dia >= ${loD === null ? '-infinity' : dayKey(loD)}::text::date
+    and c.dia < ${hiD === null ? 'infinity' : dayKey(hiD)}::text::date), 0)`
+  const whole =
+    loD !== null && hiD !== null && loD > hiD
+      ? hours(loH, hiH)
+      : db`(${loH === null ? db`0` : hours(loH, loD)} + ${days} + ${hiH === null ? db`0` : hours(hiD, hiH)})`
   const head =
     loH === null
       ? db`0`
@@ -64,7 +78,7 @@ function startedBetween(db: Db, f: HistoryFilters) {
     hiH === null
       ? db`0`
       : db`(select count(*) from etl_executions e where e.started_at >= ${new Date(hiH)} and ${hiCond} ${since(new Date(hiH))})`
-  return db`(${hours} + ${head} + ${tail})`
+  return db`(${whole} + ${head} + ${tail})`
 }
 
 /** X-Total-Count of the filters but the store, as an expression. */
