@@ -10,7 +10,9 @@
 //   0 of 10,000 ephemeral binds and connects landed on 300 held ports, ~100 expected without);
 // - a listener that sets SO_REUSEADDR (Node, PostgreSQL) may still bind it explicitly, since
 //   the holder is not listening: that is how the owner (or its child process) takes it.
-// The holder connects to an anchor listener of this process; both are unref'd.
+// The holder connects to an anchor listener of this process; both are unref'd. Every loopback
+// address shares the anchor of 127.0.0.1: an anchor of its own, on an address whose port is asked
+// for, could be handed that very port by bind(0) (seen: a 50-address fleet, 1 run in a few hundred).
 import net from 'node:net'
 
 export type ReservedPort = { host: string; port: number; release(): void }
@@ -39,11 +41,12 @@ function anchorFor(host: string): Promise<net.Server> {
 
 /** Holds host:port (port 0: one the kernel picks) until release(); fails if something listens there. */
 export async function reservePort(host = '127.0.0.1', port = 0): Promise<ReservedPort> {
-  const anchor = await anchorFor(host)
+  const anchorHost = net.isIPv4(host) && host.startsWith('127.') ? '127.0.0.1' : host
+  const anchor = await anchorFor(anchorHost)
   const { port: anchorPort } = anchor.address() as net.AddressInfo
   const holder = await new Promise<net.Socket>((resolve, reject) => {
     // localAddress makes Node bind() before connect(): with SO_REUSEADDR, unlike connect()'s autobind.
-    const socket = net.connect({ host, port: anchorPort, localAddress: host, localPort: port || undefined })
+    const socket = net.connect({ host: anchorHost, port: anchorPort, localAddress: host, localPort: port || undefined })
     socket.once('connect', () => resolve(socket))
     socket.once('error', (error: NodeJS.ErrnoException) => {
       socket.destroy()
