@@ -1,13 +1,6 @@
-// node scripts/bench-api.ts (via npx, Node 24) — the history API's targets of DESIGN §10 at scale:
-//   history list (no filter and each single filter; page 1 and page 1000), execution detail of a
-//   200-store run, stats dias=90 (with the plan's §6.2 SQL on the raw tables as the baseline,
-//   numbers compared), EXPLAIN of every list statement, and the list over HTTP under autocannon.
-// Not a test: numbers depend on the machine. The database is a throwaway one on DATABASE_URL's
-// server unless BENCH_API_DB gives the URL of one to reuse (seeded on first use, kept).
-//   BENCH_API_EXECUTIONS (1000000)  BENCH_API_STORES (20 per execution)  BENCH_API_DAYS (365)
-//   BENCH_API_ITERATIONS (200)  BENCH_API_CONNECTIONS (20)  BENCH_API_SECONDS (10)
-//   BENCH_API_SEED_ONLY=1 stops after seeding; BENCH_API_KEEP=1 keeps a throwaway database;
-//   BENCH_API_ONLY=stats measures the statistics only (and checks them against the plan's SQL).
+// node scripts/bench-api.ts (via npx, Node 24) — the history API's targets of DESIGN §10 at scale.
+// What it measures and its settings: USAGE below (`--help` prints it). Not a test: numbers depend on
+// the machine.
 import { spawn } from 'node:child_process'
 import { cpus } from 'node:os'
 import path from 'node:path'

@@ -12,7 +12,7 @@
 //   the holder is not listening: that is how the owner (or its child process) takes it.
 // The holder connects to an anchor listener of this process; both are unref'd. Every loopback
 // address shares the anchor of 127.0.0.1: an anchor of its own, on an address whose port is asked
-// for, could be handed that very port by bind(0) (seen: a 50-address fleet, 1 run in a few hundred).
+// for, could be handed that very port by bind(0) (seen once: the 50-address fleet test, EADDRINUSE).
 import net from 'node:net'
 
 export type ReservedPort = { host: string; port: number; release(): void }
