@@ -90,7 +90,13 @@ async function installBoss(url: string) {
   await boss.stop({ graceful: false })
 }
 
-async function overHttp(url: string, token: string) {
+/**
+ * The list over HTTP from a history-api process, with its kept responses (the default,
+ * HISTORY_API_CACHE_MB=64: answered from memory until the history changes) or without (0: every
+ * request reads PostgreSQL); `changesPerSecond` > 0 writes to the newest execution meanwhile, as a
+ * run in progress does (each change drops every kept response).
+ */
+async function overHttp(sql: Sql, url: string, token: string, cacheMb: number, changesPerSecond = 0) {
   // Held while the API runs (reserved-port.ts): a random guess could be taken by anything.
   const reserved = await reservePort()
   const port = reserved.port
@@ -100,6 +106,7 @@ async function overHttp(url: string, token: string) {
       DATABASE_URL: url,
       HISTORY_API_PORT: String(port),
       HISTORY_API_HOST: '127.0.0.1',
+      HISTORY_API_CACHE_MB: String(cacheMb),
       AUTH_JWT_SECRET: TEST_SECRET,
       LOG_LEVEL: 'warn',
     },
@@ -120,6 +127,14 @@ async function overHttp(url: string, token: string) {
       await new Promise((r) => setTimeout(r, 200))
     }
     const results = []
+    const [newest] = await sql<{ id: number }[]>`select max(id) as id from etl_executions`
+    let writing = true
+    const writer = (async () => {
+      while (writing && changesPerSecond > 0) {
+        await sql`update etl_executions set records_loaded = records_loaded where id = ${newest!.id}`
+        await new Promise((r) => setTimeout(r, 1000 / changesPerSecond))
+      }
+    })()
     for (const query of ['limit=50', 'status=failed&limit=50']) {
       const r = await autocannon({
         url: `${base}/api/etl/history?${query}`,
@@ -129,6 +144,8 @@ async function overHttp(url: string, token: string) {
       })
       results.push({
         url: `/api/etl/history?${query}`,
+        kept: cacheMb > 0 ? 'yes' : 'no',
+        'changes/s': changesPerSecond,
         connections: r.connections,
         'req/s': Math.round(r.requests.average),
         'p50 ms': r.latency.p50,
@@ -137,6 +154,8 @@ async function overHttp(url: string, token: string) {
         non2xx: r.non2xx,
       })
     }
+    writing = false
+    await writer
     return results
   } finally {
     unregister()
@@ -307,7 +326,11 @@ async function main() {
 
     out('\nhistory list over HTTP (history-api in a child process, autocannon):')
     await installBoss(db.url)
-    table(await overHttp(db.url, token))
+    table([
+      ...(await overHttp(sql, db.url, token, 64)),
+      ...(await overHttp(sql, db.url, token, 64, 20)),
+      ...(await overHttp(sql, db.url, token, 0)),
+    ])
   } finally {
     await sql.end()
     if (!reuse && !process.env.BENCH_API_KEEP) await db.drop()

@@ -22,6 +22,7 @@ import { documentHeader, registerSharedComponents } from './openapi.ts'
 import { createMetrics, type Metrics } from './operations/metrics.ts'
 import { operationsRoutes } from './operations/operations.routes.ts'
 import { errorHandler, notFound, problem, refuseBody, validationHook } from './problem.ts'
+import { noResponseCache, type ResponseCache } from './response-cache.ts'
 import { runControlRoutes } from './runs/run-control.routes.ts'
 import { runsRoutes } from './runs/runs.routes.ts'
 import { schedulesRoutes } from './schedules/schedules.routes.ts'
@@ -40,6 +41,8 @@ export type AppDeps = {
   tz?: string
   logger?: Logger
   hub?: EventHub
+  /** History list pages and details kept until the history changes (main.ts); none by default. */
+  cache?: ResponseCache
   metrics?: Metrics
   loginLimiters?: { email: RateLimiter; client: RateLimiter }
   /** Test seam of POST /run: runs between the execution row and the job, inside their transaction. */
@@ -68,6 +71,7 @@ export function buildApp(deps: AppDeps): App {
   // Events are read on the primary: a replica may not have replayed the change it was notified of yet.
   const hub = deps.hub ?? createEventHub(deps.db, deps.db, logger)
   const metrics = deps.metrics ?? createMetrics()
+  const cache = deps.cache ?? noResponseCache
 
   const app = new OpenAPIHono({ defaultHook: validationHook })
   let document: Record<string, unknown> | undefined
@@ -78,6 +82,12 @@ export function buildApp(deps: AppDeps): App {
 
   app.use('*', metrics.middleware)
   app.use('/api/etl/*', requireSuperAdmin(deps.auth, clock))
+  // A write through this process (a run queued, a rerun, a closure…) drops the kept history
+  // responses before it is answered: its client reads its own write at once, not after the NOTIFY.
+  app.use('/api/etl/*', async (c, next) => {
+    await next()
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') cache.invalidate()
+  })
   app.use('/api/etl/run', limitBody)
   app.use('/api/etl/gaps/auto-recovery', limitBody)
   app.use('/api/auth/login', limitBody)
@@ -87,7 +97,7 @@ export function buildApp(deps: AppDeps): App {
   app.post('/api/etl/schedules/:etl/pause', limitBody, refuseBody)
   app.post('/api/etl/schedules/:etl/resume', limitBody, refuseBody)
 
-  app.route('/', executionsRoutes({ read, tz }))
+  app.route('/', executionsRoutes({ read, tz, cache }))
   app.route('/', exportRoutes({ read, tz }))
   app.route('/', statsRoutes({ read, tz, clock }))
   app.route('/', runsRoutes({ write: deps.db, boss: deps.boss, tz, clock, betweenWrites: deps.betweenWrites }))
@@ -113,5 +123,10 @@ export function buildApp(deps: AppDeps): App {
 
   app.notFound(notFound)
   app.onError(errorHandler(logger))
-  return Object.assign(app, { close: () => hub.close(), document: served })
+  return Object.assign(app, {
+    close: async () => {
+      await Promise.all([hub.close(), cache.close()])
+    },
+    document: served,
+  })
 }

@@ -15,6 +15,7 @@ import { type ApiConfig, parseApiConfig } from './config.ts'
 import { connect } from './db.ts'
 import { ignorePostgresJsSocketBug } from './driver-guard.ts'
 import { createMetrics } from './operations/metrics.ts'
+import { createResponseCache, listenForChanges } from './response-cache.ts'
 
 let config: ApiConfig
 try {
@@ -68,15 +69,16 @@ const boss = new PgBoss({
 })
 boss.on('error', (err) => logger.error({ err }, 'pg-boss error'))
 await boss.start()
-const app = buildApp({
-  db,
-  readDb,
-  boss,
-  auth: authSettings(config),
-  tz: config.TZ_TIENDAS,
-  logger,
-  metrics: createMetrics({ defaultMetrics: true }),
-})
+const metrics = createMetrics({ defaultMetrics: true })
+const cache =
+  config.HISTORY_API_CACHE_MB > 0 && !readDb
+    ? createResponseCache(listenForChanges(db), {
+        maxBytes: config.HISTORY_API_CACHE_MB * 1024 * 1024,
+        registry: metrics.registry,
+        logger,
+      })
+    : undefined
+const app = buildApp({ db, readDb, boss, auth: authSettings(config), tz: config.TZ_TIENDAS, logger, metrics, cache })
 const server = serve({ fetch: app.fetch, port: config.HISTORY_API_PORT, hostname: config.HISTORY_API_HOST }, (info) =>
   logger.info({ port: info.port }, `history-api listening on http://127.0.0.1:${info.port} (docs at /docs)`),
 )

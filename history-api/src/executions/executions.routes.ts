@@ -4,6 +4,7 @@ import type { Context, TypedResponse } from 'hono'
 import type { Db } from '../db.ts'
 import { etlErrors, NoQuery } from '../openapi.ts'
 import { invalid, PROBLEM_TYPES, problem, validationHook } from '../problem.ts'
+import type { CachedResponse, ResponseCache } from '../response-cache.ts'
 import { dayStart, isPlainDate, nextDayStart } from '../time.ts'
 import { countStartedForTienda, totalForTienda, totalOf } from './counts.sql.ts'
 import { listExecutionsPageByDay, listStartedIdsForTiendaByDay } from './deep-page.sql.ts'
@@ -58,7 +59,7 @@ const detailRoute = createRoute({
   },
 })
 
-export type ExecutionsDeps = { read: Db; tz: string }
+export type ExecutionsDeps = { read: Db; tz: string; cache: ResponseCache }
 type TypedJson<T> = Response & TypedResponse<T, 200, 'json'>
 
 export function toFilters(q: HistoryExportQuery & Partial<Pick<HistoryQuery, 'limit' | 'offset'>>, tz: string) {
@@ -143,20 +144,33 @@ export const executionsRoutes = (deps: ExecutionsDeps) =>
   new OpenAPIHono({ defaultHook: validationHook })
     .openapi(listRoute, async (c) => {
       const q = c.req.valid('query')
-      const f = toFilters(q, deps.tz)
-      const refused = await refuseFilters(c, deps.read, f)
-      if (refused) return refused
-      const { body, total } = await page(deps.read, f)
-      c.header('X-Total-Count', String(total))
-      c.header('Link', linkHeader(c, total, f.limit, f.offset))
-      // The items arrive as JSON built by PostgreSQL (executions.sql.ts): sent as they are.
-      return c.body(body, 200, { 'Content-Type': 'application/json' }) as unknown as TypedJson<ExecutionSummary[]>
+      // Kept per query string as written (the Link header repeats it) until the history changes.
+      const answer = await deps.cache.get(`history ${new URL(c.req.url).search}`, async () => {
+        const f = toFilters(q, deps.tz)
+        const refused = await refuseFilters(c, deps.read, f)
+        if (refused) return refused
+        const { body, total } = await page(deps.read, f)
+        // The items arrive as JSON built by PostgreSQL (executions.sql.ts): sent as they are.
+        return {
+          body,
+          headers: {
+            'Content-Type': 'application/json',
+            'X-Total-Count': String(total),
+            Link: linkHeader(c, total, f.limit, f.offset),
+          },
+        } satisfies CachedResponse
+      })
+      if (answer instanceof Response) return answer as never
+      return c.body(answer.body, 200, answer.headers) as unknown as TypedJson<ExecutionSummary[]>
     })
     .openapi(detailRoute, async (c) => {
       const { id } = c.req.valid('param')
-      const [execution, tiendas] = await Promise.all([findExecution(deps.read, id), listTiendaDetails(deps.read, id)])
-      if (!execution) {
-        return problem(c, 404, `Execution ${id} does not exist.`, { type: PROBLEM_TYPES.executionNotFound })
-      }
-      return c.json(toDetail(execution, tiendas), 200)
+      const answer = await deps.cache.get(`detail ${id}`, async () => {
+        const [execution, tiendas] = await Promise.all([findExecution(deps.read, id), listTiendaDetails(deps.read, id)])
+        if (!execution) return undefined
+        const body = JSON.stringify(toDetail(execution, tiendas))
+        return { body, headers: { 'Content-Type': 'application/json' } } satisfies CachedResponse
+      })
+      if (!answer) return problem(c, 404, `Execution ${id} does not exist.`, { type: PROBLEM_TYPES.executionNotFound })
+      return c.body(answer.body, 200, answer.headers) as unknown as TypedJson<ExecutionDetail>
     })

@@ -37,8 +37,11 @@ export async function createMonthsAhead(db: Sql): Promise<string[]> {
 export async function applyRetention(db: Sql, keepMonths: number, opts: { dryRun?: boolean } = {}) {
   return db.begin(async (tx) => {
     await tx`select set_config('lock_timeout', ${LOCK_TIMEOUT}, true)`
-    return tx<DroppedMonth[]>`
+    const dropped = await tx<DroppedMonth[]>`
       select partition_month, executions::float8 as executions, store_rows::float8 as store_rows
       from etl_history_retention(${keepMonths}::int, ${opts.dryRun ?? false})`
+    // Dropped partitions fire no trigger: say so to the history APIs' kept responses (migration 093).
+    if (dropped.length > 0 && !opts.dryRun) await tx`select etl_history_notify_change()`
+    return dropped
   })
 }

@@ -1,0 +1,128 @@
+// Kept history responses against PostgreSQL: migration 093's triggers notify a committed change,
+// the cache drops what it kept, an uncommitted change is not announced, postgres.js listens again
+// after its connection is killed, and a write through the API is read back at once.
+import type { ReservedSql } from 'postgres'
+import { Registry } from 'prom-client'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { type TestApi, testApi } from '../../test/helpers/api.ts'
+import { createTestDatabase, type TestDatabase } from '../../test/helpers/db.ts'
+import { addExecution, addTiendas } from '../../test/helpers/history-seed.ts'
+import { type ChangeFeed, createResponseCache, listenForChanges, type ResponseCache } from './response-cache.ts'
+
+const ids = (body: unknown) => (body as { id: number }[]).map((e) => e.id)
+
+/** Polls `fn` until it holds; the notification arrives in milliseconds, the kept responses live a minute. */
+async function eventually(fn: () => Promise<boolean>, timeoutMs = 3000) {
+  const until = Date.now() + timeoutMs
+  while (!(await fn())) {
+    if (Date.now() > until) throw new Error(`not within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+describe('kept history responses', () => {
+  let database: TestDatabase
+  let api: TestApi
+  let cache: ResponseCache
+  let registry: Registry
+  let listens = 0
+  let conn: ReservedSql | undefined
+
+  const reads = async () =>
+    (await registry.getSingleMetric('history_api_response_cache_total')!.get()).values.find(
+      (v) => v.labels.result === 'read',
+    )?.value ?? 0
+
+  const setup = async (feed: ChangeFeed) => {
+    registry = new Registry()
+    cache = createResponseCache(feed, { maxBytes: 1 << 20, maxAgeMs: 60_000, registry })
+    api = await testApi({ db: database.sql, cache })
+    await cache.ready
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase()
+    await addTiendas(database.sql, ['tienda_01', 'tienda_02'])
+  })
+  afterEach(async () => {
+    await conn?.unsafe('rollback').catch(() => {})
+    conn?.release()
+    conn = undefined
+    await api?.close()
+    await database.sql`delete from etl_executions`
+  })
+  afterAll(async () => {
+    await database?.drop()
+  })
+
+  const counted: ChangeFeed = (onChange, onListen) =>
+    listenForChanges(database.sql)(onChange, () => {
+      listens++
+      onListen()
+    })
+
+  it('answers from memory until a committed change is notified; an uncommitted one changes nothing', async () => {
+    await setup(counted)
+    const a = await addExecution(database.sql, { started_at: new Date(Date.now() - 60_000) }, [
+      { tienda_id: 'tienda_01' },
+    ])
+    const first = await api.call('get', '/api/etl/history?limit=10')
+    expect(ids(first.body)).toEqual([a])
+    const detail = await api.call('get', `/api/etl/history/${a}`)
+    expect(detail.status).toBe(200)
+    const readsBefore = await reads()
+    for (let i = 0; i < 5; i++) {
+      const again = await api.call('get', '/api/etl/history?limit=10')
+      expect(again.body).toEqual(first.body)
+      expect(again.headers.get('x-total-count')).toBe('1')
+      expect((await api.call('get', `/api/etl/history/${a}`)).body).toEqual(detail.body)
+    }
+    expect(await reads()).toBe(readsBefore)
+
+    // A change inside an open transaction: not visible, not announced — the kept page stays right.
+    conn = await database.sql.reserve()
+    await conn`begin`
+    const b = await addExecution(conn as never, { started_at: new Date() })
+    await new Promise((r) => setTimeout(r, 100))
+    expect(ids((await api.call('get', '/api/etl/history?limit=10')).body)).toEqual([a])
+    await conn`commit`
+    await eventually(async () => ids((await api.call('get', '/api/etl/history?limit=10')).body)[0] === b)
+    const after = await api.call('get', '/api/etl/history?limit=10')
+    expect(ids(after.body)).toEqual([b, a])
+    expect(after.headers.get('x-total-count')).toBe('2')
+
+    // The detail follows a store's update (etl_execution_details' trigger), and a store's new name (tiendas').
+    await database.sql`update etl_execution_details set records_loaded = 77 where execution_id = ${a}`
+    await eventually(
+      async () =>
+        ((await api.call('get', `/api/etl/history/${a}`)).body as { tiendas_detail: { records_loaded: number }[] })
+          .tiendas_detail[0]!.records_loaded === 77,
+    )
+  })
+
+  it('listens again after its connection is killed, and hears changes again', async () => {
+    listens = 0
+    await setup(counted)
+    expect(listens).toBe(1)
+    const a = await addExecution(database.sql, { started_at: new Date(Date.now() - 60_000) })
+    expect(ids((await api.call('get', '/api/etl/history?limit=10')).body)).toEqual([a])
+    await database.sql`
+      select pg_terminate_backend(pid) from pg_stat_activity
+      where datname = current_database() and query ilike 'listen %' and pid <> pg_backend_pid()`
+    await eventually(async () => listens === 2, 10_000)
+    const b = await addExecution(database.sql, { started_at: new Date() })
+    await eventually(async () => ids((await api.call('get', '/api/etl/history?limit=10')).body)[0] === b)
+  })
+
+  it('a write through the API is read back at once, without waiting for the notification', async () => {
+    // A feed that never delivers a change: only the API's own write may drop the kept detail.
+    await setup((_onChange, onListen) => listenForChanges(database.sql)(() => {}, onListen))
+    const a = await addExecution(database.sql, { status: 'running', started_at: new Date() })
+    const before = await api.call('get', `/api/etl/history/${a}`)
+    expect((before.body as { cancel_requested_at: string | null }).cancel_requested_at).toBeNull()
+    const cancel = await api.call('post', `/api/etl/executions/${a}/cancel`)
+    expect(cancel.status).toBe(202)
+    const after = await api.call('get', `/api/etl/history/${a}`)
+    expect((after.body as { cancel_requested_at: string | null }).cancel_requested_at).not.toBeNull()
+  })
+})
