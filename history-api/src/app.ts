@@ -41,7 +41,7 @@ export type AppDeps = {
   tz?: string
   logger?: Logger
   hub?: EventHub
-  /** History list pages and details kept until the history changes (main.ts); none by default. */
+  /** History list pages, details and statistics kept until the history changes (main.ts); none by default. */
   cache?: ResponseCache
   metrics?: Metrics
   loginLimiters?: { email: RateLimiter; client: RateLimiter }
@@ -99,7 +99,7 @@ export function buildApp(deps: AppDeps): App {
 
   app.route('/', executionsRoutes({ read, tz, cache }))
   app.route('/', exportRoutes({ read, tz }))
-  app.route('/', statsRoutes({ read, tz, clock }))
+  app.route('/', statsRoutes({ read, tz, clock, cache }))
   app.route('/', runsRoutes({ write: deps.db, boss: deps.boss, tz, clock, betweenWrites: deps.betweenWrites }))
   app.route('/', runControlRoutes({ write: deps.db, boss: deps.boss, clock }))
   app.route('/', schedulesRoutes({ read, write: deps.db, clock }))

@@ -32,7 +32,7 @@ export const apiConfigSchema = z
       .refine(isTimeZone, 'must be an IANA time zone such as America/Caracas')
       .default('America/Caracas'),
     /**
-     * Memory for history list pages and details kept until the history changes (migration 093's
+     * Memory for history list pages, details and statistics kept until the history changes (migration 093's
      * notifications); 0 keeps none. Not used with DATABASE_READ_URL (a replica lags the notification).
      */
     HISTORY_API_CACHE_MB: z.coerce.number().min(0).max(4096).default(64),

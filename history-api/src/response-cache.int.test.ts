@@ -1,4 +1,4 @@
-// Kept history responses against PostgreSQL: migration 093's triggers notify a committed change,
+// Kept history responses (list, detail, statistics) against PostgreSQL: migration 093's triggers notify a committed change,
 // the cache drops what it kept, an uncommitted change is not announced, postgres.js listens again
 // after its connection is killed, and a write through the API is read back at once.
 import type { ReservedSql } from 'postgres'
@@ -70,12 +70,15 @@ describe('kept history responses', () => {
     expect(ids(first.body)).toEqual([a])
     const detail = await api.call('get', `/api/etl/history/${a}`)
     expect(detail.status).toBe(200)
+    const stats = await api.call('get', '/api/etl/stats?dias=1')
+    expect((stats.body as { total_executions: number }).total_executions).toBe(1)
     const readsBefore = await reads()
     for (let i = 0; i < 5; i++) {
       const again = await api.call('get', '/api/etl/history?limit=10')
       expect(again.body).toEqual(first.body)
       expect(again.headers.get('x-total-count')).toBe('1')
       expect((await api.call('get', `/api/etl/history/${a}`)).body).toEqual(detail.body)
+      expect((await api.call('get', '/api/etl/stats?dias=1')).body).toEqual(stats.body)
     }
     expect(await reads()).toBe(readsBefore)
 
@@ -90,6 +93,8 @@ describe('kept history responses', () => {
     const after = await api.call('get', '/api/etl/history?limit=10')
     expect(ids(after.body)).toEqual([b, a])
     expect(after.headers.get('x-total-count')).toBe('2')
+    const statsAfter = await api.call('get', '/api/etl/stats?dias=1')
+    expect((statsAfter.body as { total_executions: number }).total_executions).toBe(2)
 
     // The detail follows a store's update (etl_execution_details' trigger), and a store's new name (tiendas').
     await database.sql`update etl_execution_details set records_loaded = 77 where execution_id = ${a}`

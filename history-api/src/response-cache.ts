@@ -1,12 +1,13 @@
-// Responses of the history (list pages, execution details) kept in memory until the history changes.
+// Responses of the history (list pages, execution details, statistics) kept in memory until the
+// history changes.
 // Migration 093's triggers announce every committed change to etl_executions, etl_execution_details
 // and tiendas on `etl_history_changed`; each notification drops every kept response. A response whose
 // statement started before a change is not kept (the generation it was read under is gone), nor joined
 // by a request that arrives after the change. Writes through this process's own routes drop them at
 // once (the response to a POST is sent after that), so a client reads its own writes; other writers'
 // changes arrive within the notification's delivery (milliseconds). A lost LISTEN connection may miss
-// notifications until it is back: every response is re-read at least every `maxAgeMs`, and a
-// reconnection drops everything.
+// notifications until it is back: every response is re-read at least every `maxAgeMs` (which also
+// bounds how far a kept statistics window lags the clock), and a reconnection drops everything.
 import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
 import type { Sql } from 'postgres'

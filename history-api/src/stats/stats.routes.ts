@@ -5,6 +5,7 @@ import type { TypedResponse } from 'hono'
 import type { Db } from '../db.ts'
 import { etlErrors } from '../openapi.ts'
 import { validationHook } from '../problem.ts'
+import type { ResponseCache } from '../response-cache.ts'
 import { type EtlStats, EtlStats as EtlStatsSchema, StatsQuery } from './stats.schemas.ts'
 import { readStats } from './stats.sql.ts'
 
@@ -24,16 +25,21 @@ const statsRoute = createRoute({
   },
 })
 
-export type StatsDeps = { read: Db; tz: string; clock: () => Date }
+export type StatsDeps = { read: Db; tz: string; clock: () => Date; cache: ResponseCache }
 
 type TypedJson<T> = Response & TypedResponse<T, 200, 'json'>
 
 export const statsRoutes = (deps: StatsDeps) =>
   new OpenAPIHono({ defaultHook: validationHook }).openapi(statsRoute, async (c) => {
     const { etl_name, dias } = c.req.valid('query')
-    const now = deps.clock()
-    const since = new Date(now.getTime() - dias * 24 * 3600 * 1000)
-    const body = await readStats(deps.read, { since, now, dias, etlName: etl_name ?? null, tz: deps.tz })
-    // Built by PostgreSQL (stats.sql.ts) in the contract's shape: sent as it comes.
-    return c.body(body, 200, { 'Content-Type': 'application/json' }) as unknown as TypedJson<EtlStats>
+    // Kept until the history changes, and at most the cache's maximum age (5 s): a kept answer's
+    // window ends that much earlier than now, the only thing that moves without a write.
+    const answer = await deps.cache.get(`stats ${new URL(c.req.url).search}`, async () => {
+      const now = deps.clock()
+      const since = new Date(now.getTime() - dias * 24 * 3600 * 1000)
+      const body = await readStats(deps.read, { since, now, dias, etlName: etl_name ?? null, tz: deps.tz })
+      // Built by PostgreSQL (stats.sql.ts) in the contract's shape: sent as it comes.
+      return { body, headers: { 'Content-Type': 'application/json' } }
+    })
+    return c.body(answer.body, 200, answer.headers) as unknown as TypedJson<EtlStats>
   })
