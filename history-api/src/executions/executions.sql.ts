@@ -113,7 +113,7 @@ const monthsBound = (db: Db, f: HistoryFilters, column = 'e.id') => db`
  * per status, each cut at offset + limit, merged in order (Merge Append) — `status = any(…)`
  * would read every matching row and sort them.
  */
-function pageIds(db: Db, f: HistoryFilters) {
+function pageIds(db: Db, f: HistoryFilters, whole: boolean) {
   const col = db.unsafe(f.sort.key)
   const where = (g: HistoryFilters) =>
     db`where true ${executionFilters(db, g)} ${tiendaFilter(db, g.tienda)} ${monthsBound(db, g)}`
@@ -122,8 +122,8 @@ function pageIds(db: Db, f: HistoryFilters) {
   const byStart = f.sort.key === 'started_at'
   const started = byStart ? db`e.started_at` : db`null::timestamptz as started_at`
   if (!f.statuses || f.statuses.length < 2) {
-    return db`select e.id, ${started} from etl_executions e ${where(f)} order by ${orderBy(db, 'e', f.sort)}
-      limit ${f.limit} offset ${f.offset}`
+    return db`select ${whole ? db`e.*` : db`e.id, ${started}`} from etl_executions e ${where(f)}
+      order by ${orderBy(db, 'e', f.sort)} limit ${f.limit} offset ${f.offset}`
   }
   const columns = byStart ? started : db`e.${col}, ${started}`
   const branches = f.statuses.map(
@@ -143,12 +143,18 @@ export type ExecutionsPage = {
   last_started_at: Date | null
 }
 
-/** One page in the sort's order and the total; only the page's rows are read whole. */
+/**
+ * One page in the sort's order and the total; only the page's rows are read whole. A first page
+ * (one ordered scan, no offset) reads them in that scan; others read the ids, then join their rows —
+ * a join the planner plans over every month the page may be in again.
+ */
 export function listExecutionsPage(db: Db, f: HistoryFilters, total: Fragment) {
+  const whole = f.offset === 0 && (!f.statuses || f.statuses.length < 2)
+  const rows = whole ? db`page e` : db`page join etl_executions e on e.id = page.id ${monthsBound(db, f)}`
   return db<ExecutionsPage[]>`
-    with page as (${pageIds(db, f)})
+    with page as (${pageIds(db, f, whole)})
     select coalesce((select json_agg(x order by ${orderBy(db, 'x', f.sort)}) from (
-        select ${summaryColumns(db)} from page join etl_executions e on e.id = page.id ${monthsBound(db, f)}) x),
+        select ${summaryColumns(db)} from ${rows}) x),
         '[]')::text as body,
       (${total})::int as total, (select count(*) from page)::int as n,
       (select min(page.started_at) from page) as last_started_at`.then((r) => r[0]!)
