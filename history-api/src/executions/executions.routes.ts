@@ -144,7 +144,8 @@ export const executionsRoutes = (deps: ExecutionsDeps) =>
   new OpenAPIHono({ defaultHook: validationHook })
     .openapi(listRoute, async (c) => {
       const q = c.req.valid('query')
-      // Kept per query string as written (the Link header repeats it) until the history changes.
+      // Kept per query string as written (the Link header repeats it) until the history changes; every
+      // caller sees the same history (/api/etl/* is super_admin only), so the caller is not in the key.
       const answer = await deps.cache.get(`history ${new URL(c.req.url).search}`, async () => {
         const f = toFilters(q, deps.tz)
         const refused = await refuseFilters(c, deps.read, f)
