@@ -34,7 +34,9 @@ export type CachedResponse = { body: string; headers: Record<string, string> }
 export type ResponseCache = {
   /**
    * The response for `key`: kept, being read by another request, or read now by `read` — and kept
-   * when no change arrived meanwhile. `read` answering anything else (a 404, a 422) is not kept.
+   * when no change arrived meanwhile. Anything else `read` answers (undefined for a 404) is not kept
+   * but is shared with the requests that joined the read: plain data, never a Response (its body
+   * can be read once).
    */
   get<R>(key: string, read: () => Promise<CachedResponse | R>): Promise<CachedResponse | R>
   /** Drops every kept response (a change was written). */

@@ -143,13 +143,13 @@ export async function refuseFilters(c: Context, db: Db, f: HistoryFilters) {
 export const executionsRoutes = (deps: ExecutionsDeps) =>
   new OpenAPIHono({ defaultHook: validationHook })
     .openapi(listRoute, async (c) => {
-      const q = c.req.valid('query')
+      const f = toFilters(c.req.valid('query'), deps.tz)
+      // Refused before the kept responses: a refusal is a Response of its own request, not shareable.
+      const refused = await refuseFilters(c, deps.read, f)
+      if (refused) return refused
       // Kept per query string as written (the Link header repeats it) until the history changes; every
       // caller sees the same history (/api/etl/* is super_admin only), so the caller is not in the key.
       const answer = await deps.cache.get(`history ${new URL(c.req.url).search}`, async () => {
-        const f = toFilters(q, deps.tz)
-        const refused = await refuseFilters(c, deps.read, f)
-        if (refused) return refused
         const { body, total } = await page(deps.read, f)
         // The items arrive as JSON built by PostgreSQL (executions.sql.ts): sent as they are.
         return {
@@ -161,7 +161,6 @@ export const executionsRoutes = (deps: ExecutionsDeps) =>
           },
         } satisfies CachedResponse
       })
-      if (answer instanceof Response) return answer as never
       return c.body(answer.body, 200, answer.headers) as unknown as TypedJson<ExecutionSummary[]>
     })
     .openapi(detailRoute, async (c) => {
