@@ -1,6 +1,8 @@
 // Kept history responses (list, detail, statistics) against PostgreSQL: migration 093's triggers notify a committed change,
 // the cache drops what it kept, an uncommitted change is not announced, postgres.js listens again
 // after its connection is killed, and a write through the API is read back at once.
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
 import type { ReservedSql } from 'postgres'
 import { Registry } from 'prom-client'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -103,6 +105,35 @@ describe('kept history responses', () => {
         ((await api.call('get', `/api/etl/history/${a}`)).body as { tiendas_detail: { records_loaded: number }[] })
           .tiendas_detail[0]!.records_loaded === 77,
     )
+  })
+
+  it('concurrent requests share a read, and each gets its own refusal or 404', async () => {
+    await setup(counted)
+    const a = await addExecution(database.sql, { started_at: new Date() })
+    const pages = await Promise.all(Array.from({ length: 6 }, () => api.call('get', '/api/etl/history?limit=5')))
+    for (const p of pages) expect(ids(p.body)).toEqual([a])
+    // Over real HTTP: a Response shared by joined requests would be sent once and fail the others.
+    const server = serve({ fetch: api.fetch, port: 0, hostname: '127.0.0.1' })
+    await new Promise((r) => server.once('listening', r))
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/etl/history?tienda=tienda_99`
+      const refusals = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          fetch(url, { headers: { Authorization: `Bearer ${api.token}` } }).then(async (r) => ({
+            status: r.status,
+            body: await r.text(),
+          })),
+        ),
+      )
+      for (const r of refusals) {
+        expect(r.status).toBe(422)
+        expect(r.body).toContain('tienda_99 is not a known store')
+      }
+    } finally {
+      server.close()
+    }
+    const missing = await Promise.all(Array.from({ length: 6 }, () => api.call('get', '/api/etl/history/999999')))
+    for (const r of missing) expect(r.status).toBe(404)
   })
 
   it('listens again after its connection is killed, and hears changes again', async () => {
