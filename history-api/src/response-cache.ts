@@ -84,6 +84,9 @@ export function createResponseCache(feed: ChangeFeed, opts: Options): ResponseCa
   }
   const ready = Promise.withResolvers<void>()
   const onListen = () => {
+    // postgres.js re-listens with new listener objects after a reconnection, which the unlisten it
+    // returned first no longer removes: a closed cache ignores them.
+    if (closed) return
     invalidate()
     listening = true
     ready.resolve()
