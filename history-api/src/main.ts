@@ -72,11 +72,14 @@ await boss.start()
 const metrics = createMetrics({ defaultMetrics: true })
 const cache =
   config.HISTORY_API_CACHE_MB > 0 && !readDb
-    ? createResponseCache(listenForChanges(db), {
-        maxBytes: config.HISTORY_API_CACHE_MB * 1024 * 1024,
-        registry: metrics.registry,
-        logger,
-      })
+    ? createResponseCache(
+        listenForChanges(() => connect(config.DATABASE_URL, { max: 1, applicationName: 'fluxion-history-api-listen' })),
+        {
+          maxBytes: config.HISTORY_API_CACHE_MB * 1024 * 1024,
+          registry: metrics.registry,
+          logger,
+        },
+      )
     : undefined
 const app = buildApp({ db, readDb, boss, auth: authSettings(config), tz: config.TZ_TIENDAS, logger, metrics, cache })
 const server = serve({ fetch: app.fetch, port: config.HISTORY_API_PORT, hostname: config.HISTORY_API_HOST }, (info) =>

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type TestApi, testApi } from '../../test/helpers/api.ts'
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/db.ts'
 import { addExecution, addTiendas } from '../../test/helpers/history-seed.ts'
+import { connect } from './db.ts'
 import { type ChangeFeed, createResponseCache, listenForChanges, type ResponseCache } from './response-cache.ts'
 
 const ids = (body: unknown) => (body as { id: number }[]).map((e) => e.id)
@@ -58,7 +59,7 @@ describe('kept history responses', () => {
   })
 
   const counted: ChangeFeed = (onChange, onListen) =>
-    listenForChanges(database.sql)(onChange, () => {
+    listenForChanges(() => connect(database.url, { max: 1 }))(onChange, () => {
       listens++
       onListen()
     })
@@ -68,6 +69,17 @@ describe('kept history responses', () => {
     const a = await addExecution(database.sql, { started_at: new Date(Date.now() - 60_000) }, [
       { tienda_id: 'tienda_01' },
     ])
+    // The insert's own notification may land while the first reads run (they are then not kept):
+    // wait until each answer comes from memory.
+    const keptNow = async (path: string) => {
+      await api.call('get', path)
+      const before = await reads()
+      await api.call('get', path)
+      return (await reads()) === before
+    }
+    for (const path of ['/api/etl/history?limit=10', `/api/etl/history/${a}`, '/api/etl/stats?dias=1']) {
+      await eventually(() => keptNow(path))
+    }
     const first = await api.call('get', '/api/etl/history?limit=10')
     expect(ids(first.body)).toEqual([a])
     const detail = await api.call('get', `/api/etl/history/${a}`)
@@ -150,9 +162,27 @@ describe('kept history responses', () => {
     await eventually(async () => ids((await api.call('get', '/api/etl/history?limit=10')).body)[0] === b)
   })
 
+  it('a LISTEN that failed (PostgreSQL refused the connection) is tried again on a new pool, then responses are kept', async () => {
+    const a = await addExecution(database.sql, { started_at: new Date() })
+    let attempts = 0
+    // A port nothing listens on, then the database: what a restart of PostgreSQL looks like to the API.
+    const feed = listenForChanges(() =>
+      connect(attempts++ === 0 ? 'postgres://postgres@127.0.0.1:1/postgres' : database.url, { max: 1 }),
+    )
+    registry = new Registry()
+    cache = createResponseCache(feed, { maxBytes: 1 << 20, maxAgeMs: 60_000, retryMs: 50, registry })
+    api = await testApi({ db: database.sql, cache })
+    await cache.ready
+    expect(attempts).toBe(2)
+    expect(ids((await api.call('get', '/api/etl/history?limit=5')).body)).toEqual([a])
+    const readsBefore = await reads()
+    await api.call('get', '/api/etl/history?limit=5')
+    expect(await reads()).toBe(readsBefore)
+  })
+
   it('a write through the API is read back at once, without waiting for the notification', async () => {
     // A feed that never delivers a change: only the API's own write may drop the kept detail.
-    await setup((_onChange, onListen) => listenForChanges(database.sql)(() => {}, onListen))
+    await setup((_onChange, onListen) => listenForChanges(() => connect(database.url, { max: 1 }))(() => {}, onListen))
     const a = await addExecution(database.sql, { status: 'running', started_at: new Date() })
     const before = await api.call('get', `/api/etl/history/${a}`)
     expect((before.body as { cancel_requested_at: string | null }).cancel_requested_at).toBeNull()

@@ -21,11 +21,26 @@ export const HISTORY_CHANGED_CHANNEL = 'etl_history_changed'
  */
 export type ChangeFeed = (onChange: () => void, onListen: () => void) => Promise<() => Promise<void>>
 
+/**
+ * LISTEN on a pool of its own, made by `connectListener` for each attempt: a postgres.js pool whose
+ * first LISTEN failed keeps answering every later listen() on that channel with the same rejection
+ * (it re-listens by itself only after a connection that did listen is lost), so a retry needs a new
+ * pool. Stopping ends it.
+ */
 export const listenForChanges =
-  (sql: Sql): ChangeFeed =>
+  (connectListener: () => Sql): ChangeFeed =>
   async (onChange, onListen) => {
-    const { unlisten } = await sql.listen(HISTORY_CHANGED_CHANNEL, onChange, onListen)
-    return unlisten
+    const sql = connectListener()
+    try {
+      const { unlisten } = await sql.listen(HISTORY_CHANGED_CHANNEL, onChange, onListen)
+      return async () => {
+        await unlisten()
+        await sql.end({ timeout: 1 })
+      }
+    } catch (error) {
+      await sql.end({ timeout: 0 }).catch(() => {})
+      throw error
+    }
   }
 
 /** A 200 response as sent: its JSON body and headers. */
@@ -91,8 +106,7 @@ export function createResponseCache(feed: ChangeFeed, opts: Options): ResponseCa
     listening = true
     ready.resolve()
   }
-  // Until LISTEN succeeds nothing is kept; a failed first LISTEN is tried again (postgres.js
-  // re-listens by itself only after a connection that did listen is lost).
+  // Until LISTEN succeeds nothing is kept; a failed first LISTEN is tried again.
   const start = () => {
     feed(invalidate, onListen).then(
       (unlisten) => {

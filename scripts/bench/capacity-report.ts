@@ -75,9 +75,10 @@ export function reportCapacity(result: CapacityResult, { config, cadenceMin, out
     rollupBytesPerRow: result.marginal.store_rollups.bytes_per_row,
     etlConcurrency: config.ETL_CONCURRENCY,
     cadenceMin,
-    // runner/src/main.ts: 2 × ETL_CONCURRENCY + 4, plus createBoss's max 4; history-api/src/main.ts: 10 + pg-boss 2.
+    // runner/src/main.ts: 2 × ETL_CONCURRENCY + 4, plus createBoss's max 4; history-api/src/main.ts: 10, the
+    // event stream's LISTEN 1 (while a panel streams), the kept responses' LISTEN 1, pg-boss 2.
     connectionsPerRunner: 2 * config.ETL_CONCURRENCY + 4 + 4,
-    connectionsPerApi: 10 + 2,
+    connectionsPerApi: 10 + 1 + 1 + 2,
   }
   const cost = {
     ventas: storeRunCost(ventas, result.marginal, STORES),
