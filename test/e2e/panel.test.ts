@@ -144,6 +144,9 @@ describe('the panel an operator lives in', () => {
     // The login says it on the form, whose button becomes the retry.
     await context.clearCookies()
     await page.goto(`${baseDown}/login`)
+    // Typed before hydration, the fields would be reset by it and `required` would block the submit
+    // (seen once in a loaded full run: no alert within 10 s), as panel-kit's login waits.
+    await page.waitForLoadState('networkidle')
     await page.getByLabel('Correo').fill('operador@fluxion.test')
     await page.getByLabel('Contraseña').fill('lo-que-sea')
     await page.getByRole('button', { name: 'Entrar' }).click()
