@@ -46,6 +46,12 @@ export const listenForChanges =
 /** A 200 response as sent: its JSON body and headers. */
 export type CachedResponse = { body: string; headers: Record<string, string> }
 
+/** A JSON body (already serialised) and any headers of its own, as kept and sent. */
+export const jsonResponse = (body: string, headers: Record<string, string> = {}): CachedResponse => ({
+  body,
+  headers: { 'Content-Type': 'application/json', ...headers },
+})
+
 export type ResponseCache = {
   /**
    * The response for `key`: kept, being read by another request, or read now by `read` — and kept

@@ -4,7 +4,7 @@ import type { Context, TypedResponse } from 'hono'
 import type { Db } from '../db.ts'
 import { etlErrors, NoQuery } from '../openapi.ts'
 import { invalid, PROBLEM_TYPES, problem, validationHook } from '../problem.ts'
-import type { CachedResponse, ResponseCache } from '../response-cache.ts'
+import { jsonResponse, type ResponseCache } from '../response-cache.ts'
 import { dayStart, isPlainDate, nextDayStart } from '../time.ts'
 import { countStartedForTienda, totalForTienda, totalOf } from './counts.sql.ts'
 import { listExecutionsPageByDay, listStartedIdsForTiendaByDay } from './deep-page.sql.ts'
@@ -152,14 +152,7 @@ export const executionsRoutes = (deps: ExecutionsDeps) =>
       const answer = await deps.cache.get(`history ${new URL(c.req.url).search}`, async () => {
         const { body, total } = await page(deps.read, f)
         // The items arrive as JSON built by PostgreSQL (executions.sql.ts): sent as they are.
-        return {
-          body,
-          headers: {
-            'Content-Type': 'application/json',
-            'X-Total-Count': String(total),
-            Link: linkHeader(c, total, f.limit, f.offset),
-          },
-        } satisfies CachedResponse
+        return jsonResponse(body, { 'X-Total-Count': String(total), Link: linkHeader(c, total, f.limit, f.offset) })
       })
       return c.body(answer.body, 200, answer.headers) as unknown as TypedJson<ExecutionSummary[]>
     })
@@ -169,7 +162,7 @@ export const executionsRoutes = (deps: ExecutionsDeps) =>
         const [execution, tiendas] = await Promise.all([findExecution(deps.read, id), listTiendaDetails(deps.read, id)])
         if (!execution) return undefined
         const body = JSON.stringify(toDetail(execution, tiendas))
-        return { body, headers: { 'Content-Type': 'application/json' } } satisfies CachedResponse
+        return jsonResponse(body)
       })
       if (!answer) return problem(c, 404, `Execution ${id} does not exist.`, { type: PROBLEM_TYPES.executionNotFound })
       return c.body(answer.body, 200, answer.headers) as unknown as TypedJson<ExecutionDetail>

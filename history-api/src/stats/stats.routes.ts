@@ -5,7 +5,7 @@ import type { TypedResponse } from 'hono'
 import type { Db } from '../db.ts'
 import { etlErrors } from '../openapi.ts'
 import { validationHook } from '../problem.ts'
-import type { ResponseCache } from '../response-cache.ts'
+import { jsonResponse, type ResponseCache } from '../response-cache.ts'
 import { type EtlStats, EtlStats as EtlStatsSchema, StatsQuery } from './stats.schemas.ts'
 import { readStats } from './stats.sql.ts'
 
@@ -39,7 +39,7 @@ export const statsRoutes = (deps: StatsDeps) =>
       const since = new Date(now.getTime() - dias * 24 * 3600 * 1000)
       const body = await readStats(deps.read, { since, now, dias, etlName: etl_name ?? null, tz: deps.tz })
       // Built by PostgreSQL (stats.sql.ts) in the contract's shape: sent as it comes.
-      return { body, headers: { 'Content-Type': 'application/json' } }
+      return jsonResponse(body)
     })
     return c.body(answer.body, 200, answer.headers) as unknown as TypedJson<EtlStats>
   })
