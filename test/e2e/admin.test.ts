@@ -17,7 +17,7 @@ import { startTestBoss } from '../helpers/api.ts'
 import { launchBrowser } from '../helpers/browser.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts'
 import { addKlkStores, spawnTs, testEnv } from '../helpers/runner-kit.ts'
-import { login, poll, type Service, startService, stopService, waitForHttp } from './panel-kit.ts'
+import { explained, login, poll, type Service, startService, stopService, waitForHttp } from './panel-kit.ts'
 
 const EMAIL = 'operador@fluxion.test'
 const PASSWORD = 'clave-de-prueba-e2e'
@@ -180,7 +180,7 @@ describe('admin panel in Chromium', () => {
     // The detail opens as a modal over the list, at /historial/{id}; Esc closes it.
     await page.getByRole('link', { name: `Ver detalle de la ejecución #${ids.failed}` }).click()
     const dialog = page.getByRole('dialog')
-    await dialog.waitFor()
+    await explained(page, errors, dialog.waitFor())
     await poll(() => new URL(page.url()).pathname).toBe(`/historial/${ids.failed}`)
     await poll(() => dialog.getByRole('heading', { level: 2 }).textContent()).toContain(`Ejecución #${ids.failed}`)
     // The detail arrives by a fetch through the panel's server to the API: on a 2-core machine running
@@ -279,7 +279,7 @@ describe('admin panel in Chromium', () => {
       // A click anywhere on the row (not its link) opens the detail; each failed store's address is there.
       await tableRow(page, run!.id).locator('td').nth(2).click()
       const dialog = page.getByRole('dialog')
-      await dialog.waitFor()
+      await explained(page, errors, dialog.waitFor())
       await poll(() => dialog.textContent()).toContain('Detalle por Tienda')
       const text = (await dialog.textContent()) ?? ''
       for (const s of stores.slice(1)) expect(text, s.tiendaId).toContain(`${s.host}:${s.port}`)
@@ -293,7 +293,7 @@ describe('admin panel in Chromium', () => {
       // Enter on the focused row opens it too.
       await tableRow(page, run!.id).focus()
       await page.keyboard.press('Enter')
-      await page.getByRole('dialog').waitFor()
+      await explained(page, errors, page.getByRole('dialog').waitFor())
       await poll(() => new URL(page.url()).pathname).toBe(`/historial/${run!.id}`)
       await page.keyboard.press('Escape')
 

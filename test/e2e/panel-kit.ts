@@ -304,6 +304,23 @@ export async function login(page: Page, base: string, user = { email: EMAIL, pas
 }
 
 /**
+ * Runs a browser step; when it fails, its error also names where the page was, its history state
+ * and the errors the page threw (a flaky step in a loaded CI run leaves nothing else to read).
+ */
+export async function explained<T>(page: Page, errors: string[], step: Promise<T>): Promise<T> {
+  try {
+    return await step
+  } catch (error) {
+    const state = await page
+      .evaluate(() => JSON.stringify((globalThis as unknown as { history: { state: unknown } }).history.state))
+      .catch(() => '(unreadable)')
+    const where = `page ${page.url()}; history.state ${state}; page errors: ${errors.join(' | ') || 'none'}`
+    if (error instanceof Error) error.message += `\n${where}`
+    throw error
+  }
+}
+
+/**
  * Waits until an app page is hydrated (its live indicator leaves the server-rendered "Sin
  * conexión" state): what is typed or checked before hydration can be reset by it.
  */

@@ -14,6 +14,7 @@ import {
   buildAdmin,
   DESKTOP,
   EMAIL,
+  explained,
   heldPort,
   horizontalOverflow,
   hydrated,
@@ -90,7 +91,7 @@ describe('the panel an operator lives in', () => {
     const open = async () => {
       await opener.focus()
       await page.keyboard.press('Enter')
-      await dialog.waitFor()
+      await explained(page, errors, dialog.waitFor())
       await poll(() => dialog.textContent()).toContain('Detalle por Tienda')
     }
     const closes: [string, () => Promise<unknown>][] = [
@@ -115,6 +116,50 @@ describe('the panel an operator lives in', () => {
             .textContent,
       ),
     ).not.toContain('Saltar al contenido')
+    expect(errors).toEqual([])
+    await context.close()
+  })
+
+  test('a detail opened while a live reload of the list is in flight stays open when the reload lands', async () => {
+    const { context, page, errors } = await session()
+    await page.goto(`${base}/historial`)
+    await page.locator('.live.conectado').waitFor()
+    // The list's page data reload is held in the network until the detail is open.
+    const isReload = (url: URL) => url.pathname === '/historial/__data.json'
+    let release = () => {}
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let requested = () => {}
+    const reloadRequested = new Promise<void>((resolve) => {
+      requested = resolve
+    })
+    const reloads: string[] = []
+    page.on('response', (response) => {
+      if (isReload(new URL(response.url()))) reloads.push(response.url())
+    })
+    await page.route(isReload, async (route) => {
+      requested()
+      await gate
+      await route.continue()
+    })
+    // A finished execution on screen announced by the stream: the list reloads its data.
+    await database.sql`select pg_notify('etl_events', ${JSON.stringify({ execution_id: ids.failed })})`
+    await reloadRequested
+
+    await page.getByRole('link', { name: `Ver detalle de la ejecución #${ids.failed}` }).click()
+    const dialog = page.getByRole('dialog')
+    await explained(page, errors, dialog.waitFor())
+    release()
+    // The held reload lands, then the one asked for again; the detail stays open over the list.
+    const settle = () => page.evaluate(() => new Promise((resolve) => globalThis.setTimeout(resolve, 1_000)))
+    for (const landed of [1, 2]) {
+      await poll(() => reloads.length, 15_000).toBeGreaterThanOrEqual(landed)
+      await settle()
+      expect(await dialog.count(), `after reload ${landed}`).toBe(1)
+    }
+    expect(new URL(page.url()).pathname).toBe(`/historial/${ids.failed}`)
+    await poll(() => dialog.textContent()).toContain('Detalle por Tienda')
     expect(errors).toEqual([])
     await context.close()
   })

@@ -1,13 +1,17 @@
 // Opening an execution from a list: a plain click shows the detail in a modal over the list and
 // puts /historial/{id} in the address bar (shallow routing), so Back closes it and the URL can be
 // shared; a modified click (new tab) or no JavaScript follows the link to the full page.
-import { pushState } from '$app/navigation'
+import { goto } from '$app/navigation'
+import { resumeDroppedReload } from './live.svelte.ts'
 
 export function openDetail(event: MouseEvent | KeyboardEvent, id: number) {
   const primary = !('button' in event) || event.button === 0
   if (event.defaultPrevented || !primary || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return
   event.preventDefault()
-  void pushState(`/historial/${id}`, { ejecucion: id })
+  // A shallow goto, not the deprecated pushState: pushState is no navigation, so a live reload of
+  // the list in flight landed afterwards restoring the page state it began with and closed the
+  // modal. A navigation drops that reload instead; it is asked for again.
+  void goto(`/historial/${id}`, { state: { ejecucion: id }, shallow: true }).then(resumeDroppedReload)
 }
 
 /**

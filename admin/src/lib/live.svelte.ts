@@ -78,6 +78,7 @@ export const liveFeed = new LiveFeed()
 // them care about reloads once, and a busy run (an event per store) at most every few seconds.
 let pendingReload: ReturnType<typeof setTimeout> | undefined
 let lastReload = 0
+let reloadsInFlight = 0
 
 export function scheduleReload() {
   if (pendingReload !== undefined) return
@@ -85,8 +86,16 @@ export function scheduleReload() {
   pendingReload = setTimeout(() => {
     pendingReload = undefined
     lastReload = Date.now()
-    void refreshAll()
+    reloadsInFlight += 1
+    void refreshAll().finally(() => {
+      reloadsInFlight -= 1
+    })
   }, wait)
+}
+
+/** A navigation (the detail modal opening) drops a reload in flight: it is scheduled again. */
+export function resumeDroppedReload() {
+  if (reloadsInFlight > 0) scheduleReload()
 }
 
 /**
