@@ -16,6 +16,7 @@ import { executionsRoutes } from './executions/executions.routes.ts'
 import { exportRoutes } from './executions/export.routes.ts'
 import { freshnessRoutes } from './freshness/freshness.routes.ts'
 import { gapsRoutes } from './gaps/gaps.routes.ts'
+import { type Listen, listenOnPool } from './listen.ts'
 import { loginRoutes } from './login/login.routes.ts'
 import type { RateLimiter } from './login/rate-limit.ts'
 import { documentHeader, registerSharedComponents } from './openapi.ts'
@@ -41,6 +42,8 @@ export type AppDeps = {
   tz?: string
   logger?: Logger
   hub?: EventHub
+  /** How the event streams LISTEN (main.ts: a new pool per attempt); the `db` pool by default. */
+  listen?: Listen
   /** History list pages, details and statistics kept until the history changes (main.ts); none by default. */
   cache?: ResponseCache
   metrics?: Metrics
@@ -69,7 +72,7 @@ export function buildApp(deps: AppDeps): App {
   const logger = deps.logger ?? pino({ level: 'silent' })
   const read = deps.readDb ?? deps.db
   // Events are read on the primary: a replica may not have replayed the change it was notified of yet.
-  const hub = deps.hub ?? createEventHub(deps.db, deps.db, logger)
+  const hub = deps.hub ?? createEventHub(deps.listen ?? listenOnPool(deps.db), deps.db, logger)
   const metrics = deps.metrics ?? createMetrics()
   const cache = deps.cache ?? noResponseCache
 

@@ -14,8 +14,9 @@ import { realignCierres } from './closures/closures.sql.ts'
 import { type ApiConfig, parseApiConfig } from './config.ts'
 import { connect } from './db.ts'
 import { ignorePostgresJsSocketBug } from './driver-guard.ts'
+import { listenOnNewPools } from './listen.ts'
 import { createMetrics } from './operations/metrics.ts'
-import { createResponseCache, listenForChanges } from './response-cache.ts'
+import { createResponseCache, historyChanges } from './response-cache.ts'
 
 let config: ApiConfig
 try {
@@ -70,18 +71,29 @@ const boss = new PgBoss({
 boss.on('error', (err) => logger.error({ err }, 'pg-boss error'))
 await boss.start()
 const metrics = createMetrics({ defaultMetrics: true })
+// Each LISTEN (event streams, kept responses) on a connection of its own, made anew when it fails.
+const listen = listenOnNewPools(() =>
+  connect(config.DATABASE_URL, { max: 1, applicationName: 'fluxion-history-api-listen' }),
+)
 const cache =
   config.HISTORY_API_CACHE_MB > 0 && !readDb
-    ? createResponseCache(
-        listenForChanges(() => connect(config.DATABASE_URL, { max: 1, applicationName: 'fluxion-history-api-listen' })),
-        {
-          maxBytes: config.HISTORY_API_CACHE_MB * 1024 * 1024,
-          registry: metrics.registry,
-          logger,
-        },
-      )
+    ? createResponseCache(historyChanges(listen), {
+        maxBytes: config.HISTORY_API_CACHE_MB * 1024 * 1024,
+        registry: metrics.registry,
+        logger,
+      })
     : undefined
-const app = buildApp({ db, readDb, boss, auth: authSettings(config), tz: config.TZ_TIENDAS, logger, metrics, cache })
+const app = buildApp({
+  db,
+  readDb,
+  boss,
+  auth: authSettings(config),
+  tz: config.TZ_TIENDAS,
+  logger,
+  metrics,
+  cache,
+  listen,
+})
 const server = serve({ fetch: app.fetch, port: config.HISTORY_API_PORT, hostname: config.HISTORY_API_HOST }, (info) =>
   logger.info({ port: info.port }, `history-api listening on http://127.0.0.1:${info.port} (docs at /docs)`),
 )

@@ -10,7 +10,8 @@ import { type TestApi, testApi } from '../../test/helpers/api.ts'
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/db.ts'
 import { addExecution, addTiendas } from '../../test/helpers/history-seed.ts'
 import { connect } from './db.ts'
-import { type ChangeFeed, createResponseCache, listenForChanges, type ResponseCache } from './response-cache.ts'
+import { listenOnNewPools } from './listen.ts'
+import { type ChangeFeed, createResponseCache, historyChanges, type ResponseCache } from './response-cache.ts'
 
 const ids = (body: unknown) => (body as { id: number }[]).map((e) => e.id)
 
@@ -59,7 +60,7 @@ describe('kept history responses', () => {
   })
 
   const counted: ChangeFeed = (onChange, onListen) =>
-    listenForChanges(() => connect(database.url, { max: 1 }))(onChange, () => {
+    historyChanges(listenOnNewPools(() => connect(database.url, { max: 1 })))(onChange, () => {
       listens++
       onListen()
     })
@@ -166,8 +167,10 @@ describe('kept history responses', () => {
     const a = await addExecution(database.sql, { started_at: new Date() })
     let attempts = 0
     // A port nothing listens on, then the database: what a restart of PostgreSQL looks like to the API.
-    const feed = listenForChanges(() =>
-      connect(attempts++ === 0 ? 'postgres://postgres@127.0.0.1:1/postgres' : database.url, { max: 1 }),
+    const feed = historyChanges(
+      listenOnNewPools(() =>
+        connect(attempts++ === 0 ? 'postgres://postgres@127.0.0.1:1/postgres' : database.url, { max: 1 }),
+      ),
     )
     registry = new Registry()
     cache = createResponseCache(feed, { maxBytes: 1 << 20, maxAgeMs: 60_000, retryMs: 50, registry })
@@ -182,7 +185,9 @@ describe('kept history responses', () => {
 
   it('a write through the API is read back at once, without waiting for the notification', async () => {
     // A feed that never delivers a change: only the API's own write may drop the kept detail.
-    await setup((_onChange, onListen) => listenForChanges(() => connect(database.url, { max: 1 }))(() => {}, onListen))
+    await setup((_onChange, onListen) =>
+      historyChanges(listenOnNewPools(() => connect(database.url, { max: 1 })))(() => {}, onListen),
+    )
     const a = await addExecution(database.sql, { status: 'running', started_at: new Date() })
     const before = await api.call('get', `/api/etl/history/${a}`)
     expect((before.body as { cancel_requested_at: string | null }).cancel_requested_at).toBeNull()

@@ -10,8 +10,8 @@
 // bounds how far a kept statistics window lags the clock), and a reconnection drops everything.
 import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
-import type { Sql } from 'postgres'
 import { Counter, type Registry } from 'prom-client'
+import type { Listen } from './listen.ts'
 
 export const HISTORY_CHANGED_CHANNEL = 'etl_history_changed'
 
@@ -21,27 +21,11 @@ export const HISTORY_CHANGED_CHANNEL = 'etl_history_changed'
  */
 export type ChangeFeed = (onChange: () => void, onListen: () => void) => Promise<() => Promise<void>>
 
-/**
- * LISTEN on a pool of its own, made by `connectListener` for each attempt: a postgres.js pool whose
- * first LISTEN failed keeps answering every later listen() on that channel with the same rejection
- * (it re-listens by itself only after a connection that did listen is lost), so a retry needs a new
- * pool. Stopping ends it.
- */
-export const listenForChanges =
-  (connectListener: () => Sql): ChangeFeed =>
-  async (onChange, onListen) => {
-    const sql = connectListener()
-    try {
-      const { unlisten } = await sql.listen(HISTORY_CHANGED_CHANNEL, onChange, onListen)
-      return async () => {
-        await unlisten()
-        await sql.end({ timeout: 1 })
-      }
-    } catch (error) {
-      await sql.end({ timeout: 0 }).catch(() => {})
-      throw error
-    }
-  }
+/** The changes of the history as migration 093 announces them, through `listen`. */
+export const historyChanges =
+  (listen: Listen): ChangeFeed =>
+  (onChange, onListen) =>
+    listen(HISTORY_CHANGED_CHANNEL, () => onChange(), onListen)
 
 /** A 200 response as sent: its JSON body and headers. */
 export type CachedResponse = { body: string; headers: Record<string, string> }

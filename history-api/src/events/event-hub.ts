@@ -3,13 +3,13 @@
 // on every change; the hub reads the changed execution (and store) once per notification and
 // hands the same event to all subscribers. LISTEN starts with the first subscriber.
 import type { Logger } from 'pino'
-import type { Sql } from 'postgres'
 import type { Db } from '../db.ts'
 import type { TiendaDetail } from '../executions/detail.schemas.ts'
 import { findTiendaDetail } from '../executions/detail.sql.ts'
 import type { ExecutionSummary } from '../executions/executions.schemas.ts'
 import { listExecutionsByIds } from '../executions/executions.sql.ts'
 import { toTiendaDetail } from '../executions/executions.view.ts'
+import type { Listen } from '../listen.ts'
 
 export type StreamEvent =
   | { event: 'execution'; data: ExecutionSummary }
@@ -34,9 +34,10 @@ function parse(payload: string): { executionId: number; tiendaId: string | null 
   }
 }
 
-export function createEventHub(listenDb: Sql, read: Db, logger: Logger): EventHub {
+export function createEventHub(listen: Listen, read: Db, logger: Logger): EventHub {
   const subscribers = new Set<(e: StreamEvent) => void>()
-  let listening: Promise<{ unlisten: () => Promise<void> }> | undefined
+  // Dropped when it fails, so the next subscriber tries again (listen.ts: on a new pool in the API).
+  let listening: Promise<() => Promise<void>> | undefined
   // A notification that arrives while the same execution/store is being read asks for one
   // more read after it (the later read carries the latest state); bursts collapse into two.
   const inflight = new Map<string, boolean>()
@@ -78,11 +79,12 @@ export function createEventHub(listenDb: Sql, read: Db, logger: Logger): EventHu
 
   return {
     async subscribe(fn) {
-      listening ??= listenDb.listen(EVENTS_CHANNEL, onNotify)
+      listening ??= listen(EVENTS_CHANNEL, onNotify)
       try {
         await listening
       } catch (error) {
         listening = undefined
+        logger.warn({ err: error }, `could not LISTEN ${EVENTS_CHANNEL}: the event stream is unavailable until it can`)
         throw error
       }
       subscribers.add(fn)
@@ -94,7 +96,7 @@ export function createEventHub(listenDb: Sql, read: Db, logger: Logger): EventHu
       subscribers.clear()
       const l = listening
       listening = undefined
-      if (l) await (await l).unlisten().catch(() => {})
+      if (l) await l.then((stop) => stop()).catch(() => {})
     },
   }
 }

@@ -10,6 +10,8 @@ import { type TestApi, testApi } from '../../../test/helpers/api.ts'
 import { schemaErrors, validateHttpResponse, validateResponse } from '../../../test/helpers/contract.ts'
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/db.ts'
 import { addTiendas } from '../../../test/helpers/history-seed.ts'
+import { connect } from '../db.ts'
+import { listenOnNewPools } from '../listen.ts'
 
 type Received = { event: string; data: Record<string, unknown> }
 
@@ -131,6 +133,30 @@ describe('GET /api/etl/events', () => {
       tiendas_fallidas: 1,
       error_category: 'vpn_timeout',
     })
+  })
+
+  it('a LISTEN refused at first (PostgreSQL unreachable) is tried again on a new pool by the next client', async () => {
+    let attempts = 0
+    // A port nothing listens on, then the database: what a restart of PostgreSQL looks like to the API.
+    const listen = listenOnNewPools(() =>
+      connect(attempts++ === 0 ? 'postgres://postgres@127.0.0.1:1/postgres' : database.url, { max: 1 }),
+    )
+    const other = await testApi({ db: database.sql, listen, pingMs: 200 })
+    const open = () => other.request('/api/etl/events', { headers: { Authorization: `Bearer ${other.token}` } })
+    try {
+      expect(await (await open()).text()).toBe(': unavailable\n\n')
+      const sse = sseReader((await open()).body!)
+      await sse.until(() => sse.received.some((e) => e.event === 'comment:: connected'), 5000)
+      const [row] = await database.sql<{ id: number }[]>`
+        insert into etl_executions (etl_name, etl_type, status, triggered_by, tiendas_count, tienda_ids)
+        values ('ventas', 'manual', 'queued', 'cli', 1, '{tienda_01}') returning id`
+      await database.sql`select pg_notify('etl_events', ${JSON.stringify({ execution_id: row!.id })})`
+      await sse.until(() => sse.received.some((e) => e.event === 'execution' && e.data.id === row!.id), 10_000)
+      await sse.close()
+      expect(attempts).toBe(2)
+    } finally {
+      await other.close()
+    }
   })
 
   it('sends keep-alive pings and needs a super_admin token', async () => {

@@ -56,7 +56,15 @@ export const eventsRoutes = (deps: { hub: EventHub; pingMs?: number }) =>
       const send = (e: StreamEvent) => {
         stream.writeSSE({ event: e.event, data: JSON.stringify(e.data) }).catch(() => {})
       }
-      const unsubscribe = await deps.hub.subscribe(send)
+      let unsubscribe: () => void
+      try {
+        unsubscribe = await deps.hub.subscribe(send)
+      } catch {
+        // LISTEN failed (PostgreSQL unreachable; the hub logged it): the stream ends at once, and the
+        // client's reconnection makes the hub try again.
+        await stream.write(': unavailable\n\n')
+        return
+      }
       stream.onAbort(unsubscribe)
       // A first comment flushes the headers: the client knows the stream is live from here on.
       await stream.write(': connected\n\n')
