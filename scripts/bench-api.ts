@@ -11,7 +11,6 @@ import type { Sql } from 'postgres'
 import { buildApp } from '../history-api/src/app.ts'
 import { signToken } from '../history-api/src/auth.ts'
 import { connect } from '../history-api/src/db.ts'
-import { API_NODE_FLAGS } from '../history-api/src/node-flags.ts'
 import { TEST_SECRET, testAuth } from '../test/helpers/api.ts'
 import { explainHistory, planProblems } from '../test/helpers/explain.ts'
 import { planNumbers } from '../test/helpers/plan-stats.ts'
@@ -101,22 +100,18 @@ async function overHttp(sql: Sql, url: string, token: string, cacheMb: number, c
   // Held while the API runs (reserved-port.ts): a random guess could be taken by anything.
   const reserved = await reservePort()
   const port = reserved.port
-  const child = spawn(
-    process.execPath,
-    [...API_NODE_FLAGS, path.join(import.meta.dirname, '..', 'history-api', 'src', 'main.ts')],
-    {
-      env: {
-        ...process.env,
-        DATABASE_URL: url,
-        HISTORY_API_PORT: String(port),
-        HISTORY_API_HOST: '127.0.0.1',
-        HISTORY_API_CACHE_MB: String(cacheMb),
-        AUTH_JWT_SECRET: TEST_SECRET,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
+  const child = spawn(process.execPath, [path.join(import.meta.dirname, '..', 'history-api', 'src', 'main.ts')], {
+    env: {
+      ...process.env,
+      DATABASE_URL: url,
+      HISTORY_API_PORT: String(port),
+      HISTORY_API_HOST: '127.0.0.1',
+      HISTORY_API_CACHE_MB: String(cacheMb),
+      AUTH_JWT_SECRET: TEST_SECRET,
+      LOG_LEVEL: 'warn',
     },
-  )
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
   const unregister = onInterrupt(() => child.kill('SIGTERM'))
   try {
     const base = `http://127.0.0.1:${port}`

@@ -7,7 +7,6 @@ import { spawn } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import path from 'node:path'
-import { API_NODE_FLAGS } from '../history-api/src/node-flags.ts'
 import { parseRunnerConfig } from '../runner/src/config.ts'
 import { benchAlerts } from './bench/alerts.ts'
 import { type BenchArgs, parseBenchArgs, USAGE, UsageError } from './bench/args.ts'
@@ -295,7 +294,7 @@ async function partitions(a: BenchArgs) {
 /** bench-api.ts in its own process (it seeds millions of rows); a signal is passed on and awaited. */
 function api(a: BenchArgs) {
   out('\n(iv) history API at scale (scripts/bench-api.ts)')
-  const child = spawn(process.execPath, [...API_NODE_FLAGS, path.join(import.meta.dirname, 'bench-api.ts')], {
+  const child = spawn(process.execPath, [path.join(import.meta.dirname, 'bench-api.ts')], {
     stdio: 'inherit',
     env: { ...a.apiEnv, ...process.env },
   })

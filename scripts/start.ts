@@ -12,7 +12,6 @@
 import { appendFileSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import postgres from 'postgres'
-import { API_NODE_FLAGS } from '../history-api/src/node-flags.ts'
 import { type Child, startChild, stopChildren } from './demo/children.ts'
 import { replayDemoHistory } from './demo/replay.ts'
 import { setUpDemo } from './demo/setup.ts'
@@ -209,7 +208,7 @@ async function main() {
   const service = (name: string, args: string[]) =>
     startChild(name, args, serviceEnv, openServiceLog(logsDir, name, live))
   say(`starting runner, history-api and admin (service logs in .data/logs/)`)
-  const api = service('api', [...API_NODE_FLAGS, 'history-api/src/main.ts'])
+  const api = service('api', ['history-api/src/main.ts'])
   const admin = service('admin', ['scripts/start-admin.ts'])
   children = [service('runner', ['runner/src/main.ts']), api, admin]
   for (const c of children) {
