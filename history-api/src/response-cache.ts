@@ -25,7 +25,7 @@ export type ChangeFeed = (onChange: () => void, onListen: () => void) => Promise
 export const historyChanges =
   (listen: Listen): ChangeFeed =>
   (onChange, onListen) =>
-    listen(HISTORY_CHANGED_CHANNEL, () => onChange(), onListen)
+    listen(HISTORY_CHANGED_CHANNEL, onChange, onListen)
 
 /** A 200 response as sent: its JSON body and headers. */
 export type CachedResponse = { body: string; headers: Record<string, string> }

@@ -17,7 +17,16 @@ import { startTestBoss } from '../helpers/api.ts'
 import { launchBrowser } from '../helpers/browser.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts'
 import { addKlkStores, spawnTs, testEnv } from '../helpers/runner-kit.ts'
-import { explained, login, poll, type Service, startService, stopService, waitForHttp } from './panel-kit.ts'
+import {
+  explained,
+  login,
+  poll,
+  type Service,
+  startService,
+  stopService,
+  submitLogin,
+  waitForHttp,
+} from './panel-kit.ts'
 
 const EMAIL = 'operador@fluxion.test'
 const PASSWORD = 'clave-de-prueba-e2e'
@@ -128,11 +137,7 @@ describe('admin panel in Chromium', () => {
     // Unauthenticated → /login; wrong password → a Spanish error; right one → back to the history.
     await page.goto(`${base}/historial`)
     await poll(() => new URL(page.url()).pathname).toBe('/login')
-    // Typed before hydration, the fields would be reset by it (as panel-kit's login waits).
-    await page.waitForLoadState('networkidle')
-    await page.getByLabel('Correo').fill(EMAIL)
-    await page.getByLabel('Contraseña').fill('equivocada')
-    await page.getByRole('button', { name: 'Entrar' }).click()
+    await submitLogin(page, { email: EMAIL, password: 'equivocada' })
     await poll(() => page.getByRole('alert').textContent()).toContain('Correo o contraseña incorrectos')
     await page.getByLabel('Contraseña').fill(PASSWORD)
     await page.getByRole('button', { name: 'Entrar' }).click()

@@ -285,13 +285,18 @@ export async function seedPanel(db: Sql) {
   return { ok, failed, partial, running, queued }
 }
 
-export async function login(page: Page, base: string, user = { email: EMAIL, password: PASSWORD }) {
-  await page.goto(`${base}/login`)
+/** Fills and sends the login form on the page shown, once it is hydrated. */
+export async function submitLogin(page: Page, user: { email: string; password: string }) {
   // Typed before hydration, the fields would be reset by it (and `required` then blocks the submit).
   await page.waitForLoadState('networkidle')
   await page.getByLabel('Correo').fill(user.email)
   await page.getByLabel('Contraseña').fill(user.password)
   await page.getByRole('button', { name: 'Entrar' }).click()
+}
+
+export async function login(page: Page, base: string, user = { email: EMAIL, password: PASSWORD }) {
+  await page.goto(`${base}/login`)
+  await submitLogin(page, user)
   try {
     await page.waitForURL((url) => !url.pathname.startsWith('/login'), { timeout: 20_000 })
   } catch (error) {

@@ -27,6 +27,7 @@ import {
   startAdmin,
   startApi,
   stopService,
+  submitLogin,
 } from './panel-kit.ts'
 
 /** English the API words its problems with; none of it may reach the screen. */
@@ -126,31 +127,25 @@ describe('the panel an operator lives in', () => {
     await page.locator('.live.conectado').waitFor()
     // The list's page data reload is held in the network until the detail is open.
     const isReload = (url: URL) => url.pathname === '/historial/__data.json'
-    let release = () => {}
-    const gate = new Promise<void>((resolve) => {
-      release = resolve
-    })
-    let requested = () => {}
-    const reloadRequested = new Promise<void>((resolve) => {
-      requested = resolve
-    })
+    const gate = Promise.withResolvers<void>()
+    const reloadRequested = Promise.withResolvers<void>()
     const reloads: string[] = []
     page.on('response', (response) => {
       if (isReload(new URL(response.url()))) reloads.push(response.url())
     })
     await page.route(isReload, async (route) => {
-      requested()
-      await gate
+      reloadRequested.resolve()
+      await gate.promise
       await route.continue()
     })
     // A finished execution on screen announced by the stream: the list reloads its data.
     await database.sql`select pg_notify('etl_events', ${JSON.stringify({ execution_id: ids.failed })})`
-    await reloadRequested
+    await reloadRequested.promise
 
     await page.getByRole('link', { name: `Ver detalle de la ejecución #${ids.failed}` }).click()
     const dialog = page.getByRole('dialog')
     await explained(page, errors, dialog.waitFor())
-    release()
+    gate.resolve()
     // The held reload lands, then the one asked for again; the detail stays open over the list.
     const settle = () => page.evaluate(() => new Promise((resolve) => globalThis.setTimeout(resolve, 1_000)))
     for (const landed of [1, 2]) {
@@ -189,12 +184,7 @@ describe('the panel an operator lives in', () => {
     // The login says it on the form, whose button becomes the retry.
     await context.clearCookies()
     await page.goto(`${baseDown}/login`)
-    // Typed before hydration, the fields would be reset by it and `required` would block the submit
-    // (seen once in a loaded full run: no alert within 10 s), as panel-kit's login waits.
-    await page.waitForLoadState('networkidle')
-    await page.getByLabel('Correo').fill('operador@fluxion.test')
-    await page.getByLabel('Contraseña').fill('lo-que-sea')
-    await page.getByRole('button', { name: 'Entrar' }).click()
+    await submitLogin(page, { email: 'operador@fluxion.test', password: 'lo-que-sea' })
     await poll(() => page.getByRole('alert').textContent()).toContain('La API de historial no responde')
     expect(await page.getByRole('banner').count()).toBe(1)
     expect(await page.getByRole('button', { name: 'Reintentar' }).count()).toBe(1)
