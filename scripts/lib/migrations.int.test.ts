@@ -115,8 +115,9 @@ describe('migrations', () => {
     await sql`
       insert into etl_gap_recovery (gap_id, tienda_id, attempts, last_attempt_at, last_outcome, last_execution_id)
       select id, 't1', 1, now(), 'encolada', id + 1 from etl_executions where status = 'failed' and id < 40`
+    // Every column but 094's last_rerun_id, which exists above 094 only (checked on its own below).
     const snapshot = async () => ({
-      executions: await sql`select * from etl_executions order by id`,
+      executions: (await sql`select * from etl_executions order by id`).map(({ last_rerun_id: _, ...row }) => row),
       details: await sql`select * from etl_execution_details order by id`,
       recovery: await sql`select * from etl_gap_recovery order by gap_id`,
       gaps: await sql`select * from etl_gaps order by id, tienda_id`,
@@ -128,6 +129,15 @@ describe('migrations', () => {
 
     await migrateUp(sql)
     expect(await snapshot()).toEqual(before)
+    // 094 wrote each repeated run's newest rerun on it: here every fifth run repeats the one before.
+    const lastReruns = () =>
+      sql`select id, last_rerun_id from etl_executions where last_rerun_id is not null order by id`
+    expect(await lastReruns()).toEqual(
+      before.executions
+        .filter((e) => e.rerun_of !== null)
+        .map((e) => ({ id: e.rerun_of, last_rerun_id: e.id }))
+        .sort((a, b) => a.id - b.id),
+    )
     const placed = await sql`select distinct tableoid::regclass::text as part from etl_executions`
     expect(placed).toEqual([{ part: 'etl_executions_legacy' }])
     // New rows go to their month; the legacy ids stay referable.

@@ -48,7 +48,8 @@ export type TiendaDetailRow = Omit<Tienda, 'error_code' | 'network_diagnostics' 
 
 /**
  * Nullable counters of migration 033 read as 0, as the plan's defaults intend; the runs that repeat it
- * from migration 091's etl_execution_reruns (planned once per connection, its months pruned at start).
+ * from etl_execution_reruns (migrations 091, 094: planned once per connection, reading only the months
+ * up to its newest rerun, none when it has none).
  */
 export async function findExecution(db: Db, id: number): Promise<ExecutionDetailRow | undefined> {
   const [row] = await db<ExecutionDetailRow[]>`
@@ -63,7 +64,7 @@ export async function findExecution(db: Db, id: number): Promise<ExecutionDetail
       e.current_phase, coalesce(e.records_upserted, 0) as records_upserted,
       coalesce(e.records_failed, 0) as records_failed, coalesce(e.api_requests_count, 0) as api_requests_count,
       coalesce(e.api_errors_count, 0) as api_errors_count, e.network_diagnostics, e.recovered_gap_id,
-      e.rerun_of, e.rerun_scope, e.cancel_requested_at, etl_execution_reruns(e.id) as reruns
+      e.rerun_of, e.rerun_scope, e.cancel_requested_at, etl_execution_reruns(e.id, e.last_rerun_id) as reruns
     from etl_executions e where e.id = ${id}`
   return row
 }

@@ -3,6 +3,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import pino from 'pino'
+import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TestApi, testApi } from '../../../test/helpers/api.ts'
 import { ROOT } from '../../../test/helpers/commands.ts'
@@ -178,6 +179,54 @@ describe('monthly partitions of the history', () => {
       expect(read.length, path).toBeGreaterThan(0)
       for (const r of read) expect(r >= first, `${path} reads etl_executions_${r}`).toBe(true)
       expect(new Set(read.filter((r) => r < monthKey(now))).size, path).toBeLessThanOrEqual(1)
+    }
+  })
+
+  it("a run's reruns are looked for in the months up to its newest rerun only, and nowhere when it has none", async () => {
+    const db = database.sql
+    const month = months[6]!.key
+    const [old] = await db<{ id: number }[]>`
+      select id from etl_executions where status = 'failed' and to_char(created_at at time zone 'UTC', 'YYYY_MM') = ${month}`
+    // The lookup is a statement inside etl_execution_reruns (plpgsql): auto_explain logs its plan as
+    // executed, partitions pruned at its start, to this session (client_min_messages = log).
+    const logged: string[] = []
+    const sql = postgres(database.url, { max: 1, onnotice: (n) => void logged.push(String(n.message)) })
+    try {
+      await sql`load 'auto_explain'`
+      await sql.unsafe(`set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on;
+        set auto_explain.log_format = json; set client_min_messages = log`)
+      const lookup = async () => {
+        logged.length = 0
+        const [row] = await sql<{ reruns: { id: number }[] }[]>`
+          select etl_execution_reruns(id, last_rerun_id) as reruns from etl_executions where id = ${old!.id}`
+        const nested = logged.filter((m) => m.includes('rerun_of = p_id'))
+        const read = nested.flatMap((m) =>
+          [...m.matchAll(/"Relation Name": "etl_executions_(\d{4}_\d{2})"/g)].map((x) => x[1]!),
+        )
+        return { reruns: row!.reruns.map((r) => r.id), planned: nested.length, read: [...new Set(read)].sort() }
+      }
+      expect(await lookup()).toEqual({ reruns: [], planned: 0, read: [] })
+
+      const rerunMonth = months[3]!
+      const [rerun] = await db<{ id: number }[]>`
+        insert into etl_executions (id, etl_name, status, created_at, rerun_of, rerun_scope)
+        values (etl_execution_next_id(${rerunMonth.at}), 'inventario', 'queued', ${rerunMonth.at}, ${old!.id}, 'failed')
+        returning id`
+      try {
+        const [kept] = await db`select last_rerun_id from etl_executions where id = ${old!.id}`
+        expect(kept!.last_rerun_id).toBe(rerun!.id)
+        const after = await lookup()
+        expect(after.reruns).toEqual([rerun!.id])
+        expect(after.planned).toBe(1)
+        // From its month to the rerun's: not the later months, not the ones made ahead.
+        expect(after.read).toContain(rerunMonth.key)
+        for (const m of after.read) expect(m >= month && m <= rerunMonth.key, m).toBe(true)
+      } finally {
+        await db`delete from etl_executions where id = ${rerun!.id}`
+        await db`update etl_executions set last_rerun_id = null where id = ${old!.id}`
+      }
+    } finally {
+      await sql.end()
     }
   })
 
