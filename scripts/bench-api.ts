@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process'
 import { cpus } from 'node:os'
 import path from 'node:path'
+import { constants, PerformanceObserver } from 'node:perf_hooks'
 import { isDeepStrictEqual, parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { PgBoss } from 'pg-boss'
@@ -45,6 +46,33 @@ async function measure(what: string, fn: () => Promise<void>, n = ITERATIONS): P
 }
 
 const table = (rows: Record<string, string | number>[]) => printTable(rows, out)
+
+/**
+ * This process's garbage-collection pauses until the returned function is called, as one line: the
+ * in-process API's share of the p95s above (a scavenge that copies megabytes stalls every request
+ * in flight; see patches/postgres+3.4.9.patch).
+ */
+function watchGc(): () => string {
+  const pauses = { scavenges: [] as number[], 'mark-compacts': [] as number[] }
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) pauses.scavenges.push(e.duration)
+      else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) pauses['mark-compacts'].push(e.duration)
+    }
+  })
+  observer.observe({ entryTypes: ['gc'] })
+  return () => {
+    observer.disconnect()
+    return Object.entries(pauses)
+      .map(([what, ms]) => {
+        ms.sort((a, b) => a - b)
+        const at = (q: number) => (ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] ?? 0).toFixed(1)
+        return `${ms.length} ${what} (p50 ${at(0.5)}, p95 ${at(0.95)}, max ${at(1)} ms)`
+      })
+      .join(', ')
+  }
+}
 
 async function seed(sql: Sql, now: Date) {
   const [{ n }] = (await sql`select count(*)::int as n from etl_executions`) as unknown as [{ n: number }]
@@ -220,6 +248,7 @@ async function main() {
       'tienda=tienda_007',
       'fecha_desde=2025-01-01',
     ]
+    const gc = watchGc()
     // The machine's own jitter, beside every p95 below: one round trip that does nothing.
     const measures: Measure[] = [await measure('baseline: select 1 (a round trip)', () => sql`select 1`.then(() => {}))]
     const statsOnly = process.env.BENCH_API_ONLY === 'stats'
@@ -274,6 +303,7 @@ async function main() {
     measures.push(await measure('stats dias=7', get('/api/etl/stats?dias=7')))
     measures.push(await measure('stats dias=90', get('/api/etl/stats?dias=90')))
     measures.push(await measure('stats dias=90 etl_name=ventas', get('/api/etl/stats?dias=90&etl_name=ventas')))
+    const gcPauses = gc()
     const baseline = await measure(
       'plan §6.2 SQL on the raw tables, dias=90',
       () => planNumbers(sql, new Date(), 90, null, TZ).then(() => {}),
@@ -281,6 +311,7 @@ async function main() {
     )
     measures.push(baseline)
     table(measures.map((m) => ({ ...m })))
+    out(`garbage collection in this process while the API was measured: ${gcPauses}`)
 
     // The CSV export streams from a cursor: rows per second and the bytes sent, status=failed.
     const t0 = performance.now()
