@@ -50,7 +50,7 @@ const table = (rows: Record<string, string | number>[]) => printTable(rows, out)
 /**
  * This process's garbage-collection pauses until the returned function is called, as one line: the
  * in-process API's share of the p95s above (a scavenge that copies megabytes stalls every request
- * in flight; see patches/postgres+3.4.9.patch).
+ * in flight; see scripts/patches/postgres+3.4.9.patch).
  */
 function watchGc(): () => string {
   const pauses = { scavenges: [] as number[], 'mark-compacts': [] as number[] }
