@@ -19,6 +19,7 @@ import { loadBulkHistory } from './bench/history-data.ts'
 import { exitOnError, onInterrupt } from './bench/interrupt.ts'
 import { printTable } from './bench/table.ts'
 import { createThrowawayDb, reapLeftovers } from './bench/throwaway-db.ts'
+import { times as summary } from './bench/times.ts'
 import { describeUrl } from './lib/database-url.ts'
 import { migrateUp } from './lib/migrations.ts'
 import { reservePort } from './lib/reserved-port.ts'
@@ -40,9 +41,7 @@ async function measure(what: string, fn: () => Promise<void>, n = ITERATIONS): P
     await fn()
     times.push(performance.now() - t)
   }
-  times.sort((a, b) => a - b)
-  const at = (q: number) => Math.round(times[Math.min(times.length - 1, Math.floor(q * times.length))]! * 100) / 100
-  return { what, n, p50_ms: at(0.5), p95_ms: at(0.95), max_ms: at(1) }
+  return { what, n, ...summary(times) }
 }
 
 const table = (rows: Record<string, string | number>[]) => printTable(rows, out)
@@ -66,9 +65,8 @@ function watchGc(): () => string {
     observer.disconnect()
     return Object.entries(pauses)
       .map(([what, ms]) => {
-        ms.sort((a, b) => a - b)
-        const at = (q: number) => (ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] ?? 0).toFixed(1)
-        return `${ms.length} ${what} (p50 ${at(0.5)}, p95 ${at(0.95)}, max ${at(1)} ms)`
+        const t = summary(ms)
+        return `${ms.length} ${what} (p50 ${t.p50_ms}, p95 ${t.p95_ms}, max ${t.max_ms} ms)`
       })
       .join(', ')
   }
@@ -261,7 +259,7 @@ async function main() {
     // Issue 13's list ergonomics: the new orders (index-backed alone, under the ETL and under one or
     // several statuses), several statuses, the id search; and, not index-backed, orders under the
     // other filters, measured so their cost is known.
-    const [probe] = await sql`select id from etl_executions order by id limit 1 offset 500000`
+    const [probe] = await sql`select id from etl_executions order by id limit 1 offset ${Math.floor(scale!.executions / 2)}`
     const ergonomics = [
       'sort=-duration_seconds',
       'sort=records_loaded',

@@ -25,6 +25,7 @@ import { loadMigrations, migrateDown } from '../lib/migrations.ts'
 import { loadBulkHistory } from './history-data.ts'
 import { interrupted } from './interrupt.ts'
 import { createThrowawayDb, type ThrowawayDb } from './throwaway-db.ts'
+import { round, type Times, times } from './times.ts'
 
 export type PartitionsBenchOptions = {
   executions: number
@@ -34,8 +35,6 @@ export type PartitionsBenchOptions = {
   layouts: { label: string; days: number }[]
   log: (line: string) => void
 }
-
-type Times = { p50_ms: number; p95_ms: number; max_ms: number }
 
 export type PartitionsRequest = {
   layout: string
@@ -77,14 +76,6 @@ export type PartitionsLayout = {
 }
 
 const TZ = 'America/Caracas'
-
-const round = (n: number) => Math.round(n * 100) / 100
-
-function times(samples: number[]): Times {
-  const s = [...samples].sort((a, b) => a - b)
-  const at = (q: number) => round(s[Math.min(s.length - 1, Math.floor(q * s.length))]!)
-  return { p50_ms: at(0.5), p95_ms: at(0.95), max_ms: at(1) }
-}
 
 /** The same request on both databases, alternating which goes first: load on the machine hits both alike. */
 async function measurePair(a: () => Promise<void>, b: () => Promise<void>, n: number) {
