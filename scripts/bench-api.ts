@@ -259,7 +259,8 @@ async function main() {
     // Issue 13's list ergonomics: the new orders (index-backed alone, under the ETL and under one or
     // several statuses), several statuses, the id search; and, not index-backed, orders under the
     // other filters, measured so their cost is known.
-    const [probe] = await sql`select id from etl_executions order by id limit 1 offset ${Math.floor(scale!.executions / 2)}`
+    const [probe] =
+      await sql`select id from etl_executions order by id limit 1 offset ${Math.floor(scale!.executions / 2)}`
     const ergonomics = [
       'sort=-duration_seconds',
       'sort=records_loaded',
