@@ -199,10 +199,12 @@ describe('monthly partitions of the history', () => {
         logged.length = 0
         const [row] = await sql<{ reruns: { id: number }[] }[]>`
           select etl_execution_reruns(id, last_rerun_id) as reruns from etl_executions where id = ${old!.id}`
+        // Each message is "duration: … plan:" and the plan as JSON ({ "Query Text", "Plan" }).
         const nested = logged.filter((m) => m.includes('rerun_of = p_id'))
-        const read = nested.flatMap((m) =>
-          [...m.matchAll(/"Relation Name": "etl_executions_(\d{4}_\d{2})"/g)].map((x) => x[1]!),
-        )
+        const read = nested
+          .flatMap((m) => relations((JSON.parse(m.slice(m.indexOf('{'))) as { Plan: PlanNode }).Plan))
+          .filter((r) => r.startsWith('etl_executions_'))
+          .map((r) => r.slice('etl_executions_'.length))
         return { reruns: row!.reruns.map((r) => r.id), planned: nested.length, read: [...new Set(read)].sort() }
       }
       expect(await lookup()).toEqual({ reruns: [], planned: 0, read: [] })
