@@ -1,5 +1,6 @@
 // /api/etl/stats against the plan's §6.2 verification SQL on the same data, number by number
 // (test/helpers/plan-stats.ts says how the plan's queries are adapted to `dias` and DESIGN §12).
+import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TestApi, testApi } from '../../../test/helpers/api.ts'
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/db.ts'
@@ -7,6 +8,7 @@ import { planNumbers } from '../../../test/helpers/plan-stats.ts'
 import { rollupsMatchRebuild } from '../../../test/helpers/rollups.ts'
 import { seedStatsDataset } from '../../../test/helpers/stats-dataset.ts'
 import type { EtlStats } from './stats.schemas.ts'
+import { readStats } from './stats.sql.ts'
 
 describe('GET /api/etl/stats equals the plan §6.2 SQL', () => {
   let database: TestDatabase
@@ -145,5 +147,72 @@ describe('GET /api/etl/stats equals the plan §6.2 SQL', () => {
       expect(r.status, query).toBe(400)
       expect(r.body, query).toMatchObject({ 'invalid-params': [{ name }] })
     }
+  })
+
+  // readStats runs its two statements on two connections under one exported snapshot; from a pool
+  // of one connection, or beyond half of a pool, one after the other in one transaction.
+  const read = (db: postgres.Sql, dias: number) =>
+    readStats(db, { since: new Date(now.getTime() - dias * 86_400_000), now, dias, etlName: null, tz }).then(
+      (body) => JSON.parse(body) as EtlStats,
+    )
+
+  it('one pool connection, or more reads than half the pool: the same numbers, no read left waiting', async () => {
+    const one = postgres(database.url, { max: 1, onnotice: () => {} })
+    const two = postgres(database.url, { max: 2, onnotice: () => {} })
+    try {
+      for (const dias of [1, 90]) {
+        const plan = await planNumbers(database.sql, now, dias, null, tz)
+        expect(await read(one, dias), `dias=${dias}, one connection`).toEqual(plan)
+        // Six at once on two connections: one may split, the others read in turn.
+        const all = await Promise.all(Array.from({ length: 6 }, () => read(two, dias)))
+        for (const stats of all) expect(stats, `dias=${dias}, six at once`).toEqual(plan)
+      }
+    } finally {
+      await Promise.all([one.end(), two.end()])
+    }
+  })
+
+  it('the store × day map and the other figures read one snapshot while failures are being committed', async () => {
+    // A writer commits one failed store run at a time (an execution and its store row, one
+    // transaction) inside the window; every answer read meanwhile must count the same failures in
+    // tiendas_con_mas_fallos (8 stores: all listed) as in mapa_fallos, which a second statement reads.
+    const db = database.sql
+    const fallos = (s: EtlStats) => ({
+      tiendas: s.tiendas_con_mas_fallos.reduce((n, t) => n + t.fallos, 0),
+      mapa: s.mapa_fallos.reduce((n, m) => n + m.fallos, 0),
+    })
+    let writing = true
+    let written = 0
+    const writer = (async () => {
+      while (writing) {
+        await db.begin(async (tx) => {
+          const [e] = await tx<{ id: number }[]>`
+            insert into etl_executions (etl_name, etl_type, status, started_at, finished_at, duration_seconds,
+              triggered_by, error_phase, error_category, tiendas_count, tiendas_fallidas, tienda_ids)
+            values ('ventas', 'scheduled', 'failed', ${new Date(now.getTime() - 3_600_000)},
+              ${new Date(now.getTime() - 3_590_000)}, 10, 'scheduler', 'extract', 'vpn_timeout', 1, 1, ${['tienda_05']})
+            returning id`
+          await tx`
+            insert into etl_execution_details (execution_id, tienda_id, tienda_nombre, source_system, status,
+              error_phase, error_category, attempts)
+            values (${e!.id}, 'tienda_05', 'TIENDA TIENDA_05', 'klk', 'failed', 'extract', 'vpn_timeout', 1)`
+        })
+        written++
+      }
+    })()
+    const seen = new Set<number>()
+    try {
+      for (let i = 0; i < 60; i++) {
+        const counted = fallos(await read(db, 7))
+        expect(counted.mapa, `read ${i}`).toBe(counted.tiendas)
+        seen.add(counted.mapa)
+      }
+    } finally {
+      writing = false
+      await writer
+    }
+    // The reads did overlap the writes: they saw the count move.
+    expect(written).toBeGreaterThan(20)
+    expect(seen.size).toBeGreaterThan(5)
   })
 })
