@@ -172,6 +172,18 @@ describe('GET /api/etl/stats equals the plan §6.2 SQL', () => {
     }
   })
 
+  it('a read that fails ends both transactions and gives their connections back', async () => {
+    const two = postgres(database.url, { max: 2, onnotice: () => {} })
+    try {
+      // The first transaction fails on its first statement, before the second has its snapshot.
+      const bad = { since: new Date(now.getTime() - 86_400_000), now, dias: 1, etlName: null, tz: 'Mars/Olympus' }
+      for (let i = 0; i < 3; i++) await expect(readStats(two, bad)).rejects.toThrow(/time zone "Mars\/Olympus"/)
+      expect(await read(two, 1)).toEqual(await planNumbers(database.sql, now, 1, null, tz))
+    } finally {
+      await two.end()
+    }
+  })
+
   it('the store × day map and the other figures read one snapshot while failures are being committed', async () => {
     // A writer commits one failed store run at a time (an execution and its store row, one
     // transaction) inside the window; every answer read meanwhile must count the same failures in

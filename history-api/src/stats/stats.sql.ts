@@ -54,17 +54,13 @@ const splitReads = new WeakMap<Sql, number>()
  * beyond that, and inside a caller's transaction, the two run one after the other.
  */
 export async function readStats(db: Db, p: StatsParams): Promise<string> {
-  if ('savepoint' in db) {
-    const c = await readCuts(db, p, false)
-    return joinBodies(await readFigures(db, p, c), await readFailureMap(db, p, c))
+  const inTurn = async (tx: Db) => {
+    const c = await readCuts(tx, p, false)
+    return joinBodies(await readFigures(tx, p, c), await readFailureMap(tx, p, c))
   }
+  if ('savepoint' in db) return inTurn(db)
   const inFlight = splitReads.get(db) ?? 0
-  if (inFlight >= Math.floor(db.options.max / 2)) {
-    return db.begin(REPEATABLE_READ, async (tx) => {
-      const c = await readCuts(tx, p, false)
-      return joinBodies(await readFigures(tx, p, c), await readFailureMap(tx, p, c))
-    })
-  }
+  if (inFlight >= Math.floor(db.options.max / 2)) return db.begin(REPEATABLE_READ, inTurn)
   splitReads.set(db, inFlight + 1)
   try {
     const cuts = Promise.withResolvers<Cuts>()
@@ -83,17 +79,16 @@ export async function readStats(db: Db, p: StatsParams): Promise<string> {
         const c = await readCuts(tx, p, true)
         cuts.resolve(c)
         // The exporting transaction stays open until the other one has imported its snapshot.
-        const [body] = await Promise.all([readFigures(tx, p, c), map])
-        return body
+        const [body, failureMap] = await Promise.all([readFigures(tx, p, c), map])
+        return joinBodies(body, failureMap)
       } catch (error) {
         cuts.reject(error)
         throw error
       }
     })
-    const [a, b] = await Promise.allSettled([figures, map])
-    if (a.status === 'rejected') throw a.reason
-    if (b.status === 'rejected') throw b.reason
-    return joinBodies(a.value, b.value)
+    // A failed map fails the figures' transaction too, which reports it.
+    map.catch(() => {})
+    return await figures
   } finally {
     const left = (splitReads.get(db) ?? 1) - 1
     if (left > 0) splitReads.set(db, left)
