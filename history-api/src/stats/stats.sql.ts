@@ -226,8 +226,7 @@ async function readFigures(db: Db, p: StatsParams, c: Cuts) {
       from ex
     ),
     st as materialized (
-      select e.fecha, t.tienda_id, t.tienda_nombre, t.error_category, e.sg as n, e.sg * (t.status = 'failed')::int as fallos,
-        true as edge
+      select t.tienda_id, t.tienda_nombre, t.error_category, e.sg as n, e.sg * (t.status = 'failed')::int as fallos
       -- A lateral behind OFFSET 0 (not pulled up into a join): the edge is a few executions; when the
       -- planner could not see the window's bounds, at 100M store rows it chose a merge join over the
       -- whole execution index instead of a lookup per execution (30 s instead of milliseconds).
@@ -236,14 +235,13 @@ async function readFigures(db: Db, p: StatsParams, c: Cuts) {
         select t.tienda_id, t.tienda_nombre, t.error_category, t.status from etl_execution_details t
         where t.execution_id = e.id and ${months('t', 'execution_id', c.r0)} and t.execution_id < ${c.id_below}::int offset 0) t
       union all
-      select (h.bucket at time zone ${tz})::date, h.tienda_id, h.tienda_nombre, h.error_category, ${hsg()} * h.n,
-        ${hsg()} * h.fallos, true
+      select h.tienda_id, h.tienda_nombre, h.error_category, ${hsg()} * h.n, ${hsg()} * h.fallos
       from etl_stats_tienda_hour h where ${hours('h')} ${etl('h')}
       union all
-      select d.fecha, d.tienda_id, d.tienda_nombre, d.error_category, ${c.ssg}::int * d.n, ${c.ssg}::int * d.fallos, false
+      select d.tienda_id, d.tienda_nombre, d.error_category, ${c.ssg}::int * d.n, ${c.ssg}::int * d.fallos
       from etl_stats_tienda_day d where d.fecha >= ${day(c.sd0)} and d.fecha < ${day(c.sd1)} ${etl('d')}
       union all
-      select m.mes, m.tienda_id, m.tienda_nombre, m.error_category, m.n, m.fallos, false
+      select m.tienda_id, m.tienda_nombre, m.error_category, m.n, m.fallos
       from etl_stats_tienda_month m where m.mes >= ${day(c.mfrom)} ${etl('m')}
     ),
     per_category as materialized (
