@@ -1,4 +1,4 @@
-import type { Sql } from 'postgres'
+import type { ReservedSql, Sql } from 'postgres'
 import type { Db } from '../db.ts'
 
 const FINISHED = ['success', 'partial', 'failed']
@@ -25,7 +25,7 @@ type Cuts = {
   snapshot: string | null
 }
 
-const REPEATABLE_READ = 'isolation level repeatable read read only'
+const BEGIN = 'begin isolation level repeatable read read only'
 
 /** Statistics reads running their two statements on two connections, per pool. */
 const splitReads = new WeakMap<Sql, number>()
@@ -45,55 +45,82 @@ const splitReads = new WeakMap<Sql, number>()
  * trigger) while reading a few thousand rollup rows and at most half an hour of raw ones, however
  * dense the history.
  *
- * Two statements under one snapshot: every figure but the store × day map (readFigures), and the
- * map (readFailureMap), about half of the work each (at 1M executions a single statement took
- * 22–26 ms, of which the map 7–9). From a pool they run at once on two connections, the second
- * importing the first's snapshot (SET TRANSACTION SNAPSHOT), so the answer is as consistent as one
- * statement and takes about as long as its larger half. At most half of a pool's connections are
- * taken this way, so reads holding one connection while waiting for another cannot take them all;
- * beyond that, and inside a caller's transaction, the two run one after the other.
+ * Two statements under one snapshot: every figure but the store × day map (figuresQuery), and the
+ * map (mapQuery), about half of the work each (at 1M executions a single statement took 22–26 ms,
+ * of which the map 7–9). From a pool they run at once on two connections, the second importing the
+ * first's snapshot (SET TRANSACTION SNAPSHOT), so the answer is as consistent as one statement and
+ * takes about as long as its larger half. At most half of a pool's connections are taken this way,
+ * so reads holding one connection while waiting for another cannot take them all; beyond that both
+ * run on one connection, and inside a caller's transaction in it. Statements that do not wait for
+ * an answer are pipelined (BEGIN with the cuts; the map with its BEGIN, SET and COMMIT): two round
+ * trips on the way to the answer instead of five.
  */
 export async function readStats(db: Db, p: StatsParams): Promise<string> {
-  const inTurn = async (tx: Db) => {
-    const c = await readCuts(tx, p, false)
-    return joinBodies(await readFigures(tx, p, c), await readFailureMap(tx, p, c))
+  if ('savepoint' in db) {
+    const c = (await cutsQuery(db, p, false))[0]!
+    const [[figures], [map]] = await Promise.all([figuresQuery(db, p, c), mapQuery(db, p, c)])
+    return joinBodies(figures!.body, mapBody(map!))
   }
-  if ('savepoint' in db) return inTurn(db)
   const inFlight = splitReads.get(db) ?? 0
-  if (inFlight >= Math.floor(db.options.max / 2)) return db.begin(REPEATABLE_READ, inTurn)
+  if (inFlight >= Math.floor(db.options.max / 2)) return inReserved(db, (a) => readOnOne(a, p))
   splitReads.set(db, inFlight + 1)
   try {
-    const cuts = Promise.withResolvers<Cuts>()
-    // Rejected when the first transaction fails, which the second may not be waiting on yet.
-    cuts.promise.catch(() => {})
-    // Both transactions begin at once; the second waits for the first's snapshot before its query.
-    const map = db.begin(REPEATABLE_READ, async (tx) => {
-      const c = await cuts.promise
-      // SET TRANSACTION SNAPSHOT takes no parameter: the id is checked to be one (hex and dashes).
-      if (!/^[0-9A-F-]+$/i.test(c.snapshot ?? '')) throw new Error(`not a snapshot id: ${c.snapshot}`)
-      await tx.unsafe(`set transaction snapshot '${c.snapshot}'`)
-      return readFailureMap(tx, p, c)
-    })
-    const figures = db.begin(REPEATABLE_READ, async (tx) => {
-      try {
-        const c = await readCuts(tx, p, true)
-        cuts.resolve(c)
-        // The exporting transaction stays open until the other one has imported its snapshot.
-        const [body, failureMap] = await Promise.all([readFigures(tx, p, c), map])
-        return joinBodies(body, failureMap)
-      } catch (error) {
-        cuts.reject(error)
-        throw error
-      }
-    })
-    // A failed map fails the figures' transaction too, which reports it.
-    map.catch(() => {})
-    return await figures
+    return await inReserved(db, (a) => inReserved(db, (b) => readOnTwo(a, b, p)))
   } finally {
     const left = (splitReads.get(db) ?? 1) - 1
     if (left > 0) splitReads.set(db, left)
     else splitReads.delete(db)
   }
+}
+
+/**
+ * A connection of the pool for `work`, which ends its transaction with a pipelined COMMIT (one of an
+ * aborted transaction answers ROLLBACK); when `work` fails before sending it, ROLLBACK is sent.
+ */
+async function inReserved<T>(db: Sql, work: (c: ReservedSql) => Promise<T>): Promise<T> {
+  const c = await db.reserve()
+  try {
+    return await work(c)
+  } catch (error) {
+    // Queued behind whatever is still in flight on the connection; a warning when nothing is open.
+    await c`rollback`.catch(() => {})
+    throw error
+  } finally {
+    c.release()
+  }
+}
+
+/** Sends the statements in order without waiting (one write); settles as Promise.all does. */
+function pipeline<T extends readonly Sendable[]>(...queries: T) {
+  // Each one executed here, in order: awaiting them would send them in the order they are awaited.
+  for (const q of queries) q.execute().then(undefined, () => {})
+  return Promise.all(queries)
+}
+
+type Sendable = PromiseLike<unknown> & { execute(): PromiseLike<unknown> }
+
+/** Both statements on one connection: BEGIN and the cuts, then both statements and COMMIT. */
+async function readOnOne(a: ReservedSql, p: StatsParams) {
+  const [, [c]] = await pipeline(a.unsafe(BEGIN), cutsQuery(a, p, false))
+  const [[figures], [map]] = await pipeline(figuresQuery(a, p, c!), mapQuery(a, p, c!), a`commit`)
+  return joinBodies(figures!.body, mapBody(map!))
+}
+
+/**
+ * The figures on `a`, which exports its snapshot with the cuts; the map on `b`, which imports it.
+ * `a` commits once `b` has its snapshot (an exported snapshot lives as long as its transaction).
+ */
+async function readOnTwo(a: ReservedSql, b: ReservedSql, p: StatsParams) {
+  const [, [c]] = await pipeline(a.unsafe(BEGIN), cutsQuery(a, p, true))
+  // SET TRANSACTION SNAPSHOT takes no parameter: the id is checked to be one (hex and dashes).
+  if (!/^[0-9A-F-]+$/i.test(c!.snapshot ?? '')) throw new Error(`not a snapshot id: ${c!.snapshot}`)
+  const imported = b.unsafe(`set transaction snapshot '${c!.snapshot}'`)
+  const map = pipeline(b.unsafe(BEGIN), imported, mapQuery(b, p, c!), b`commit`)
+  const figures = pipeline(figuresQuery(a, p, c!))
+  // Rejected with `map` when the import failed; `a` ends then by inReserved's ROLLBACK.
+  const [[[f]]] = await Promise.all([figures, imported])
+  const [[, , [m]]] = await Promise.all([map, a`commit`])
+  return joinBodies(f!.body, mapBody(m!))
 }
 
 /** The figures' JSON object with the map added: the contract object (EtlStats). */
@@ -105,11 +132,11 @@ const joinBodies = (figures: string, map: string) => `${figures.slice(0, -1)}, "
  * raw rows can be in — from the edge (migrations/085) to since's next day (migrations/090:
  * etl_first_id_not_started_before), one or two months instead of every month since.
  */
-async function readCuts(db: Db, p: StatsParams, exportSnapshot: boolean): Promise<Cuts> {
+function cutsQuery(db: Db, p: StatsParams, exportSnapshot: boolean) {
   const tz = p.tz
   // Each step materialized: inlined, every reference to a step's column copied its whole expression
   // into the next (7 steps deep), 8 ms of planning and 7 ms of evaluation for one row; so, 0.8 ms.
-  const [cuts] = await db<Cuts[]>`
+  return db<Cuts[]>`
     with b0 as materialized (
       select x.s, y.h, y.h0, z.d0, greatest(y.h0, date_trunc('hour', z.d0, 'UTC')) as h1,
         (z.d0 at time zone ${tz})::date as d0_fecha, z.dia, z.dia::timestamp at time zone ${tz} as dstart
@@ -147,7 +174,6 @@ async function readCuts(db: Db, p: StatsParams, exportSnapshot: boolean): Promis
       etl_first_id_not_started_before(d0) as id_below,
       ${exportSnapshot ? db`pg_export_snapshot()` : db`null`} as snapshot
     from b6`
-  return cuts!
 }
 
 /** SQL fragments shared by both statements: the cuts bound as constants, the ETL filter, the edge rows. */
@@ -174,9 +200,9 @@ function fragments(db: Db, p: StatsParams, c: Cuts) {
 }
 
 /** Every field of EtlStats but the store × day map. */
-async function readFigures(db: Db, p: StatsParams, c: Cuts) {
+function figuresQuery(db: Db, p: StatsParams, c: Cuts) {
   const { tz, at, day, etl, months, rawWindow, hours, hsg, fecha, sg } = fragments(db, p, c)
-  const [row] = await db<{ body: string }[]>`
+  return db<{ body: string }[]>`
     -- The raw rows, read once for the three parts below.
     with raw as materialized (
       select e.id, ${fecha()} as fecha, ${sg()} as sg,
@@ -299,22 +325,17 @@ async function readFigures(db: Db, p: StatsParams, c: Cuts) {
           from org group by 1 having sum(n) > 0) x)
     )::text as body
     from totals t cross join etl_stats_active_counts(${at(c.s)}, ${p.now}::timestamptz, ${p.etlName}::text) a`
-  return row!.body
 }
 
-/**
- * EtlStats' mapa_fallos as JSON text: failed store runs per store and TZ_TIENDAS day. PostgreSQL
- * returns three parallel arrays in the contract's order and the objects are written here: its
- * json_agg of the ~1,800 entries of a 20-store, 90-day window took a third of this statement.
- */
-async function readFailureMap(db: Db, p: StatsParams, c: Cuts): Promise<string> {
+/** Failed store runs per store and TZ_TIENDAS day, as three parallel arrays in the contract's order. */
+function mapQuery(db: Db, p: StatsParams, c: Cuts) {
   const { tz, day, etl, months, rawWindow, hours, hsg, fecha, sg } = fragments(db, p, c)
-  const [row] = await db<{ tiendas: string[] | null; fechas: string[] | null; fallos: number[] | null }[]>`
+  return db<MapRow[]>`
     with raw as materialized (
       select e.id, ${fecha()} as fecha, ${sg()} as sg from etl_executions e where ${rawWindow()}
     ),
     -- Whole days from their own table, since's day completed by the edge's failed store rows, signed
-    -- as in readFigures' st (the same lateral lookup per execution, behind OFFSET 0).
+    -- as in figuresQuery's st (the same lateral lookup per execution, behind OFFSET 0).
     fallos as (
       select e.fecha, t.tienda_id, e.sg as fallos from raw e
       cross join lateral (
@@ -331,7 +352,15 @@ async function readFailureMap(db: Db, p: StatsParams, c: Cuts): Promise<string> 
     select array_agg(tienda_id) as tiendas, array_agg(fecha::text) as fechas, array_agg(fallos) as fallos from (
       select tienda_id, fecha, sum(fallos)::int as fallos from fallos group by 1, 2 having sum(fallos) > 0
       order by tienda_id, fecha) x`
-  const { tiendas, fechas, fallos } = row!
+}
+
+type MapRow = { tiendas: string[] | null; fechas: string[] | null; fallos: number[] | null }
+
+/**
+ * EtlStats' mapa_fallos as JSON text, from mapQuery's three arrays: PostgreSQL's json_agg of the
+ * ~1,800 entries of a 20-store, 90-day window took a third of that statement.
+ */
+function mapBody({ tiendas, fechas, fallos }: MapRow) {
   const entries = (tiendas ?? []).map(
     (tienda, i) => `{"tienda_id":${JSON.stringify(tienda)},"fecha":"${fechas![i]}","fallos":${fallos![i]}}`,
   )
