@@ -184,6 +184,32 @@ describe('GET /api/etl/stats equals the plan §6.2 SQL', () => {
     }
   })
 
+  it('a read whose map fails after importing the snapshot ends both transactions, none left open', async () => {
+    // The map alone reads etl_stats_fallos_day: a lock held on it fails the map's statement (55P03,
+    // lock_timeout) after its SET TRANSACTION SNAPSHOT, while the figures' transaction is waiting to commit.
+    const app = `stats-fail-${process.pid}`
+    const two = postgres(database.url, {
+      max: 2,
+      onnotice: () => {},
+      connection: { application_name: app, lock_timeout: '200ms' },
+    })
+    const locker = await database.sql.reserve()
+    try {
+      await locker`begin`
+      await locker`lock table etl_stats_fallos_day in access exclusive mode`
+      for (let i = 0; i < 2; i++) await expect(read(two, 7)).rejects.toMatchObject({ code: '55P03' })
+      const open = await database.sql<{ state: string }[]>`
+        select state from pg_stat_activity where application_name = ${app} and state <> 'idle'`
+      expect(open).toEqual([])
+      await locker`rollback`
+      expect(await read(two, 7)).toEqual(await planNumbers(database.sql, now, 7, null, tz))
+    } finally {
+      await locker`rollback`.catch(() => {})
+      locker.release()
+      await two.end()
+    }
+  })
+
   it('the store × day map and the other figures read one snapshot while failures are being committed', async () => {
     // A writer commits one failed store run at a time (an execution and its store row, one
     // transaction) inside the window; every answer read meanwhile must count the same failures in
