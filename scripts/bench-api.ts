@@ -198,7 +198,11 @@ statement and the list over HTTP. Seeds a throwaway database on DATABASE_URL's s
 end, also on Ctrl-C) unless BENCH_API_DB names one to reuse. Settings are environment variables:
   BENCH_API_EXECUTIONS (1000000)  BENCH_API_STORES (20)  BENCH_API_DAYS (365)  BENCH_API_ITERATIONS (200)
   BENCH_API_CONNECTIONS (20)  BENCH_API_SECONDS (10)  BENCH_API_DB (a database URL to seed once and keep)
-  BENCH_API_KEEP=1 (keep the throwaway database)  BENCH_API_SEED_ONLY=1  BENCH_API_ONLY=stats`
+  BENCH_API_KEEP=1 (keep the throwaway database)  BENCH_API_SEED_ONLY=1
+  BENCH_API_ONLY=lists,detail,stats (any of them: only those latencies, no EXPLAIN, CSV or HTTP)`
+
+/** The latencies BENCH_API_ONLY can choose. */
+const PARTS = ['lists', 'detail', 'stats'] as const
 
 async function main() {
   // Options are environment variables; an argument is --help or a mistake (not a reason to seed 7 GB).
@@ -209,6 +213,15 @@ async function main() {
     process.exitCode = 2
     return
   }
+  // Checked before a database is created or seeded.
+  const only = new Set((process.env.BENCH_API_ONLY ?? '').split(',').filter(Boolean))
+  const unknown = [...only].filter((o) => !(PARTS as readonly string[]).includes(o))
+  if (unknown.length) {
+    process.stderr.write(`bench:api: BENCH_API_ONLY names ${unknown.join(', ')}; the parts are ${PARTS.join(', ')}\n`)
+    process.exitCode = 2
+    return
+  }
+  const wants = (part: (typeof PARTS)[number]) => only.size === 0 || only.has(part)
   const reuse = process.env.BENCH_API_DB
   await reapLeftovers(out)
   // A kept database (BENCH_API_KEEP) is marked so that no later start reaps it.
@@ -249,8 +262,7 @@ async function main() {
     const gc = watchGc()
     // The machine's own jitter, beside every p95 below: one round trip that does nothing.
     const measures: Measure[] = [await measure('baseline: select 1 (a round trip)', () => sql`select 1`.then(() => {}))]
-    const statsOnly = process.env.BENCH_API_ONLY === 'stats'
-    for (const f of statsOnly ? [] : filters) {
+    for (const f of wants('lists') ? filters : []) {
       for (const page of [1, 1000]) {
         const q = `${f ? `${f}&` : ''}limit=50&offset=${(page - 1) * 50}`
         measures.push(await measure(`history ${f || '(no filter)'} page ${page}`, get(`/api/etl/history?${q}`)))
@@ -277,7 +289,7 @@ async function main() {
       'tienda=tienda_007&sort=-duration_seconds',
       'fecha_desde=2025-01-01&sort=-duration_seconds',
     ]
-    for (const f of statsOnly ? [] : [...ergonomics, ...unbacked]) {
+    for (const f of wants('lists') ? [...ergonomics, ...unbacked] : []) {
       for (const page of [1, 1000]) {
         if (f.startsWith('id=') && page > 1) continue
         const q = `${f}&limit=50&offset=${(page - 1) * 50}`
@@ -285,7 +297,7 @@ async function main() {
         measures.push(await measure(`history ${f} page ${page}`, get(`/api/etl/history?${q}`), n))
       }
     }
-    if (!statsOnly) {
+    if (wants('detail')) {
       measures.push(await measure('detail, 200 stores', get(`/api/etl/history/${big!.id}`)))
       measures.push(await measure('freshness, every store × ETL', get('/api/etl/freshness')))
       // The ETL tab's pending gaps name a window (dias): the cost follows it, not the history. At the
@@ -299,18 +311,40 @@ async function main() {
         ),
       )
     }
-    measures.push(await measure('stats dias=7', get('/api/etl/stats?dias=7')))
-    measures.push(await measure('stats dias=90', get('/api/etl/stats?dias=90')))
-    measures.push(await measure('stats dias=90 etl_name=ventas', get('/api/etl/stats?dias=90&etl_name=ventas')))
+    if (wants('stats')) {
+      measures.push(await measure('stats dias=7', get('/api/etl/stats?dias=7')))
+      measures.push(await measure('stats dias=90', get('/api/etl/stats?dias=90')))
+      measures.push(await measure('stats dias=90 etl_name=ventas', get('/api/etl/stats?dias=90&etl_name=ventas')))
+    }
     const gcPauses = gc()
-    const baseline = await measure(
-      'plan §6.2 SQL on the raw tables, dias=90',
-      () => planNumbers(sql, new Date(), 90, null, TZ).then(() => {}),
-      5,
-    )
-    measures.push(baseline)
+    if (wants('stats')) {
+      measures.push(
+        await measure(
+          'plan §6.2 SQL on the raw tables, dias=90',
+          () => planNumbers(sql, new Date(), 90, null, TZ).then(() => {}),
+          5,
+        ),
+      )
+    }
     table(measures.map((m) => ({ ...m })))
     out(`garbage collection in this process while the API was measured: ${gcPauses}`)
+
+    if (wants('stats')) {
+      const statsNow = new Date()
+      const statsApp = buildApp({
+        db: sql,
+        auth: testAuth,
+        boss: { send: async () => null },
+        tz: TZ,
+        clock: () => statsNow,
+      })
+      const served = await (
+        await statsApp.request('/api/etl/stats?dias=90', { headers: { Authorization: `Bearer ${token}` } })
+      ).json()
+      const plan = await planNumbers(sql, statsNow, 90, null, TZ)
+      out(`\nstats dias=90 equals the plan's SQL on the raw tables: ${isDeepStrictEqual(served, plan)}`)
+    }
+    if (only.size) return
 
     // The CSV export streams from a cursor: rows per second and the bytes sent, status=failed.
     const t0 = performance.now()
@@ -327,21 +361,6 @@ async function main() {
     out(
       `\nCSV export status=failed: ${lines - 1} rows, ${(bytes / 1e6).toFixed(1)} MB in ${secs.toFixed(2)} s (${Math.round((lines - 1) / secs)} rows/s)`,
     )
-
-    const statsNow = new Date()
-    const statsApp = buildApp({
-      db: sql,
-      auth: testAuth,
-      boss: { send: async () => null },
-      tz: TZ,
-      clock: () => statsNow,
-    })
-    const served = await (
-      await statsApp.request('/api/etl/stats?dias=90', { headers: { Authorization: `Bearer ${token}` } })
-    ).json()
-    const plan = await planNumbers(sql, statsNow, 90, null, TZ)
-    out(`\nstats dias=90 equals the plan's SQL on the raw tables: ${isDeepStrictEqual(served, plan)}`)
-    if (statsOnly) return
 
     out('\nEXPLAIN of the list statements (no sequential scan of a big table, no sort beyond a page):')
     for (const f of [...filters, ...ergonomics, ...unbacked]) {

@@ -191,7 +191,7 @@ describe('GET /api/etl/stats equals the plan §6.2 SQL', () => {
     const two = postgres(database.url, {
       max: 2,
       onnotice: () => {},
-      connection: { application_name: app, lock_timeout: '200ms' },
+      connection: { application_name: app, lock_timeout: 200 },
     })
     const locker = await database.sql.reserve()
     try {
