@@ -185,6 +185,69 @@ describe('GET /api/etl/history and /history/{id}', () => {
     }
   })
 
+  it('detail: every column of a store row arrives in its own field (rows are read as arrays)', async () => {
+    const span = {
+      attempt: 2,
+      phase: 'load',
+      started_at: '2026-01-26T10:00:03.000Z',
+      finished_at: '2026-01-26T10:00:04.500Z',
+      duration_seconds: 1.5,
+      records: 41,
+      errors: 0,
+      error_category: null,
+      error_code: null,
+    }
+    await database.sql`
+      update etl_execution_details set tienda_nombre = 'NOMBRE 08', source_system = 'stellar', status = 'failed',
+        duration_seconds = 7.25, records_extracted = 43, records_loaded = 41, duplicates_skipped = 2,
+        error_phase = 'load', error_category = 'deadlock', error_message = 'deadlock detected',
+        started_at = '2026-01-26 10:00:01.5+00', finished_at = '2026-01-26 10:00:08.75+00', attempts = 3,
+        server_ip = '10.0.8.1', server_port = 1433, connection_latency_ms = 12.5, extract_duration_seconds = 1.25,
+        transform_duration_seconds = 0.5, load_duration_seconds = 4.75,
+        network_diagnostics = ${database.sql.json({ ip: '10.0.8.1', port: 1433, latency_ms: 12.5, error_code: '40P01' })},
+        timeline = ${database.sql.json([span])}
+      where execution_id = ${e.failed!} and tienda_id = 'tienda_08'`
+    const r = await api.call('get', `/api/etl/history/${e.failed}`)
+    const store = (r.body as { tiendas_detail: { tienda_id: string }[] }).tiendas_detail.find(
+      (t) => t.tienda_id === 'tienda_08',
+    )
+    expect(store).toEqual({
+      tienda_id: 'tienda_08',
+      tienda_nombre: 'NOMBRE 08',
+      source_system: 'stellar',
+      status: 'failed',
+      duration_seconds: 7.25,
+      records_extracted: 43,
+      records_loaded: 41,
+      duplicates_skipped: 2,
+      error_phase: 'load',
+      error_category: 'deadlock',
+      error_message: 'deadlock detected',
+      started_at: '2026-01-26T10:00:01.500Z',
+      finished_at: '2026-01-26T10:00:08.750Z',
+      attempts: 3,
+      server_ip: '10.0.8.1',
+      server_port: 1433,
+      connection_latency_ms: 12.5,
+      error_code: '40P01',
+      extract_duration_seconds: 1.25,
+      transform_duration_seconds: 0.5,
+      load_duration_seconds: 4.75,
+      network_diagnostics: { ip: '10.0.8.1', port: 1433, latency_ms: 12.5, error_code: '40P01' },
+      phase_metrics: [
+        {
+          phase: 'load',
+          started_at: span.started_at,
+          finished_at: span.finished_at,
+          duration_seconds: 1.5,
+          records_processed: 41,
+          errors_count: 0,
+        },
+      ],
+      timeline: [span],
+    })
+  })
+
   it('serves the error detail sanitised: no server paths, no internal frames (plan §8.2)', async () => {
     const detail = [
       'Error: connect ECONNREFUSED 127.0.0.1:18108',

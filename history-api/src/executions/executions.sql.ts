@@ -42,9 +42,9 @@ export type HistoryFilters = {
 /** A history row, typed by the contract's enums (ExecutionSummary) with its timestamps as Dates. */
 export type ExecutionRow = AsRow<components['schemas']['ExecutionSummary'], 'started_at' | 'finished_at'>
 
-/** RFC 3339 in UTC with milliseconds, exactly what Date#toISOString writes. */
-export const utc = (db: Db, column: string) =>
-  db`to_char(${db.unsafe(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+/** RFC 3339 in UTC with milliseconds, exactly what Date#toISOString writes: SQL text, and as a fragment. */
+export const utcText = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+export const utc = (db: Db, column: string) => db.unsafe(utcText(column))
 
 /**
  * The list item (contract ExecutionSummary) as columns of `e`. The list statements aggregate rows
