@@ -109,33 +109,35 @@ void everyColumn
 const AT = Object.fromEntries(TIENDA_COLUMNS.map(([name], i) => [name, i])) as Record<keyof TiendaDetailRow, number>
 const tiendaSelect = TIENDA_COLUMNS.map(([name, sql]) => `${sql} as ${name}`).join(', ')
 
+/** Field `k` of a row read as an array. */
+const at = <K extends keyof TiendaDetailRow>(v: unknown[], k: K) => v[AT[k]] as TiendaDetailRow[K]
+
 /** One store row as its object, from the array `.values()` read in TIENDA_COLUMNS' order. */
 function tiendaRow(v: unknown[]): TiendaDetailRow {
-  const at = <K extends keyof TiendaDetailRow>(k: K) => v[AT[k]] as TiendaDetailRow[K]
   return {
-    execution_id: at('execution_id'),
-    tienda_id: at('tienda_id'),
-    tienda_nombre: at('tienda_nombre'),
-    source_system: at('source_system'),
-    status: at('status'),
-    duration_seconds: at('duration_seconds'),
-    records_extracted: at('records_extracted'),
-    records_loaded: at('records_loaded'),
-    duplicates_skipped: at('duplicates_skipped'),
-    error_phase: at('error_phase'),
-    error_category: at('error_category'),
-    error_message: at('error_message'),
-    started_at: at('started_at'),
-    finished_at: at('finished_at'),
-    attempts: at('attempts'),
-    server_ip: at('server_ip'),
-    server_port: at('server_port'),
-    connection_latency_ms: at('connection_latency_ms'),
-    extract_duration_seconds: at('extract_duration_seconds'),
-    transform_duration_seconds: at('transform_duration_seconds'),
-    load_duration_seconds: at('load_duration_seconds'),
-    network_diagnostics: at('network_diagnostics'),
-    timeline: at('timeline'),
+    execution_id: at(v, 'execution_id'),
+    tienda_id: at(v, 'tienda_id'),
+    tienda_nombre: at(v, 'tienda_nombre'),
+    source_system: at(v, 'source_system'),
+    status: at(v, 'status'),
+    duration_seconds: at(v, 'duration_seconds'),
+    records_extracted: at(v, 'records_extracted'),
+    records_loaded: at(v, 'records_loaded'),
+    duplicates_skipped: at(v, 'duplicates_skipped'),
+    error_phase: at(v, 'error_phase'),
+    error_category: at(v, 'error_category'),
+    error_message: at(v, 'error_message'),
+    started_at: at(v, 'started_at'),
+    finished_at: at(v, 'finished_at'),
+    attempts: at(v, 'attempts'),
+    server_ip: at(v, 'server_ip'),
+    server_port: at(v, 'server_port'),
+    connection_latency_ms: at(v, 'connection_latency_ms'),
+    extract_duration_seconds: at(v, 'extract_duration_seconds'),
+    transform_duration_seconds: at(v, 'transform_duration_seconds'),
+    load_duration_seconds: at(v, 'load_duration_seconds'),
+    network_diagnostics: at(v, 'network_diagnostics'),
+    timeline: at(v, 'timeline'),
   }
 }
 

@@ -172,6 +172,14 @@ describe('GET /api/etl/stats equals the plan §6.2 SQL', () => {
     }
   })
 
+  it("inside a caller's transaction: read in it, the plan's numbers", async () => {
+    const plan = await planNumbers(database.sql, now, 90, null, tz)
+    const body = await database.sql.begin('isolation level repeatable read read only', (tx) =>
+      readStats(tx, { since: new Date(now.getTime() - 90 * 86_400_000), now, dias: 90, etlName: null, tz }),
+    )
+    expect(JSON.parse(body)).toEqual(plan)
+  })
+
   it('a read that fails ends both transactions and gives their connections back', async () => {
     const two = postgres(database.url, { max: 2, onnotice: () => {} })
     try {

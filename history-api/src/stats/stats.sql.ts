@@ -56,13 +56,9 @@ const splitReads = new WeakMap<Sql, number>()
  * trips on the way to the answer instead of five.
  */
 export async function readStats(db: Db, p: StatsParams): Promise<string> {
-  if ('savepoint' in db) {
-    const c = (await cutsQuery(db, p, false))[0]!
-    const [[figures], [map]] = await Promise.all([figuresQuery(db, p, c), mapQuery(db, p, c)])
-    return joinBodies(figures!.body, mapBody(map!))
-  }
+  if ('savepoint' in db) return readOnOne(db, p, false)
   const inFlight = splitReads.get(db) ?? 0
-  if (inFlight >= Math.floor(db.options.max / 2)) return inReserved(db, (a) => readOnOne(a, p))
+  if (inFlight >= Math.floor(db.options.max / 2)) return inReserved(db, (a) => readOnOne(a, p, true))
   splitReads.set(db, inFlight + 1)
   try {
     return await inReserved(db, (a) => inReserved(db, (b) => readOnTwo(a, b, p)))
@@ -99,10 +95,15 @@ function pipeline<T extends readonly Sendable[]>(...queries: T) {
 
 type Sendable = PromiseLike<unknown> & { execute(): PromiseLike<unknown> }
 
-/** Both statements on one connection: BEGIN and the cuts, then both statements and COMMIT. */
-async function readOnOne(a: ReservedSql, p: StatsParams) {
-  const [, [c]] = await pipeline(a.unsafe(BEGIN), cutsQuery(a, p, false))
-  const [[figures], [map]] = await pipeline(figuresQuery(a, p, c!), mapQuery(a, p, c!), a`commit`)
+/**
+ * Both statements on one connection: in a transaction of its own (BEGIN sent with the cuts, COMMIT
+ * with the statements), or in the caller's.
+ */
+async function readOnOne(db: Db, p: StatsParams, own: boolean) {
+  const cuts = cutsQuery(db, p, false)
+  const [c] = own ? (await pipeline(db.unsafe(BEGIN), cuts))[1] : await cuts
+  const both = [figuresQuery(db, p, c!), mapQuery(db, p, c!)] as const
+  const [[figures], [map]] = await (own ? pipeline(...both, db`commit`) : pipeline(...both))
   return joinBodies(figures!.body, mapBody(map!))
 }
 
