@@ -137,7 +137,8 @@ export async function loadBulkHistory(db: Sql, o: BulkOptions) {
   await db.unsafe('vacuum analyze etl_executions')
   await db.unsafe('vacuum analyze etl_execution_details')
   await db.unsafe(
-    'analyze etl_stats_exec_hour, etl_stats_exec_day, etl_stats_tienda_hour, etl_stats_tienda_day, etl_execution_counts',
+    'analyze etl_stats_exec_hour, etl_stats_exec_day, etl_stats_tienda_hour, etl_stats_tienda_day, etl_execution_counts, ' +
+      'etl_execution_day_counts, etl_execution_hour_counts',
   )
   log(`vacuum analyze in ${((Date.now() - t3) / 1000).toFixed(1)} s`)
 }

@@ -1,4 +1,4 @@
-// The statistics rollups and list counts (migrations 036, 051, 090) are kept by triggers as rows change; a test that
+// The statistics rollups and list counts (migrations 036, 051, 090, 095) are kept by triggers as rows change; a test that
 // changes history checks them against etl_stats_rebuild(), which recomputes them from the tables.
 import type { Sql } from 'postgres'
 import { expect } from 'vitest'
@@ -20,6 +20,7 @@ export async function rollupsMatchRebuild(db: Sql) {
     union all select 'oh ' || row(h.*)::text from etl_stats_origen_hour h where n <> 0
     union all select 'od ' || row(h.*)::text from etl_stats_origen_day h where n <> 0
     union all select 'dc ' || row(h.*)::text from etl_execution_day_counts h where n <> 0
+    union all select 'hc ' || row(h.*)::text from etl_execution_hour_counts h where n <> 0
     union all select 'bd ' || row(h.*)::text from etl_history_backdated_months h) x
     order by 1`.then((rows) => rows.map((r) => r.line))
   const kept = await dump()

@@ -1,6 +1,7 @@
-// Pages of the newest-first history list located by the per-day counts of migration 090: the UTC
-// days a page's first and last rows started on are known before a row is read, so the page is read
-// from those days' rows and the months they can be in — at any depth, over any length of history.
+// Pages of the newest-first history list located by the per-day and per-hour counts of migrations 090
+// and 095: the UTC hours a page's first and last rows started in are known before a row is read, so
+// the page is read from those hours' rows and the months they can be in — at any depth, over any
+// length of history, skipping fewer than an hour's runs before it.
 import type { Db } from '../db.ts'
 import { counterFor } from './counts.sql.ts'
 import {
@@ -14,15 +15,15 @@ import {
 } from './executions.sql.ts'
 
 /**
- * Where rows `offset` … `offset + limit − 1` of a newest-first list lie, from its day counts:
- * - `before`: the rows of later days (and those not started, which head the list);
- * - `until`: the end of the first row's day, null when that row has not started;
- * - `since`: the start of the last row's day (or of the oldest day, when the list ends sooner), null
+ * Where rows `offset` … `offset + limit − 1` of a newest-first list lie, from its day and hour counts:
+ * - `before`: the rows of later hours (and those not started, which head the list);
+ * - `until`: the end of the first row's hour, null when that row has not started;
+ * - `since`: the start of the last row's hour (or of the oldest day, when the list ends sooner), null
  *   when it has not started;
  * - `idBelow`: every row started before `until` has a smaller id (migrations/090).
  * Undefined when `offset` is past the end.
  */
-type DaySpan = { before: number; until: Date | null; since: Date | null; idBelow: number | null }
+type Span = { before: number; until: Date | null; since: Date | null; idBelow: number | null }
 
 async function locate(
   db: Db,
@@ -30,41 +31,52 @@ async function locate(
   offset: number,
   limit: number,
   from: () => Fragment = () => db``,
-): Promise<DaySpan | undefined> {
+): Promise<Span | undefined> {
+  const one = c.vals.length === 1
+  const of = one ? db`dim = ${c.dim} and val = ${c.vals[0]!}` : db`dim = ${c.dim} and val = any(${c.vals}::text[])`
   // Newest day first with a running sum, read only as far as needed: the index of (dim, val, dia)
   // backwards for one value (a first page reads a day's row, not every day's), summed per day for several.
   const days = (dir: Fragment) =>
-    c.vals.length === 1
-      ? db`select dia, n::int as n from etl_execution_day_counts
-           where dim = ${c.dim} and val = ${c.vals[0]!} ${from()} order by dia ${dir}`
-      : db`select dia, sum(n)::int as n from etl_execution_day_counts
-           where dim = ${c.dim} and val = any(${c.vals}::text[]) ${from()} group by dia order by dia ${dir}`
+    one
+      ? db`select dia, n::int as n from etl_execution_day_counts where ${of} ${from()} order by dia ${dir}`
+      : db`select dia, sum(n)::int as n from etl_execution_day_counts where ${of} ${from()} group by dia order by dia ${dir}`
   const running = () => db`select dia, n, sum(n) over (order by dia desc rows unbounded preceding) as cum
     from (${days(db`desc`)}) d`
+  // The hours of a day located as `d` (its `dia`, and `before`: the rows of later days), newest first,
+  // each with the rows up to its end (migrations/095): 24 rows at most.
+  const hours = (d: Fragment) => db`select h.hora, h.n,
+      ${d}.before + sum(h.n) over (order by h.hora desc rows unbounded preceding) as upto
+    from (select hora, ${one ? db`n` : db`sum(n)`}::int as n from etl_execution_hour_counts
+      where ${of} and hora >= ${d}.dia::timestamp at time zone 'UTC' and hora < (${d}.dia + 1)::timestamp at time zone 'UTC'
+      ${one ? db`` : db`group by hora`}) h`
   const [at] = await db<{ before: string | null; until: Date | null; since: Date | null; id_below: number | null }[]>`
-    with first_row as (select dia, cum - n as before from (${running()}) w where cum > ${offset} limit 1),
-    last_row as (
-      select coalesce((select dia from (${running()}) w where cum >= ${offset + limit} limit 1),
-        (select dia from (${days(db`asc`)}) d limit 1)) as dia
-    ),
+    with first_day as (select dia, cum - n as before from (${running()}) w where cum > ${offset} limit 1),
+    last_day as (select dia, cum - n as before from (${running()}) w where cum >= ${offset + limit} limit 1),
+    first_hour as (select h.hora, h.upto - h.n as before from first_day f cross join lateral (${hours(db`f`)}) h
+      where h.upto > ${offset} order by h.hora desc limit 1),
+    last_hour as (select h.hora from last_day l cross join lateral (${hours(db`l`)}) h
+      where h.upto >= ${offset + limit} order by h.hora desc limit 1),
     x as (
-      select f.before,
-        case when f.dia = 'infinity' then null else (f.dia + 1)::timestamp at time zone 'UTC' end as until,
-        case when l.dia = 'infinity' then null else l.dia::timestamp at time zone 'UTC' end as since
-      from first_row f cross join last_row l
+      select coalesce(fh.before, f.before) as before,
+        case when f.dia = 'infinity' then null
+          else coalesce(fh.hora + interval '1 hour', (f.dia + 1)::timestamp at time zone 'UTC') end as until,
+        case when l.dia = 'infinity' then null
+          else coalesce((select hora from last_hour), l.dia::timestamp at time zone 'UTC') end as since
+      from first_day f left join first_hour fh on true
+      cross join (select coalesce((select dia from last_day), (select dia from (${days(db`asc`)}) d limit 1)) as dia) l
     )
     select before, until, since, etl_first_id_not_started_before(until) as id_below from x`
   return at && { before: Number(at.before), until: at.until, since: at.since, idBelow: at.id_below }
 }
 
 /**
- * A newest-first page located by day (one counted filter at most, no store, no end date, no id:
- * counterFor's dims): the rows started from the last row's day to the end of the first row's day,
- * from the offset within them, read in one statement from the months those days' rows can be in.
- * Undefined when the filters are not counted per day or the page starts among the executions not
- * started yet (the list index's first entries: the caller's path reads them).
+ * A newest-first page located by hour (one counted filter at most, no store, no end date, no id:
+ * counterFor's dims): the rows started from the last row's hour to the end of the first row's hour,
+ * from the offset within them, read in one statement from the months those hours' rows can be in.
+ * Undefined when the filters are not counted per day and hour or the page starts among the
+ * executions not started yet (the list index's first entries: the caller's path reads them).
  */
-export async function listExecutionsPageByDay(
+export async function listExecutionsPageLocated(
   db: Db,
   f: HistoryFilters,
   total: (db: Db) => Fragment,
@@ -83,7 +95,7 @@ export async function listExecutionsPageByDay(
     }
     if (!at.until || !at.since) return undefined
     const since = f.desde && f.desde > at.since ? f.desde : at.since
-    const days = {
+    const span = {
       ...f,
       desde: since,
       startedSince: since,
@@ -91,7 +103,7 @@ export async function listExecutionsPageByDay(
       idBelow: at.idBelow ?? undefined,
       offset: f.offset - at.before,
     }
-    return listExecutionsPage(tx, days, total(tx))
+    return listExecutionsPage(tx, span, total(tx))
   }
   // The counts and the rows they locate, read in one snapshot.
   return 'begin' in db ? db.begin('isolation level repeatable read read only', read) : read(db)
@@ -99,11 +111,11 @@ export async function listExecutionsPageByDay(
 
 /**
  * The store filter's started executions (its store rows' list index), located the same way by its
- * store's day counts; with other filters too, read from that index in order (listStartedIdsForTienda).
+ * store's day and hour counts; with other filters too, read from that index in order (listStartedIdsForTienda).
  * Not in one snapshot, like the rest of the store's page (its queued runs and its total are read beside
  * it): a run starting meanwhile shifts a page by a row, as between two requests.
  */
-export async function listStartedIdsForTiendaByDay(
+export async function listStartedIdsForTiendaLocated(
   db: Db,
   f: HistoryFilters & { tienda: string },
   limit: number,

@@ -7,7 +7,7 @@ import { invalid, PROBLEM_TYPES, problem, validationHook } from '../problem.ts'
 import { jsonResponse, type ResponseCache } from '../response-cache.ts'
 import { dayStart, isPlainDate, nextDayStart } from '../time.ts'
 import { countStartedForTienda, totalForTienda, totalOf } from './counts.sql.ts'
-import { listExecutionsPageByDay, listStartedIdsForTiendaByDay } from './deep-page.sql.ts'
+import { listExecutionsPageLocated, listStartedIdsForTiendaLocated } from './deep-page.sql.ts'
 import { ExecutionDetail } from './detail.schemas.ts'
 import { findExecution, listTiendaDetails } from './detail.sql.ts'
 import { ExecutionIdParam, ExecutionSummary, type HistoryExportQuery, HistoryQuery } from './executions.schemas.ts'
@@ -106,7 +106,7 @@ async function pageForTienda(db: Db, f: HistoryFilters & { tienda: string }) {
   const rest = f.limit - fromQueued.length
   const startedOffset = Math.max(0, f.offset - queued.length)
   const [started, startedTotal] = await Promise.all([
-    rest > 0 ? listStartedIdsForTiendaByDay(db, f, rest, startedOffset) : Promise.resolve([]),
+    rest > 0 ? listStartedIdsForTiendaLocated(db, f, rest, startedOffset) : Promise.resolve([]),
     countStartedForTienda(db, f),
   ])
   const ids = [...fromQueued, ...started.map((r) => r.id)]
@@ -116,10 +116,10 @@ async function pageForTienda(db: Db, f: HistoryFilters & { tienda: string }) {
 
 async function page(db: Db, f: HistoryFilters) {
   if (f.tienda && usesTiendaIndex(f)) return pageForTienda(db, { ...f, tienda: f.tienda })
-  // A first page is mostly recent: one statement, no day lookup (listExecutionsPageByDay) unless needed.
+  // A first page is mostly recent: one statement, no lookup of the counts (listExecutionsPageLocated) unless needed.
   const first = f.offset === 0 ? await listRecentPage(db, f, totalOf(db, f), new Date()) : undefined
   if (first) return first
-  const deep = await listExecutionsPageByDay(db, f, (tx) => totalOf(tx, f))
+  const deep = await listExecutionsPageLocated(db, f, (tx) => totalOf(tx, f))
   if (deep) return deep
   return listExecutionsPageByMonths(
     db,

@@ -368,6 +368,7 @@ describe('monthly partitions of the history', () => {
     const counts = () =>
       db`select 'c' as k, dim, val, '' as dia, n::int from etl_execution_counts where n <> 0
          union all select 'd', dim, val, dia::text, n::int from etl_execution_day_counts where n <> 0
+         union all select 'h', dim, val, hora::text, n::int from etl_execution_hour_counts where n <> 0
          order by 1, 2, 3, 4`
     const keptCounts = await counts()
     await db`select etl_stats_rebuild()`
