@@ -1,4 +1,4 @@
-import postgres, { type Sql, type TransactionSql } from 'postgres'
+import postgres, { type ReservedSql, type Sql, type TransactionSql } from 'postgres'
 
 /** The pool or a transaction: every SQL function accepts either. */
 export type Db = Sql | TransactionSql
@@ -25,3 +25,32 @@ export const iso = (d: Date | null): string | null => (d ? d.toISOString() : nul
 
 /** A contract shape as the database returns it: the named timestamp fields are Dates (`iso` turns them back). */
 export type AsRow<T, K extends keyof T> = Omit<T, K> & { [P in K]: Date | null }
+
+/** A read-only transaction that sees one snapshot throughout. */
+export const READ_SNAPSHOT = 'begin isolation level repeatable read read only'
+
+/**
+ * A connection of the pool for `work`, which ends its transaction with a pipelined COMMIT (one of an
+ * aborted transaction answers ROLLBACK); when `work` fails before sending it, ROLLBACK is sent.
+ */
+export async function inReserved<T>(db: Sql, work: (c: ReservedSql) => Promise<T>): Promise<T> {
+  const c = await db.reserve()
+  try {
+    return await work(c)
+  } catch (error) {
+    // Queued behind whatever is still in flight on the connection; a warning when nothing is open.
+    await c`rollback`.catch(() => {})
+    throw error
+  } finally {
+    c.release()
+  }
+}
+
+/** Sends the statements in order without waiting (one write); settles as Promise.all does. */
+export function pipeline<T extends readonly Sendable[]>(...queries: T) {
+  // Each one executed here, in order: awaiting them would send them in the order they are awaited.
+  for (const q of queries) q.execute().then(undefined, () => {})
+  return Promise.all(queries)
+}
+
+type Sendable = PromiseLike<unknown> & { execute(): PromiseLike<unknown> }

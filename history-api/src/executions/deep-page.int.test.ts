@@ -8,6 +8,10 @@ import { createTestDatabase, type TestDatabase } from '../../../test/helpers/db.
 import { explainHistory, type PlanNode } from '../../../test/helpers/explain.ts'
 import { addExecution, addTiendas } from '../../../test/helpers/history-seed.ts'
 import { rollupsMatchRebuild } from '../../../test/helpers/rollups.ts'
+import { connect } from '../db.ts'
+import { totalOf } from './counts.sql.ts'
+import { listExecutionsPageLocated } from './deep-page.sql.ts'
+import { toFilters } from './executions.routes.ts'
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
@@ -125,5 +129,44 @@ describe('history list: pages located by day and hour', () => {
     const read = plans.reduce((s, p) => s + executionRowsRead(p.plan), 0)
     expect(read).toBeGreaterThan(0)
     expect(read, plans.map((p) => p.text).join('\n')).toBeLessThanOrEqual(at!.in_hour + 2)
+  })
+
+  it('ends its transaction whether the page is read or fails after the location (a real lock timeout)', async () => {
+    const db = database.sql
+    const pool = connect(database.url, { max: 1, applicationName: 'deep-page-test' })
+    const f = toFilters({ sort: '-started_at', status: ['failed'], limit: 5, offset: 12 }, 'UTC')
+    const inTransaction = () =>
+      db<{ n: number }[]>`select count(*)::int as n from pg_stat_activity
+        where application_name = 'deep-page-test' and state like 'idle in transaction%'`.then((r) => r[0]!.n)
+    const expected = (
+      await db<{ id: number }[]>`select id from etl_executions where status = 'failed'
+        order by started_at desc nulls first, id desc offset 12 limit 5`
+    ).map((r) => r.id)
+    const ids = (body: string) => (JSON.parse(body) as { id: number }[]).map((r) => r.id)
+    try {
+      await pool`set lock_timeout = 300`
+      const page = await listExecutionsPageLocated(pool, f, (tx) => totalOf(tx, f))
+      expect(ids(page!.body)).toEqual(expected)
+      expect(await inTransaction()).toBe(0)
+      // The location reads the counts only; the page's rows are locked away from it.
+      const lock = await db.reserve()
+      try {
+        await lock`begin`
+        await lock`lock table etl_executions in access exclusive mode`
+        for (let i = 0; i < 2; i++) {
+          await expect(listExecutionsPageLocated(pool, f, (tx) => totalOf(tx, f))).rejects.toMatchObject({
+            code: '55P03',
+          })
+        }
+        expect(await inTransaction()).toBe(0)
+      } finally {
+        await lock`rollback`
+        lock.release()
+      }
+      const again = await listExecutionsPageLocated(pool, f, (tx) => totalOf(tx, f))
+      expect(ids(again!.body)).toEqual(expected)
+    } finally {
+      await pool.end()
+    }
   })
 })

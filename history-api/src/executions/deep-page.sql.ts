@@ -2,7 +2,7 @@
 // and 095: the UTC hours a page's first and last rows started in are known before a row is read, so
 // the page is read from those hours' rows and the months they can be in — at any depth, over any
 // length of history, skipping fewer than an hour's runs before it.
-import type { Db } from '../db.ts'
+import { type Db, inReserved, pipeline, READ_SNAPSHOT } from '../db.ts'
 import { counterFor } from './counts.sql.ts'
 import {
   type ExecutionsPage,
@@ -25,13 +25,19 @@ import {
  */
 type Span = { before: number; until: Date | null; since: Date | null; idBelow: number | null }
 
-async function locate(
+type SpanRow = { before: string | null; until: Date | null; since: Date | null; id_below: number | null }
+
+const spanOf = (at: SpanRow | undefined): Span | undefined =>
+  at && { before: Number(at.before), until: at.until, since: at.since, idBelow: at.id_below }
+
+/** The statement that locates a page (its one row: spanOf), not yet sent. */
+function locateQuery(
   db: Db,
   c: { dim: string; vals: string[] },
   offset: number,
   limit: number,
   from: () => Fragment = () => db``,
-): Promise<Span | undefined> {
+) {
   const one = c.vals.length === 1
   const of = one ? db`dim = ${c.dim} and val = ${c.vals[0]!}` : db`dim = ${c.dim} and val = any(${c.vals}::text[])`
   // Newest day first with a running sum, read only as far as needed: the index of (dim, val, dia)
@@ -49,7 +55,7 @@ async function locate(
     from (select hora, ${one ? db`n` : db`sum(n)`}::int as n from etl_execution_hour_counts
       where ${of} and hora >= ${d}.dia::timestamp at time zone 'UTC' and hora < (${d}.dia + 1)::timestamp at time zone 'UTC'
       ${one ? db`` : db`group by hora`}) h`
-  const [at] = await db<{ before: string | null; until: Date | null; since: Date | null; id_below: number | null }[]>`
+  return db<SpanRow[]>`
     with first_day as (select dia, cum - n as before from (${running()}) w where cum > ${offset} limit 1),
     last_day as (select dia, cum - n as before from (${running()}) w where cum >= ${offset + limit} limit 1),
     first_hour as (select h.hora, h.upto - h.n as before from first_day f cross join lateral (${hours(db`f`)}) h
@@ -66,7 +72,6 @@ async function locate(
       cross join (select coalesce((select dia from last_day), (select dia from (${days(db`asc`)}) d limit 1)) as dia) l
     )
     select before, until, since, etl_first_id_not_started_before(until) as id_below from x`
-  return at && { before: Number(at.before), until: at.until, since: at.since, idBelow: at.id_below }
 }
 
 /**
@@ -87,12 +92,9 @@ export async function listExecutionsPageLocated(
   // window, so it never moves one); executions not started are outside any window.
   const window = (tx: Db) =>
     f.desde ? tx`and dia >= (${f.desde}::timestamptz at time zone 'UTC')::date and dia < 'infinity'` : tx``
-  const read = async (tx: Db) => {
-    const at = await locate(tx, c, f.offset, f.limit, () => window(tx))
-    if (!at) {
-      const [row] = await tx<{ total: number }[]>`select (${total(tx)})::int as total`
-      return { body: '[]', total: row!.total, n: 0, last_started_at: null }
-    }
+  // The page at a location, or its total alone past the end; the statement is sent when called.
+  const read = (tx: Db, at: Span | undefined) => {
+    if (!at) return tx<{ total: number }[]>`select (${total(tx)})::int as total`.then(([row]) => emptyPage(row!.total))
     if (!at.until || !at.since) return undefined
     const since = f.desde && f.desde > at.since ? f.desde : at.since
     const span = {
@@ -105,9 +107,18 @@ export async function listExecutionsPageLocated(
     }
     return listExecutionsPage(tx, span, total(tx))
   }
-  // The counts and the rows they locate, read in one snapshot.
-  return 'begin' in db ? db.begin('isolation level repeatable read read only', read) : read(db)
+  const located = (tx: Db) => locateQuery(tx, c, f.offset, f.limit, () => window(tx))
+  if ('savepoint' in db) return read(db, spanOf((await located(db))[0]))
+  // The counts and the rows they locate, in one snapshot: BEGIN sent with the location, COMMIT with
+  // the page (two round trips, not four).
+  return inReserved(db, async (tx) => {
+    const [, [at]] = await pipeline(tx.unsafe(READ_SNAPSHOT), located(tx))
+    const [page] = await Promise.all([read(tx, spanOf(at)), tx`commit`])
+    return page
+  })
 }
+
+const emptyPage = (total: number): ExecutionsPage => ({ body: '[]', total, n: 0, last_started_at: null })
 
 /**
  * The store filter's started executions (its store rows' list index), located the same way by its
@@ -122,7 +133,7 @@ export async function listStartedIdsForTiendaLocated(
   offset: number,
 ): Promise<{ id: number }[]> {
   if (hasExecutionFilters(f)) return listStartedIdsForTienda(db, f, limit, offset)
-  const at = await locate(db, { dim: 'tienda', vals: [f.tienda] }, offset, limit)
+  const at = spanOf((await locateQuery(db, { dim: 'tienda', vals: [f.tienda] }, offset, limit))[0])
   if (!at?.until || !at.since) return []
   return db<{ id: number }[]>`
     select d.execution_id as id from etl_execution_details d

@@ -1,5 +1,5 @@
 import type { ReservedSql, Sql } from 'postgres'
-import type { Db } from '../db.ts'
+import { type Db, inReserved, pipeline, READ_SNAPSHOT } from '../db.ts'
 
 const FINISHED = ['success', 'partial', 'failed']
 
@@ -24,8 +24,6 @@ type Cuts = {
   /** The cuts' transaction snapshot, when exported for a second connection (pg_export_snapshot). */
   snapshot: string | null
 }
-
-const BEGIN = 'begin isolation level repeatable read read only'
 
 /** Statistics reads running their two statements on two connections, per pool. */
 const splitReads = new WeakMap<Sql, number>()
@@ -70,38 +68,12 @@ export async function readStats(db: Db, p: StatsParams): Promise<string> {
 }
 
 /**
- * A connection of the pool for `work`, which ends its transaction with a pipelined COMMIT (one of an
- * aborted transaction answers ROLLBACK); when `work` fails before sending it, ROLLBACK is sent.
- */
-async function inReserved<T>(db: Sql, work: (c: ReservedSql) => Promise<T>): Promise<T> {
-  const c = await db.reserve()
-  try {
-    return await work(c)
-  } catch (error) {
-    // Queued behind whatever is still in flight on the connection; a warning when nothing is open.
-    await c`rollback`.catch(() => {})
-    throw error
-  } finally {
-    c.release()
-  }
-}
-
-/** Sends the statements in order without waiting (one write); settles as Promise.all does. */
-function pipeline<T extends readonly Sendable[]>(...queries: T) {
-  // Each one executed here, in order: awaiting them would send them in the order they are awaited.
-  for (const q of queries) q.execute().then(undefined, () => {})
-  return Promise.all(queries)
-}
-
-type Sendable = PromiseLike<unknown> & { execute(): PromiseLike<unknown> }
-
-/**
  * Both statements on one connection: in a transaction of its own (BEGIN sent with the cuts, COMMIT
  * with the statements), or in the caller's.
  */
 async function readOnOne(db: Db, p: StatsParams, own: boolean) {
   const cuts = cutsQuery(db, p, false)
-  const [c] = own ? (await pipeline(db.unsafe(BEGIN), cuts))[1] : await cuts
+  const [c] = own ? (await pipeline(db.unsafe(READ_SNAPSHOT), cuts))[1] : await cuts
   const both = [figuresQuery(db, p, c!), mapQuery(db, p, c!)] as const
   const [[figures], [map]] = await (own ? pipeline(...both, db`commit`) : pipeline(...both))
   return joinBodies(figures!.body, mapBody(map!))
@@ -112,11 +84,11 @@ async function readOnOne(db: Db, p: StatsParams, own: boolean) {
  * `a` commits once `b` has its snapshot (an exported snapshot lives as long as its transaction).
  */
 async function readOnTwo(a: ReservedSql, b: ReservedSql, p: StatsParams) {
-  const [, [c]] = await pipeline(a.unsafe(BEGIN), cutsQuery(a, p, true))
+  const [, [c]] = await pipeline(a.unsafe(READ_SNAPSHOT), cutsQuery(a, p, true))
   // SET TRANSACTION SNAPSHOT takes no parameter: the id is checked to be one (hex and dashes).
   if (!/^[0-9A-F-]+$/i.test(c!.snapshot ?? '')) throw new Error(`not a snapshot id: ${c!.snapshot}`)
   const imported = b.unsafe(`set transaction snapshot '${c!.snapshot}'`)
-  const map = pipeline(b.unsafe(BEGIN), imported, mapQuery(b, p, c!), b`commit`)
+  const map = pipeline(b.unsafe(READ_SNAPSHOT), imported, mapQuery(b, p, c!), b`commit`)
   const figures = pipeline(figuresQuery(a, p, c!))
   // Rejected with `map` when the import failed; `a` ends then by inReserved's ROLLBACK.
   const [[[f]]] = await Promise.all([figures, imported])
