@@ -8,7 +8,7 @@
 -- have no hour — so a page is located to its hour inside its day: the day from 090's counts (a few
 -- hundred rows at most), then the hour from that day's 24 at most, and the offset within the hour
 -- skips fewer than an hour's runs.
--- Kept by row triggers of their own, in the transaction that changes the row, like 090's.
+-- Kept by 090's row triggers, in the transaction that changes the row.
 
 CREATE TABLE etl_execution_hour_counts (
     dim VARCHAR(20) NOT NULL,
@@ -18,95 +18,74 @@ CREATE TABLE etl_execution_hour_counts (
     CONSTRAINT etl_execution_hour_counts_pkey PRIMARY KEY (dim, val, hora)
 );
 
--- One row's share (−1 for OLD, +1 for NEW), netted and written in key order (no deadlock between
--- concurrent writers, nothing written when nothing counted changed).
-CREATE FUNCTION etl_execution_hour_counts_keep() RETURNS trigger LANGUAGE plpgsql AS $$
+-- 090's keepers (the same triggers: same rows, same WHEN), now writing the hour beside the day from
+-- one list of what a row counts under: one row's share (−1 for OLD, +1 for NEW), netted and written in
+-- key order (no deadlock between concurrent writers: every one runs this one plan, so it takes the two
+-- tables' rows in the same order; nothing is written when nothing counted changed).
+CREATE OR REPLACE FUNCTION etl_execution_day_counts_keep() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     o INT := CASE WHEN TG_OP IN ('UPDATE', 'DELETE') THEN -1 ELSE 0 END;
     n INT := CASE WHEN TG_OP IN ('INSERT', 'UPDATE') THEN 1 ELSE 0 END;
-    oh TIMESTAMPTZ := CASE WHEN o <> 0 THEN date_trunc('hour', OLD.started_at, 'UTC') END;
-    nh TIMESTAMPTZ := CASE WHEN n <> 0 THEN date_trunc('hour', NEW.started_at, 'UTC') END;
 BEGIN
-    IF oh IS NULL AND nh IS NULL THEN
-        RETURN NULL;
-    END IF;
+    WITH v AS (
+        SELECT x.dim, x.val, x.at, x.d FROM (VALUES
+            ('all', '', OLD.started_at, o), ('etl_name', OLD.etl_name, OLD.started_at, o),
+            ('status', OLD.status, OLD.started_at, o), ('triggered_by', OLD.triggered_by, OLD.started_at, o),
+            ('error_phase', OLD.error_phase, OLD.started_at, o), ('error_category', OLD.error_category, OLD.started_at, o),
+            ('all', '', NEW.started_at, n), ('etl_name', NEW.etl_name, NEW.started_at, n),
+            ('status', NEW.status, NEW.started_at, n), ('triggered_by', NEW.triggered_by, NEW.started_at, n),
+            ('error_phase', NEW.error_phase, NEW.started_at, n), ('error_category', NEW.error_category, NEW.started_at, n)
+        ) AS x(dim, val, at, d)
+        WHERE x.val IS NOT NULL AND x.d <> 0
+    ), days AS (
+        INSERT INTO etl_execution_day_counts AS c (dim, val, dia, n)
+        SELECT v.dim, v.val, etl_execution_day_key(v.at), sum(v.d) FROM v
+        GROUP BY 1, 2, 3 HAVING sum(v.d) <> 0 ORDER BY 1, 2, 3
+        ON CONFLICT (dim, val, dia) DO UPDATE SET n = c.n + excluded.n
+    )
     INSERT INTO etl_execution_hour_counts AS c (dim, val, hora, n)
-    SELECT v.dim, v.val, v.hora, sum(v.d) FROM (VALUES
-        ('all', '', oh, o), ('etl_name', OLD.etl_name, oh, o), ('status', OLD.status, oh, o),
-        ('triggered_by', OLD.triggered_by, oh, o), ('error_phase', OLD.error_phase, oh, o),
-        ('error_category', OLD.error_category, oh, o),
-        ('all', '', nh, n), ('etl_name', NEW.etl_name, nh, n), ('status', NEW.status, nh, n),
-        ('triggered_by', NEW.triggered_by, nh, n), ('error_phase', NEW.error_phase, nh, n),
-        ('error_category', NEW.error_category, nh, n)
-    ) AS v(dim, val, hora, d)
-    WHERE v.val IS NOT NULL AND v.hora IS NOT NULL AND v.d <> 0
-    GROUP BY v.dim, v.val, v.hora HAVING sum(v.d) <> 0 ORDER BY v.dim, v.val, v.hora
+    SELECT v.dim, v.val, date_trunc('hour', v.at, 'UTC'), sum(v.d) FROM v WHERE v.at IS NOT NULL
+    GROUP BY 1, 2, 3 HAVING sum(v.d) <> 0 ORDER BY 1, 2, 3
     ON CONFLICT (dim, val, hora) DO UPDATE SET n = c.n + excluded.n;
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER etl_executions_hour_counts
-    AFTER INSERT OR DELETE ON etl_executions
-    FOR EACH ROW EXECUTE FUNCTION etl_execution_hour_counts_keep();
--- Heartbeats, fan-in counters and phase updates touch nothing counted: skipped.
-CREATE TRIGGER etl_executions_hour_counts_update
-    AFTER UPDATE ON etl_executions
-    FOR EACH ROW
-    WHEN (OLD.status IS DISTINCT FROM NEW.status
-        OR OLD.started_at IS DISTINCT FROM NEW.started_at
-        OR OLD.etl_name IS DISTINCT FROM NEW.etl_name
-        OR OLD.triggered_by IS DISTINCT FROM NEW.triggered_by
-        OR OLD.error_phase IS DISTINCT FROM NEW.error_phase
-        OR OLD.error_category IS DISTINCT FROM NEW.error_category)
-    EXECUTE FUNCTION etl_execution_hour_counts_keep();
-
-CREATE FUNCTION etl_execution_hour_counts_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    DELETE FROM etl_execution_hour_counts WHERE dim <> 'tienda';
-    RETURN NULL;
-END $$;
-
-CREATE TRIGGER etl_executions_hour_counts_truncated AFTER TRUNCATE ON etl_executions
-    FOR EACH STATEMENT EXECUTE FUNCTION etl_execution_hour_counts_truncated();
-
--- A store's started runs per UTC hour (dim 'tienda'), kept by the store rows' own trigger.
-CREATE FUNCTION etl_execution_details_hour_counts_keep() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A store's started runs per UTC day and hour (dim 'tienda'), kept by the store rows' triggers of 090.
+CREATE OR REPLACE FUNCTION etl_execution_details_day_counts_keep() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     o INT := CASE WHEN TG_OP IN ('UPDATE', 'DELETE') AND OLD.execution_started_at IS NOT NULL THEN -1 ELSE 0 END;
     n INT := CASE WHEN TG_OP IN ('INSERT', 'UPDATE') AND NEW.execution_started_at IS NOT NULL THEN 1 ELSE 0 END;
 BEGIN
-    IF o = 0 AND n = 0 THEN
-        RETURN NULL;
-    END IF;
+    WITH v AS (
+        SELECT x.val, x.at, x.d FROM (VALUES (OLD.tienda_id, OLD.execution_started_at, o),
+            (NEW.tienda_id, NEW.execution_started_at, n)) AS x(val, at, d)
+        WHERE x.d <> 0
+    ), days AS (
+        INSERT INTO etl_execution_day_counts AS c (dim, val, dia, n)
+        SELECT 'tienda', v.val, (v.at AT TIME ZONE 'UTC')::date, sum(v.d) FROM v
+        GROUP BY 2, 3 HAVING sum(v.d) <> 0 ORDER BY 2, 3
+        ON CONFLICT (dim, val, dia) DO UPDATE SET n = c.n + excluded.n
+    )
     INSERT INTO etl_execution_hour_counts AS c (dim, val, hora, n)
-    SELECT 'tienda', v.val, v.hora, sum(v.d) FROM (VALUES
-        (OLD.tienda_id, date_trunc('hour', OLD.execution_started_at, 'UTC'), o),
-        (NEW.tienda_id, date_trunc('hour', NEW.execution_started_at, 'UTC'), n)
-    ) AS v(val, hora, d)
-    WHERE v.d <> 0
-    GROUP BY v.val, v.hora HAVING sum(v.d) <> 0 ORDER BY v.val, v.hora
+    SELECT 'tienda', v.val, date_trunc('hour', v.at, 'UTC'), sum(v.d) FROM v
+    GROUP BY 2, 3 HAVING sum(v.d) <> 0 ORDER BY 2, 3
     ON CONFLICT (dim, val, hora) DO UPDATE SET n = c.n + excluded.n;
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER etl_execution_details_hour_counts
-    AFTER INSERT OR DELETE ON etl_execution_details
-    FOR EACH ROW EXECUTE FUNCTION etl_execution_details_hour_counts_keep();
-CREATE TRIGGER etl_execution_details_hour_counts_update
-    AFTER UPDATE ON etl_execution_details
-    FOR EACH ROW
-    WHEN (OLD.tienda_id IS DISTINCT FROM NEW.tienda_id
-        OR OLD.execution_started_at IS DISTINCT FROM NEW.execution_started_at)
-    EXECUTE FUNCTION etl_execution_details_hour_counts_keep();
-
-CREATE FUNCTION etl_execution_details_hour_counts_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+-- 090's TRUNCATE triggers empty the hour counts with the day counts.
+CREATE OR REPLACE FUNCTION etl_execution_day_counts_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM etl_execution_hour_counts WHERE dim = 'tienda';
+    TRUNCATE etl_execution_day_counts, etl_execution_hour_counts, etl_history_backdated_months;
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER etl_execution_details_hour_counts_truncated AFTER TRUNCATE ON etl_execution_details
-    FOR EACH STATEMENT EXECUTE FUNCTION etl_execution_details_hour_counts_truncated();
+CREATE OR REPLACE FUNCTION etl_execution_details_day_counts_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM etl_execution_day_counts WHERE dim = 'tienda';
+    DELETE FROM etl_execution_hour_counts WHERE dim = 'tienda';
+    RETURN NULL;
+END $$;
 
 -- The hour counts of a set of executions and of a set of store rows (tables or partitions, by name).
 CREATE FUNCTION etl_execution_hour_counts_of(p_executions REGCLASS, p_details REGCLASS)
