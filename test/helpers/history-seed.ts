@@ -65,3 +65,18 @@ export async function addExecution(db: Sql, e: ExecutionSeed, details: DetailSee
   }
   return row!.id
 }
+
+/**
+ * The ids of the history list as the plan's SQL orders it (newest first, not started ahead), under a
+ * raw SQL condition on `e` (an etl_executions row): the reference a page of the API is compared to.
+ */
+export const listReference = async (db: Sql, where = '') =>
+  (
+    (await db.unsafe(`select id from etl_executions e where true ${where}
+    order by started_at desc nulls first, id desc`)) as { id: number }[]
+  ).map((r) => r.id)
+
+/** The store filter's condition: runs with a row of the store, or queued for it. */
+export const tiendaWhere = (tienda: string) =>
+  `and (exists (select 1 from etl_execution_details d where d.execution_id = e.id and d.tienda_id = '${tienda}')
+    or (status = 'queued' and '${tienda}' = any(tienda_ids)))`

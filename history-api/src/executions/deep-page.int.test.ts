@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TestApi, testApi } from '../../../test/helpers/api.ts'
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/db.ts'
 import { explainHistory, type PlanNode } from '../../../test/helpers/explain.ts'
-import { addExecution, addTiendas } from '../../../test/helpers/history-seed.ts'
+import { addExecution, addTiendas, listReference, tiendaWhere } from '../../../test/helpers/history-seed.ts'
 import { rollupsMatchRebuild } from '../../../test/helpers/rollups.ts'
 import { connect } from '../db.ts'
 import { totalOf } from './counts.sql.ts'
@@ -89,17 +89,10 @@ describe('history list: pages located by day and hour', () => {
       ['&status=failed', "and status = 'failed'"],
       ['&status=failed,partial', "and status in ('failed', 'partial')"],
       ['&etl_name=inventario', "and etl_name = 'inventario'"],
-      [
-        '&tienda=t02',
-        `and (exists (select 1 from etl_execution_details d where d.execution_id = e.id and d.tienda_id = 't02')
-          or (status = 'queued' and 't02' = any(tienda_ids)))`,
-      ],
+      ['&tienda=t02', tiendaWhere('t02')],
       [`&fecha_desde=${desde}`, `and started_at >= '${desde}T00:00:00-04:00'`],
     ] as const) {
-      const all = (
-        (await db.unsafe(`select id from etl_executions e where true ${where}
-          order by started_at desc nulls first, id desc`)) as { id: number }[]
-      ).map((r) => r.id)
+      const all = await listReference(db, where)
       expect(all.length, query).toBeGreaterThan(10)
       for (let offset = 0; offset < all.length + 3; offset++) {
         const r = await api.call('get', `/api/etl/history?limit=5&offset=${offset}${query}`)
@@ -138,10 +131,7 @@ describe('history list: pages located by day and hour', () => {
     const inTransaction = () =>
       db<{ n: number }[]>`select count(*)::int as n from pg_stat_activity
         where application_name = 'deep-page-test' and state like 'idle in transaction%'`.then((r) => r[0]!.n)
-    const expected = (
-      await db<{ id: number }[]>`select id from etl_executions where status = 'failed'
-        order by started_at desc nulls first, id desc offset 12 limit 5`
-    ).map((r) => r.id)
+    const expected = (await listReference(db, "and status = 'failed'")).slice(12, 17)
     const ids = (body: string) => (JSON.parse(body) as { id: number }[]).map((r) => r.id)
     try {
       await pool`set lock_timeout = 300`

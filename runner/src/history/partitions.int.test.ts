@@ -9,7 +9,7 @@ import { type TestApi, testApi } from '../../../test/helpers/api.ts'
 import { ROOT } from '../../../test/helpers/commands.ts'
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/db.ts'
 import { explainRequest, type PlanNode } from '../../../test/helpers/explain.ts'
-import { addTiendas } from '../../../test/helpers/history-seed.ts'
+import { addTiendas, listReference, tiendaWhere } from '../../../test/helpers/history-seed.ts'
 import { parseRunnerConfig } from '../config.ts'
 import { maintenancePass } from '../jobs/maintenance-job.ts'
 import { claimQueuedExecution, isStartable } from '../tracker/tracker.sql.ts'
@@ -254,24 +254,17 @@ describe('monthly partitions of the history', () => {
       insert into etl_executions (etl_name, status, triggered_by, tiendas_count, tienda_ids)
       values ('ventas', 'queued', 'cli', 1, '{t01}'), ('ventas', 'queued', 'scheduler', 1, '{t02}') returning id`
     const desde = months[9]!.at.toISOString().slice(0, 10)
-    const reference = (where: string) =>
-      db.unsafe(`select id from etl_executions e where true ${where}
-        order by started_at desc nulls first, id desc`) as Promise<{ id: number }[]>
     for (const [query, where] of [
       ['', ''],
       ['&status=failed', "and status = 'failed'"],
       ['&status=failed,partial', "and status in ('failed', 'partial')"],
       ['&etl_name=ventas', "and etl_name = 'ventas'"],
       ['&triggered_by=cli', "and triggered_by = 'cli'"],
-      [
-        '&tienda=t01',
-        `and (exists (select 1 from etl_execution_details d where d.execution_id = e.id and d.tienda_id = 't01')
-          or (status = 'queued' and 't01' = any(tienda_ids)))`,
-      ],
+      ['&tienda=t01', tiendaWhere('t01')],
       [`&fecha_desde=${desde}`, `and started_at >= '${desde}T00:00:00-04:00'`],
       [`&status=failed&fecha_desde=${desde}`, `and status = 'failed' and started_at >= '${desde}T00:00:00-04:00'`],
     ] as const) {
-      const all = (await reference(where)).map((r) => r.id)
+      const all = await listReference(db, where)
       for (let offset = 0; offset < all.length + 5; offset += 3) {
         const r = await api.call('get', `/api/etl/history?limit=4&offset=${offset}${query}`)
         expect(r.status).toBe(200)
