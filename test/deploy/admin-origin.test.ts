@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { hashPassword } from '../../history-api/src/login/passwords.ts'
 import { type ReservedPort, reservePort } from '../../scripts/lib/reserved-port.ts'
+import { submitLogin } from '../e2e/panel-kit.ts'
 import { ensureAdminBuild } from '../helpers/admin-build.ts'
 import { startTestBoss } from '../helpers/api.ts'
 import { launchBrowser } from '../helpers/browser.ts'
@@ -209,9 +210,7 @@ test('through a reverse proxy that sets X-Forwarded-Proto/-Host: a browser logs 
     const page = await browser.newPage()
     await page.goto(`${publicBase}/historial`)
     await page.waitForURL(/\/login/)
-    await page.getByLabel('Correo').fill(EMAIL)
-    await page.getByLabel('Contraseña').fill(PASSWORD)
-    await page.getByRole('button', { name: 'Entrar' }).click()
+    await submitLogin(page, { email: EMAIL, password: PASSWORD })
     // Under a full suite's load the login (scrypt) and the first page can take a while; say what was on screen.
     await page.waitForURL(`${publicBase}/historial`, { timeout: 90_000 }).catch(async (error: Error) => {
       throw new Error(
